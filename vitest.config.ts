@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: {
+    alias: { '@core': fileURLToPath(new URL('./web/core', import.meta.url)) }
+  },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    exclude: ['tests/bench/**', 'node_modules/**'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // integration tests start real libp2p nodes on loopback; two cores
+    pool: 'forks',
+    maxWorkers: 2
+  }
+})

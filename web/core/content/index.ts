@@ -1,0 +1,5 @@
+export * from './constants'
+export * from './errors'
+export * from './filename'
+export * from './manifest'
+export * from './builder'

@@ -1,0 +1,52 @@
+import { checkIndex, contentIdOf, verifyChunk, type ContentId, type Manifest } from '../content/manifest'
+import { Bitfield } from '../swarm/bitfield'
+import { UnknownContentError } from './errors'
+import type { ChunkStore } from './types'
+
+interface Entry {
+  manifest: Manifest
+  have: Bitfield
+  chunks: Map<number, Uint8Array>
+}
+
+/** A ChunkStore in memory: for tests, and for tabs that may not persist. */
+export class MemoryChunkStore implements ChunkStore {
+  private readonly entries = new Map<ContentId, Entry>()
+
+  async putManifest (manifest: Manifest): Promise<ContentId> {
+    const contentId = await contentIdOf(manifest)
+    if (!this.entries.has(contentId)) {
+      this.entries.set(contentId, { manifest, have: new Bitfield(manifest.hashes.length), chunks: new Map() })
+    }
+    return contentId
+  }
+
+  async getManifest (contentId: ContentId): Promise<Manifest | undefined> {
+    return this.entries.get(contentId)?.manifest
+  }
+
+  async listContents (): Promise<ContentId[]> {
+    return [...this.entries.keys()]
+  }
+
+  async putChunk (contentId: ContentId, index: number, data: Uint8Array): Promise<void> {
+    const entry = this.entries.get(contentId)
+    if (entry == null) throw new UnknownContentError()
+    checkIndex(entry.manifest, index)
+    await verifyChunk(entry.manifest, index, data)
+    entry.chunks.set(index, data.slice())
+    entry.have.set(index)
+  }
+
+  async getChunk (contentId: ContentId, index: number): Promise<Uint8Array | undefined> {
+    return this.entries.get(contentId)?.chunks.get(index)?.slice()
+  }
+
+  async have (contentId: ContentId): Promise<Bitfield | undefined> {
+    return this.entries.get(contentId)?.have.clone()
+  }
+
+  async deleteContent (contentId: ContentId): Promise<void> {
+    this.entries.delete(contentId)
+  }
+}
