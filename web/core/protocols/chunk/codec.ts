@@ -1,0 +1,150 @@
+import { Uint8ArrayList } from 'uint8arraylist'
+import * as varint from 'uint8-varint'
+import { CONTENT_ID_BYTES } from '../../content/constants'
+import { fromHex, toHex } from '../../util/hex'
+import { MAX_FRAME_BYTES } from './constants'
+import { FrameDecodeError } from './errors'
+
+/**
+ * The frames of /pipbingo/chunk/1.0.0. Each is length-prefixed (unsigned
+ * varint) on the stream; inside, big-endian fields:
+ *
+ *   HAVE_REQUEST   0x01 id:u32 contentId:32B
+ *   HAVE_RESPONSE  0x02 id:u32 status:u8 bitfield:rest
+ *   CHUNK_REQUEST  0x03 id:u32 contentId:32B index:u32
+ *   CHUNK_RESPONSE 0x04 id:u32 status:u8 index:u32 data:rest
+ *   CANCEL         0x05 id:u32
+ *
+ * Requests are pipelined: a client sends many, the server answers each by
+ * id, in any order.
+ */
+export enum FrameType {
+  HaveRequest = 0x01,
+  HaveResponse = 0x02,
+  ChunkRequest = 0x03,
+  ChunkResponse = 0x04,
+  Cancel = 0x05
+}
+
+export enum Status {
+  Ok = 0,
+  /** The server has no manifest for the content. */
+  UnknownContent = 1,
+  /** The server knows the content but does not hold that chunk. */
+  DontHave = 2,
+  /** Upload limit reached: try later or elsewhere. */
+  Busy = 3,
+  BadRequest = 4
+}
+
+export type Frame =
+  | { type: FrameType.HaveRequest, id: number, contentId: string }
+  | { type: FrameType.HaveResponse, id: number, status: Status, bitfield: Uint8Array }
+  | { type: FrameType.ChunkRequest, id: number, contentId: string, index: number }
+  | { type: FrameType.ChunkResponse, id: number, status: Status, index: number, data: Uint8Array }
+  | { type: FrameType.Cancel, id: number }
+
+const HEADER = 5 // type + id
+
+/** Encode a frame with its length prefix, ready for `stream.send()`. Chunk data is not copied. */
+export function encodeFrame (frame: Frame): Uint8ArrayList {
+  let head: Uint8Array
+  let body: Uint8Array | undefined
+  switch (frame.type) {
+    case FrameType.HaveRequest:
+      head = header(frame.type, frame.id, CONTENT_ID_BYTES)
+      head.set(contentIdBytes(frame.contentId), HEADER)
+      break
+    case FrameType.HaveResponse:
+      head = header(frame.type, frame.id, 1)
+      head[HEADER] = frame.status
+      body = frame.bitfield
+      break
+    case FrameType.ChunkRequest:
+      head = header(frame.type, frame.id, CONTENT_ID_BYTES + 4)
+      head.set(contentIdBytes(frame.contentId), HEADER)
+      view(head).setUint32(HEADER + CONTENT_ID_BYTES, frame.index)
+      break
+    case FrameType.ChunkResponse:
+      head = header(frame.type, frame.id, 5)
+      head[HEADER] = frame.status
+      view(head).setUint32(HEADER + 1, frame.index)
+      body = frame.data
+      break
+    case FrameType.Cancel:
+      head = header(frame.type, frame.id, 0)
+      break
+  }
+  const length = head.byteLength + (body?.byteLength ?? 0)
+  if (length > MAX_FRAME_BYTES) throw new RangeError(`A frame of ${length} bytes exceeds ${MAX_FRAME_BYTES}`)
+  const out = new Uint8ArrayList(varint.encode(length), head)
+  if (body != null && body.byteLength > 0) out.append(body)
+  return out
+}
+
+/** Decode one frame (without its length prefix). Throws FrameDecodeError on anything malformed. */
+export function decodeFrame (input: Uint8Array | Uint8ArrayList): Frame {
+  const raw = input instanceof Uint8Array ? input : input.subarray()
+  // a plain Uint8Array view, whatever the transport handed us (Node gives Buffers)
+  const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength)
+  if (bytes.byteLength > MAX_FRAME_BYTES) throw new FrameDecodeError(`Frame of ${bytes.byteLength} bytes is too large`)
+  if (bytes.byteLength < HEADER) throw new FrameDecodeError('Frame is shorter than its header')
+  const v = view(bytes)
+  const type = bytes[0] as number
+  const id = v.getUint32(1)
+  const rest = bytes.byteLength - HEADER
+  switch (type) {
+    case FrameType.HaveRequest:
+      expectLength(rest === CONTENT_ID_BYTES, 'HAVE_REQUEST')
+      return { type, id, contentId: toHex(bytes.subarray(HEADER, HEADER + CONTENT_ID_BYTES)) }
+    case FrameType.HaveResponse:
+      expectLength(rest >= 1, 'HAVE_RESPONSE')
+      return { type, id, status: status(bytes[HEADER] as number), bitfield: bytes.slice(HEADER + 1) }
+    case FrameType.ChunkRequest:
+      expectLength(rest === CONTENT_ID_BYTES + 4, 'CHUNK_REQUEST')
+      return {
+        type,
+        id,
+        contentId: toHex(bytes.subarray(HEADER, HEADER + CONTENT_ID_BYTES)),
+        index: v.getUint32(HEADER + CONTENT_ID_BYTES)
+      }
+    case FrameType.ChunkResponse: {
+      expectLength(rest >= 5, 'CHUNK_RESPONSE')
+      const s = status(bytes[HEADER] as number)
+      const data = bytes.subarray(HEADER + 5)
+      if (s !== Status.Ok && data.byteLength > 0) throw new FrameDecodeError('CHUNK_RESPONSE carries data with an error status')
+      return { type, id, status: s, index: v.getUint32(HEADER + 1), data }
+    }
+    case FrameType.Cancel:
+      expectLength(rest === 0, 'CANCEL')
+      return { type, id }
+    default:
+      throw new FrameDecodeError(`Unknown frame type 0x${type.toString(16)}`)
+  }
+}
+
+function header (type: FrameType, id: number, extra: number): Uint8Array {
+  const buf = new Uint8Array(HEADER + extra)
+  buf[0] = type
+  view(buf).setUint32(1, id)
+  return buf
+}
+
+function view (buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+function contentIdBytes (contentId: string): Uint8Array {
+  const bytes = fromHex(contentId)
+  if (bytes.byteLength !== CONTENT_ID_BYTES) throw new RangeError('A content id is 32 bytes')
+  return bytes
+}
+
+function status (value: number): Status {
+  if (value > Status.BadRequest) throw new FrameDecodeError(`Unknown status ${value}`)
+  return value as Status
+}
+
+function expectLength (ok: boolean, what: string): void {
+  if (!ok) throw new FrameDecodeError(`${what} has the wrong length`)
+}
