@@ -1,0 +1,5 @@
+export { PROTOCOL, DEFAULT_TTL_MS } from './constants'
+export { TrackerRegistry, type TrackerRegistryInit } from './registry'
+export { TrackerServer, trackerServer, type TrackerServerInit } from './server'
+export { TrackerClient, trackerClient, type TrackerClientInit } from './client'
+export * from './errors'
