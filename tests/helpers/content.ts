@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { buildManifest } from '@core/content/builder'
 import type { ContentId, Manifest } from '@core/content/manifest'
 
@@ -37,4 +38,13 @@ export async function makeContent (size: number, options: { seed?: number, name?
 export function chunkOf (content: TestContent, index: number): Uint8Array {
   const { chunkSize, size } = content.manifest
   return content.bytes.slice(index * chunkSize, Math.min(size, (index + 1) * chunkSize))
+}
+
+/**
+ * SHA-256 of some bytes, in hex: compare large buffers through this
+ * (`expect(digest(a)).toBe(digest(b))`); vitest's deep equality walks
+ * megabytes element by element and takes seconds.
+ */
+export function digest (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
 }

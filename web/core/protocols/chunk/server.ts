@@ -81,7 +81,7 @@ export class ChunkServer {
         }
       }
       await Promise.all(work)
-      await stream.close().catch(() => {})
+      await stream.close({ signal: AbortSignal.timeout(5_000) }).catch((err: Error) => { stream.abort(err) })
     } catch (err: any) {
       this.init.log('closing chunk stream from %s: %s', peer, err?.message)
       for (const c of queued.values()) c.abort()

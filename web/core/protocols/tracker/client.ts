@@ -22,6 +22,8 @@ export interface TrackerClientInit {
   timeoutMs?: number
 }
 
+const CLOSE_TIMEOUT_MS = 5_000
+
 /** ContentLocator backed by the relay's tracker. */
 export class TrackerClient implements ContentLocator {
   private readonly log
@@ -73,7 +75,8 @@ export class TrackerClient implements ContentLocator {
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
       await lp.write(encodeMessage(request), { signal })
       response = decodeMessage((await lp.read({ signal })).subarray(), responseSchema)
-      await stream.close({ signal }).catch(() => {})
+      // the answer is in: close in the background (a graceful close can wait on a busy connection)
+      stream.close({ signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS) }).catch((err: Error) => { stream.abort(err) })
     } catch (err: any) {
       throw new TrackerUnreachableError(`Tracker request failed: ${err?.message ?? err}`)
     }

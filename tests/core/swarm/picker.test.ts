@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { pick, type PickInput, type SourceView } from '@core/swarm/picker'
+
+function source (id: string, kind: SourceView['kind'], holds: number[] | 'all', free: number, failed: number[] = []): SourceView {
+  return { id, kind, has: i => holds === 'all' || holds.includes(i), free, failed: new Set(failed) }
+}
+
+function input (over: Partial<PickInput>): PickInput {
+  return {
+    chunkCount: 10,
+    have: () => false,
+    inFlight: new Set(),
+    position: 0,
+    criticalWindow: 0,
+    sources: [],
+    urgentOrigin: false,
+    ...over
+  }
+}
+
+describe('pick', () => {
+  const cases: Array<[string, Partial<PickInput>, Array<[number, string]>]> = [
+    ['nothing to do without free slots',
+      { sources: [source('a', 'peer', 'all', 0)] }, []],
+    ['the critical window first, in order',
+      { position: 4, criticalWindow: 3, sources: [source('a', 'peer', 'all', 3)] },
+      [[4, 'a'], [5, 'a'], [6, 'a']]],
+    ['rarest first outside the window',
+      { chunkCount: 4, sources: [source('a', 'peer', [0, 1, 2, 3], 1), source('b', 'peer', [0, 1, 3], 1), source('c', 'peer', [0, 3], 1)] },
+      // rarity: 0→3, 1→2, 2→1, 3→3: chunk 2 (only a) first, then 1 (a or b: a is spent, b), then 0 (c)
+      [[2, 'a'], [1, 'b'], [0, 'c']]],
+    ['ties broken by distance ahead of the read position',
+      { chunkCount: 6, position: 4, sources: [source('a', 'peer', 'all', 3)] },
+      [[4, 'a'], [5, 'a'], [0, 'a']]],
+    ['skips chunks held or in flight',
+      { chunkCount: 5, have: i => i === 0, inFlight: new Set([1]), sources: [source('a', 'peer', 'all', 2)] },
+      [[2, 'a'], [3, 'a']]],
+    ['the peer with the most free slots',
+      { chunkCount: 3, sources: [source('a', 'peer', 'all', 1), source('b', 'peer', 'all', 3)] },
+      [[0, 'b'], [1, 'b'], [2, 'a']]],
+    ['peers before the origin, the origin before HTTP',
+      { chunkCount: 3, sources: [source('o', 'origin', 'all', 5), source('h', 'http', 'all', 5), source('a', 'peer', [1], 5)] },
+      // chunks 0 and 2 are rarer (no peer has them), so they come first
+      [[0, 'o'], [2, 'o'], [1, 'a']]],
+    ['HTTP only for chunks nobody else holds',
+      { chunkCount: 3, sources: [source('h', 'http', 'all', 5), source('a', 'peer', [0, 1], 0)] },
+      [[2, 'h']]],
+    ['HTTP for critical chunks when a player waits and peers are busy',
+      { chunkCount: 4, criticalWindow: 2, urgentOrigin: true, sources: [source('h', 'http', 'all', 5), source('a', 'peer', 'all', 0)] },
+      [[0, 'h'], [1, 'h']]],
+    ['a chunk failed at a peer goes to another peer',
+      { chunkCount: 1, sources: [source('a', 'peer', 'all', 5, [0]), source('b', 'peer', 'all', 1)] },
+      [[0, 'b']]],
+    ['a chunk failed at every peer falls back to HTTP',
+      { chunkCount: 1, sources: [source('a', 'peer', 'all', 5, [0]), source('h', 'http', 'all', 1)] },
+      [[0, 'h']]],
+    ['a window past the end is clipped',
+      { chunkCount: 3, position: 2, criticalWindow: 10, sources: [source('a', 'peer', 'all', 5)] },
+      [[2, 'a'], [0, 'a'], [1, 'a']]]
+  ]
+
+  it.each(cases)('%s', (_, over, expected) => {
+    expect(pick(input(over)).map(a => [a.index, a.source])).toEqual(expected)
+  })
+
+  it('never assigns more than a source has free, nor a chunk twice', () => {
+    const sources = [source('a', 'peer', 'all', 3), source('b', 'peer', 'all', 2), source('h', 'http', 'all', 4)]
+    const out = pick(input({ chunkCount: 100, criticalWindow: 5, urgentOrigin: true, sources }))
+    const per = new Map<string, number>()
+    for (const a of out) per.set(a.source, (per.get(a.source) ?? 0) + 1)
+    expect(per.get('a')).toBe(3)
+    expect(per.get('b')).toBe(2)
+    expect(new Set(out.map(a => a.index)).size).toBe(out.length)
+  })
+})

@@ -1,0 +1,94 @@
+import { logger } from '@libp2p/logger'
+import type { Libp2p } from 'libp2p'
+import { chunkProtocol, type ChunkProtocol } from '@core/protocols/chunk'
+import { TrackerRegistry, trackerClient, trackerServer, type TrackerClient } from '@core/protocols/tracker'
+import type { ChunkStore } from '@core/store/types'
+import { MemoryChunkStore } from '@core/store/memory-store'
+import { Announcer } from '@core/swarm/announcer'
+import { SwarmSession, type SwarmSessionInit } from '@core/swarm/session'
+import { TransferStats } from '@core/swarm/stats'
+import { createTestNode } from './nodes'
+import { chunkOf, type TestContent } from './content'
+
+export type OriginNode = Libp2p<{ chunk: ChunkProtocol, tracker: unknown }>
+export type PeerNode = Libp2p<{ chunk: ChunkProtocol, tracker: TrackerClient }>
+
+export interface Origin {
+  node: OriginNode
+  registry: TrackerRegistry
+  store: ChunkStore
+  uploaded: { bytes: number }
+}
+
+/** A stand-in for the relay's libp2p side: tracker + chunk server over a store that holds `contents`. */
+export async function startOrigin (contents: TestContent[]): Promise<Origin> {
+  const store = new MemoryChunkStore()
+  const uploaded = { bytes: 0 }
+  const registry = new TrackerRegistry()
+  const node = await createTestNode({
+    chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes } }),
+    tracker: trackerServer({ registry })
+  }) as unknown as OriginNode
+  for (const c of contents) await fill(store, c)
+  registry.announce(node.peerId.toString(), node.getMultiaddrs().map(String),
+    contents.map(c => ({ contentId: c.contentId, complete: true })), { origin: true, pinned: true })
+  return { node, registry, store, uploaded }
+}
+
+export async function fill (store: ChunkStore, content: TestContent, indices?: number[]): Promise<void> {
+  await store.putManifest(content.manifest)
+  for (const i of indices ?? content.manifest.hashes.map((_, i) => i)) await store.putChunk(content.contentId, i, chunkOf(content, i))
+}
+
+export interface Peer {
+  node: PeerNode
+  store: ChunkStore
+  stats: TransferStats
+  announcer: Announcer
+  uploaded: { bytes: number }
+  session(content: TestContent, init?: Partial<SwarmSessionInit>): SwarmSession
+}
+
+export async function startPeer (origin: Origin, options: { store?: ChunkStore } = {}): Promise<Peer> {
+  const store = options.store ?? new MemoryChunkStore()
+  const stats = new TransferStats()
+  const uploaded = { bytes: 0 }
+  const node = await createTestNode({
+    chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes; stats.uploaded(e.bytes) } }),
+    tracker: trackerClient({ tracker: origin.node.getMultiaddrs()[0]! })
+  }) as unknown as PeerNode
+  const announcer = new Announcer({ locator: node.services.tracker, log: logger('test:announcer'), debounceMs: 10 })
+  announcer.start()
+  return {
+    node,
+    store,
+    stats,
+    announcer,
+    uploaded,
+    session: (content, init = {}) => new SwarmSession({
+      contentId: content.contentId,
+      manifest: content.manifest,
+      store,
+      log: logger('test:session'),
+      chunks: node.services.chunk,
+      locator: node.services.tracker,
+      announcer,
+      parentStats: stats,
+      selfId: node.peerId.toString(),
+      discoveryIntervalMs: 200,
+      havePollMs: 200,
+      ...init
+    })
+  }
+}
+
+/** The whole content as the store holds it, in order. */
+export async function readAll (store: ChunkStore, content: TestContent): Promise<Uint8Array> {
+  const out = new Uint8Array(content.manifest.size)
+  for (let i = 0; i < content.manifest.hashes.length; i++) {
+    const chunk = await store.getChunk(content.contentId, i)
+    if (chunk == null) throw new Error(`chunk ${i} missing`)
+    out.set(chunk, i * content.manifest.chunkSize)
+  }
+  return out
+}

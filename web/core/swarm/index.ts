@@ -1,0 +1,8 @@
+export { Bitfield } from './bitfield'
+export { pick, type PickInput, type SourceView, type Assignment } from './picker'
+export { TransferStats, type TransferSnapshot } from './stats'
+export { RateMeter } from './rate'
+export { HttpChunkSource, type HttpChunkSourceInit } from './http-source'
+export { Announcer, type AnnouncerInit } from './announcer'
+export { SwarmSession, type SwarmSessionInit, type ChunkEvent } from './session'
+export * from './errors'

@@ -1,0 +1,101 @@
+/**
+ * Which chunk to fetch next, and from where. Pure: it sees a snapshot of the
+ * swarm and returns assignments; the session does the I/O.
+ *
+ * Order: the critical window (from the read position forward) first, in
+ * order; then the rest rarest-first among peers, ties broken by distance
+ * ahead of the read position.
+ *
+ * Source for a chunk: a peer that holds it with a free slot (the one with the
+ * most free slots). The origin — over libp2p first, then HTTP — only when no
+ * usable peer holds the chunk, or when the chunk is critical and
+ * `urgentOrigin` is set (a player is waiting): a busy peer is worth waiting
+ * for, since every byte the origin sends is a byte the swarm did not carry.
+ * A source that failed a chunk is not asked for it again (for a while).
+ */
+
+export type SourceKind = 'peer' | 'origin' | 'http'
+
+export interface SourceView {
+  id: string
+  kind: SourceKind
+  /** Whether the source holds chunk `index` (HTTP holds everything). */
+  has(index: number): boolean
+  /** Requests it can take now (0 when busy, stalled or banned). */
+  free: number
+  /** Stalled or refusing: not worth waiting for, so the origin may step in. */
+  resting?: boolean
+  /** Chunks that already failed at this source. */
+  failed?: { has(index: number): boolean }
+}
+
+export interface PickInput {
+  chunkCount: number
+  have(index: number): boolean
+  inFlight: ReadonlySet<number>
+  /** Chunk index of the read position (playhead, or where a reader waits). */
+  position: number
+  /** Number of chunks from `position` that are critical. */
+  criticalWindow: number
+  sources: readonly SourceView[]
+  urgentOrigin: boolean
+}
+
+export interface Assignment {
+  index: number
+  source: string
+}
+
+export function pick (input: PickInput): Assignment[] {
+  const free = new Map(input.sources.map(s => [s.id, s.free]))
+  let totalFree = [...free.values()].reduce((a, b) => a + b, 0)
+  if (totalFree === 0) return []
+
+  const peers = input.sources.filter(s => s.kind === 'peer')
+  const origins = input.sources.filter(s => s.kind === 'origin')
+  const https = input.sources.filter(s => s.kind === 'http')
+  const n = input.chunkCount
+  const wanted = (i: number): boolean => !input.have(i) && !input.inFlight.has(i)
+
+  const critical: number[] = []
+  const windowEnd = Math.min(n, input.position + input.criticalWindow)
+  for (let i = Math.max(0, input.position); i < windowEnd; i++) if (wanted(i)) critical.push(i)
+
+  const inWindow = (i: number): boolean => i >= input.position && i < windowEnd
+  const rest: Array<{ index: number, rarity: number, ahead: number }> = []
+  for (let i = 0; i < n; i++) {
+    if (!wanted(i) || inWindow(i)) continue
+    let rarity = 0
+    for (const p of peers) if (p.has(i)) rarity++
+    rest.push({ index: i, rarity, ahead: (i - input.position + n) % n })
+  }
+  rest.sort((a, b) => a.rarity - b.rarity || a.ahead - b.ahead)
+
+  const usable = (s: SourceView, i: number): boolean => s.has(i) && !(s.failed?.has(i) ?? false)
+  const hasFree = (s: SourceView): boolean => (free.get(s.id) ?? 0) > 0
+  const out: Assignment[] = []
+  const choose = (i: number, isCritical: boolean): void => {
+    let best: SourceView | undefined
+    for (const p of peers) {
+      if (usable(p, i) && hasFree(p) && (best == null || (free.get(p.id) ?? 0) > (free.get(best.id) ?? 0))) best = p
+    }
+    // the origin only when no peer can give the chunk, or a player waits for it
+    if (best == null && (isCritical && input.urgentOrigin ? true : !peers.some(p => usable(p, i) && p.resting !== true))) {
+      best = origins.find(o => usable(o, i) && hasFree(o)) ?? https.find(h => usable(h, i) && hasFree(h))
+    }
+    if (best == null) return
+    free.set(best.id, (free.get(best.id) ?? 0) - 1)
+    totalFree--
+    out.push({ index: i, source: best.id })
+  }
+
+  for (const i of critical) {
+    if (totalFree === 0) return out
+    choose(i, true)
+  }
+  for (const { index } of rest) {
+    if (totalFree === 0) return out
+    choose(index, false)
+  }
+  return out
+}
