@@ -1,0 +1,216 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { CONTENT_ID_PATTERN } from '@core/content/constants'
+import { chunkCount, type ContentId, type Manifest } from '@core/content/manifest'
+import type { AbortOptions } from '@core/util/abort'
+import { FsChunkStore, type ScanProgress } from '../../node-bridge/store/index'
+import { UnknownVideoError } from './errors'
+import { readMp4Duration } from './mp4-duration'
+import { TitleBook } from './titles'
+
+/** One video of the catalogue, as `GET /list` returns it. */
+export interface CatalogueEntry {
+  /** The file's name in `library/`: the key of `/videos/:filename`. */
+  filename: string
+  title: string
+  size: number
+  mime: string
+  contentId: ContentId
+  chunks: number
+  chunkSize: number
+  /** Seconds, from the MP4 `mvhd` box; absent when unknown (or not an MP4). */
+  duration?: number
+  /** `/videos/<encoded filename>`, relative to the relay's origin. */
+  url: string
+}
+
+/** Where the bytes of a video are, for HTTP serving. */
+export interface LibraryFile {
+  path: string
+  size: number
+  modified: Date
+}
+
+export interface LibraryInit {
+  /** The library folder (created if missing). */
+  dir: string
+  /** Manifest files that are not in the scan cache yet (default true). */
+  scan?: boolean
+  onProgress?(event: ScanProgress): void
+  logger?: ComponentLogger
+  signal?: AbortSignal
+}
+
+export interface AddUploadedFileOptions extends AbortOptions {
+  /** A better title than the filename gives (an upload's original name). */
+  title?: string
+}
+
+export interface AddedVideo {
+  entry: CatalogueEntry
+  /** False when the bytes were already in the library: the entry is the existing one. */
+  created: boolean
+}
+
+export type AddedListener = (entry: CatalogueEntry) => void
+
+interface Video { entry: CatalogueEntry, path: string, modified: Date }
+
+/**
+ * The relay's catalogue: the complete videos of an FsChunkStore over the
+ * `library/` folder, with titles and durations. The store is exposed so
+ * main.ts can serve chunks over libp2p from it.
+ *
+ * `entries()` is sorted newest first (file modification time), then by
+ * filename: a fresh upload is on top of the list.
+ */
+export class Library {
+  readonly dir: string
+  /** Uploads are written here, then renamed into `dir` when complete. */
+  readonly uploadsDir: string
+  readonly store: FsChunkStore
+  private readonly titles: TitleBook
+  private readonly videos = new Map<ContentId, Video>()
+  private readonly listeners = new Set<AddedListener>()
+  private readonly log: Logger
+
+  private constructor (store: FsChunkStore, titles: TitleBook, log: Logger) {
+    this.store = store
+    this.dir = store.dir
+    this.uploadsDir = join(store.dir, '.pipbingo', 'uploads')
+    this.titles = titles
+    this.log = log
+  }
+
+  /** Open the store (scanning `dir`), drop uploads a crash left half-written, build the catalogue. */
+  static async open (init: LibraryInit): Promise<Library> {
+    const store = await FsChunkStore.open({
+      dir: init.dir, scan: init.scan, onProgress: init.onProgress, logger: init.logger, signal: init.signal
+    })
+    try {
+      const log = (init.logger ?? defaultLogger()).forComponent('pipbingo:relay:library')
+      const library = new Library(store, await TitleBook.load(join(store.dir, '.pipbingo')), log)
+      await mkdir(library.uploadsDir, { recursive: true })
+      for (const name of await readdir(library.uploadsDir)) await rm(join(library.uploadsDir, name), { force: true, recursive: true })
+      for (const contentId of await store.listContents()) {
+        if (!store.isComplete(contentId)) continue
+        try {
+          await library.index(contentId)
+        } catch (err) {
+          log.error('leaving %s out of the catalogue: %s', store.filenameOf(contentId), (err as Error).message)
+        }
+      }
+      log('%d videos in %s', library.size, store.dir)
+      return library
+    } catch (err) {
+      await store.close()
+      throw err
+    }
+  }
+
+  entries (): CatalogueEntry[] {
+    return [...this.videos.values()]
+      .sort((a, b) => b.modified.getTime() - a.modified.getTime() || compareNames(a.entry.filename, b.entry.filename))
+      .map(v => ({ ...v.entry }))
+  }
+
+  /** The video named `name` (a second name for the same bytes finds the content too). */
+  byFilename (name: string): CatalogueEntry | undefined {
+    const contentId = this.store.contentIdOf(name)
+    return contentId == null ? undefined : this.byContentId(contentId)
+  }
+
+  byContentId (contentId: ContentId): CatalogueEntry | undefined {
+    if (!CONTENT_ID_PATTERN.test(contentId)) return undefined
+    const video = this.videos.get(contentId)
+    return video == null ? undefined : { ...video.entry }
+  }
+
+  /** Path, size and mtime of a video's complete file; undefined if unknown. */
+  fileOf (contentId: ContentId): LibraryFile | undefined {
+    const video = this.videos.get(contentId)
+    return video == null ? undefined : { path: video.path, size: video.entry.size, modified: video.modified }
+  }
+
+  async manifest (contentId: ContentId, options?: AbortOptions): Promise<Manifest | undefined> {
+    if (!this.videos.has(contentId)) return undefined
+    return await this.store.getManifest(contentId, options)
+  }
+
+  /**
+   * Adopt a complete file just placed in the folder: manifest it (streaming),
+   * add it to the catalogue and tell the 'added' listeners. Bytes the library
+   * already holds stay a second name of that content (`created: false`, no event).
+   */
+  async addUploadedFile (filename: string, options: AddUploadedFileOptions = {}): Promise<AddedVideo> {
+    const { contentId } = await this.store.addFile(filename, { signal: options.signal })
+    const existing = this.videos.get(contentId)
+    if (existing != null) return { entry: { ...existing.entry }, created: false }
+    if (options.title != null) await this.titles.set(filename, options.title)
+    const entry = await this.index(contentId)
+    for (const listener of this.listeners) {
+      try {
+        listener({ ...entry })
+      } catch (err) {
+        this.log.error('an "added" listener failed: %s', (err as Error).message)
+      }
+    }
+    return { entry: { ...entry }, created: true }
+  }
+
+  /** Listen for new videos (to announce them to the tracker); returns the unsubscribe function. */
+  on (event: 'added', listener: AddedListener): () => void {
+    if (event !== 'added') throw new TypeError(`unknown event ${String(event)}`)
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  get size (): number {
+    return this.videos.size
+  }
+
+  async close (): Promise<void> {
+    this.listeners.clear()
+    await this.store.close()
+  }
+
+  private async index (contentId: ContentId): Promise<CatalogueEntry> {
+    const manifest = await this.store.getManifest(contentId)
+    const filename = this.store.filenameOf(contentId)
+    const path = this.store.pathOf(contentId)
+    if (manifest == null || filename == null || path == null) throw new UnknownVideoError(`The store has no complete file for ${contentId}`)
+    const stats = await stat(path)
+    const entry: CatalogueEntry = {
+      filename,
+      title: this.titles.titleOf(filename),
+      size: manifest.size,
+      mime: manifest.mime,
+      contentId,
+      chunks: chunkCount(manifest),
+      chunkSize: manifest.chunkSize,
+      url: `/videos/${encodeURIComponent(filename)}`
+    }
+    const duration = await durationOf(path, manifest.mime)
+    if (duration != null) entry.duration = duration
+    this.videos.set(contentId, { entry, path, modified: stats.mtime })
+    return entry
+  }
+}
+
+const ISO_BMFF = new Set(['video/mp4', 'video/quicktime', 'audio/mp4'])
+
+async function durationOf (path: string, mime: string): Promise<number | undefined> {
+  if (!ISO_BMFF.has(mime)) return undefined
+  try {
+    const seconds = await readMp4Duration(path)
+    return seconds == null ? undefined : Math.round(seconds * 1000) / 1000
+  } catch {
+    return undefined
+  }
+}
+
+function compareNames (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

@@ -1,0 +1,82 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+
+/** Values the relay's gauges read when Prometheus scrapes (`GET /metrics`). */
+export interface RelayMetricsSources {
+  /** Open libp2p connections. */
+  peersConnected: () => number
+  /** Circuit-relay-v2 reservations held. */
+  reservations: () => number
+  /** Live (content id, peer) entries in the tracker. */
+  trackerEntries: () => number
+  /** Videos in the catalogue (default: 0 until given). */
+  libraryVideos?: () => number
+}
+
+export interface RelayMetricsOptions {
+  /** Also export prom-client's Node process metrics (`process_*`, `nodejs_*`); default true. */
+  defaultMetrics?: boolean
+}
+
+/** The relay's Prometheus metrics; callers use the `add*` helpers, not prom-client. */
+export interface RelayMetrics {
+  /** The relay's own registry (not prom-client's global one). */
+  readonly registry: Registry
+  /** `Content-Type` of `text()`: `text/plain; version=0.0.4; charset=utf-8`. */
+  readonly contentType: string
+  /** Bytes of video sent over HTTP (`pipbingo_http_bytes_served_total`). */
+  addHttpBytesServed(bytes: number): void
+  /** Bytes of chunks sent over libp2p (`pipbingo_libp2p_bytes_served_total`). */
+  addLibp2pBytesServed(bytes: number): void
+  /** One upload stored (`pipbingo_uploads_total`). */
+  addUpload(): void
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string>
+}
+
+/**
+ * Create the relay's metrics. Gauges call their source at scrape time; a
+ * source that throws leaves the gauge at its last value rather than failing
+ * the scrape.
+ */
+export function createRelayMetrics (sources: RelayMetricsSources, options: RelayMetricsOptions = {}): RelayMetrics {
+  const registry = new Registry()
+  const registers = [registry]
+
+  const httpBytes = new Counter({ name: 'pipbingo_http_bytes_served_total', help: 'Bytes of video sent over HTTP (/videos)', registers })
+  const libp2pBytes = new Counter({ name: 'pipbingo_libp2p_bytes_served_total', help: 'Bytes of chunks sent over libp2p', registers })
+  const uploads = new Counter({ name: 'pipbingo_uploads_total', help: 'Videos uploaded and added to the library', registers })
+
+  const gauge = (name: string, help: string, read: (() => number) | undefined): void => {
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect () {
+        if (read == null) return
+        try {
+          const value = read()
+          if (Number.isFinite(value)) this.set(value)
+        } catch {}
+      }
+    })
+  }
+  gauge('pipbingo_peers_connected', 'Open libp2p connections', sources.peersConnected)
+  gauge('pipbingo_relay_reservations', 'Circuit relay reservations held', sources.reservations)
+  gauge('pipbingo_tracker_entries', 'Live tracker entries (content id, peer)', sources.trackerEntries)
+  gauge('pipbingo_library_videos', 'Videos in the library', sources.libraryVideos)
+
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
+
+  const add = (counter: Counter, bytes: number): void => {
+    if (Number.isFinite(bytes) && bytes > 0) counter.inc(bytes)
+  }
+  return {
+    registry,
+    contentType: registry.contentType,
+    addHttpBytesServed: bytes => { add(httpBytes, bytes) },
+    addLibp2pBytesServed: bytes => { add(libp2pBytes, bytes) },
+    addUpload: () => { uploads.inc() },
+    text: async () => await registry.metrics()
+  }
+}
