@@ -7,6 +7,8 @@ import { MemoryChunkStore } from '@core/store/memory-store'
 import { Announcer } from '@core/swarm/announcer'
 import { SwarmSession, type SwarmSessionInit } from '@core/swarm/session'
 import { TransferStats } from '@core/swarm/stats'
+import { HttpChunkSource } from '@core/swarm/http-source'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { createTestNode } from './nodes'
 import { chunkOf, type TestContent } from './content'
 
@@ -49,13 +51,23 @@ export interface Peer {
   session(content: TestContent, init?: Partial<SwarmSessionInit>): SwarmSession
 }
 
-export async function startPeer (origin: Origin, options: { store?: ChunkStore } = {}): Promise<Peer> {
+export interface StartPeerOptions {
+  store?: ChunkStore
+  /** The origin's HTTP base URL, to give every session an HTTP fallback. */
+  httpBase?: string
+  /** Filename of each content at the origin (for the HTTP fallback). */
+  filenames?: Map<string, string>
+}
+
+/** A Node peer that uses `tracker` (an Origin stand-in, or a multiaddr of a real relay). */
+export async function startPeer (tracker: Origin | Multiaddr, options: StartPeerOptions = {}): Promise<Peer> {
+  const trackerAddr = 'node' in tracker ? tracker.node.getMultiaddrs()[0]! : tracker
   const store = options.store ?? new MemoryChunkStore()
   const stats = new TransferStats()
   const uploaded = { bytes: 0 }
   const node = await createTestNode({
     chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes; stats.uploaded(e.bytes) } }),
-    tracker: trackerClient({ tracker: origin.node.getMultiaddrs()[0]! })
+    tracker: trackerClient({ tracker: trackerAddr })
   }) as unknown as PeerNode
   const announcer = new Announcer({ locator: node.services.tracker, log: logger('test:announcer'), debounceMs: 10 })
   announcer.start()
@@ -75,6 +87,9 @@ export async function startPeer (origin: Origin, options: { store?: ChunkStore }
       announcer,
       parentStats: stats,
       selfId: node.peerId.toString(),
+      http: options.httpBase == null
+        ? undefined
+        : new HttpChunkSource({ baseUrl: options.httpBase, filename: options.filenames?.get(content.contentId) ?? content.manifest.name }),
       discoveryIntervalMs: 200,
       havePollMs: 200,
       ...init

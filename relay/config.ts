@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(0).max(65535)
+
+export const relayConfigSchema = z.object({
+  /** Interface every listener binds to. Loopback unless asked otherwise. */
+  host: z.string().min(1).default('127.0.0.1'),
+  httpPort: port.default(8080),
+  tcpPort: port.default(10000),
+  wsPort: port.default(10002),
+  /** The videos the relay seeds (the origin). */
+  libraryDir: z.string().min(1).default('library'),
+  /** The relay's own state: its identity key. */
+  dataDir: z.string().min(1).default('.pipbingo/relay'),
+  /** The built web app, served at `/`. */
+  webRoot: z.string().min(1).default('dist/web'),
+  maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
+  /** circuit-relay-v2 reservations (browsers need one each to be reachable). */
+  maxReservations: z.coerce.number().int().positive().default(1024),
+  /** Tracker entries live this long unless renewed. */
+  trackerTtlMs: z.coerce.number().int().positive().default(10 * 60_000)
+})
+
+export type RelayConfig = z.infer<typeof relayConfigSchema>
+
+const FLAGS = {
+  host: { type: 'string', env: 'PIPBINGO_HOST', key: 'host' },
+  'http-port': { type: 'string', env: 'PIPBINGO_HTTP_PORT', key: 'httpPort' },
+  'tcp-port': { type: 'string', env: 'PIPBINGO_TCP_PORT', key: 'tcpPort' },
+  'ws-port': { type: 'string', env: 'PIPBINGO_WS_PORT', key: 'wsPort' },
+  library: { type: 'string', env: 'PIPBINGO_LIBRARY', key: 'libraryDir' },
+  'data-dir': { type: 'string', env: 'PIPBINGO_RELAY_DATA', key: 'dataDir' },
+  'web-root': { type: 'string', env: 'PIPBINGO_WEB_ROOT', key: 'webRoot' },
+  'max-upload-bytes': { type: 'string', env: 'PIPBINGO_MAX_UPLOAD_BYTES', key: 'maxUploadBytes' },
+  'max-reservations': { type: 'string', env: 'PIPBINGO_MAX_RESERVATIONS', key: 'maxReservations' }
+} as const
+
+export const RELAY_USAGE = `Usage: npm run relay -- [options]   (each also read from the environment)
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(18)} ${f.env}`).join('\n')}
+Defaults: host 127.0.0.1, HTTP 8080, libp2p TCP 10000, WebSockets 10002, library ./library`
+
+/** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
+export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): RelayConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.entries(FLAGS).map(([flag, f]) => [flag, { type: f.type }])),
+    strict: true,
+    allowPositionals: false
+  })
+  const raw: Record<string, unknown> = {}
+  for (const [flag, f] of Object.entries(FLAGS)) {
+    const value = (values as Record<string, unknown>)[flag] ?? env[f.env]
+    if (value !== undefined && value !== '') raw[f.key] = value
+  }
+  const parsed = relayConfigSchema.safeParse(raw)
+  if (!parsed.success) {
+    throw new Error(`Invalid relay configuration: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,69 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { PrivateKey } from '@libp2p/interface'
+import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
+import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
+import type { ChunkStore } from '@core/store/types'
+
+export type RelayNode = Libp2p<{
+  identify: unknown
+  ping: unknown
+  relay: CircuitRelayService
+  chunk: ChunkProtocol
+  tracker: TrackerServer
+}>
+
+export interface RelayNodeInit {
+  privateKey: PrivateKey
+  host: string
+  tcpPort: number
+  wsPort: number
+  maxReservations: number
+  store: ChunkStore
+  registry: TrackerRegistry
+  onUpload(event: UploadEvent): void
+}
+
+/** Relayed connections carry WebRTC signalling only: 128 KiB and 2 minutes each. */
+export const RELAYED_DATA_LIMIT = 128n * 1024n
+export const RELAYED_DURATION_LIMIT_MS = 2 * 60_000
+
+/**
+ * The relay's libp2p node: TCP and WebSockets, noise, yamux, identify, ping,
+ * a circuit-relay-v2 server with explicit limits, the chunk protocol over
+ * the library (the origin seed), and the tracker.
+ */
+export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
+  return await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    addresses: {
+      listen: [`/ip4/${init.host}/tcp/${init.tcpPort}`, `/ip4/${init.host}/tcp/${init.wsPort}/ws`]
+    },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: init.maxReservations + 256 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      relay: circuitRelayServer({
+        reservations: {
+          maxReservations: init.maxReservations,
+          reservationTtl: 2 * 60 * 60_000,
+          applyDefaultLimit: true,
+          defaultDataLimit: RELAYED_DATA_LIMIT,
+          defaultDurationLimit: RELAYED_DURATION_LIMIT_MS
+        }
+      }),
+      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload }),
+      tracker: trackerServer({ registry: init.registry })
+    }
+  }) as unknown as RelayNode
+}

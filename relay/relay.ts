@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ComponentLogger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { TrackerRegistry } from '@core/protocols/tracker'
+import type { RelayConfig } from './config'
+import { createHttpApp } from './http/index'
+import { loadOrCreateIdentity } from './identity'
+import { Library, type CatalogueEntry } from './library/index'
+import { createRelayMetrics, type RelayMetrics } from './metrics'
+import { createRelayNode, type RelayNode } from './node'
+
+export interface Relay {
+  readonly config: RelayConfig
+  readonly node: RelayNode
+  readonly library: Library
+  readonly registry: TrackerRegistry
+  readonly metrics: RelayMetrics
+  /** Bind the HTTP server and the libp2p listeners, announce the library. */
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** `http://host:port` once started. */
+  httpUrl(): string
+  /** The libp2p addresses, each ending in /p2p/<relay id>. */
+  multiaddrs(): Multiaddr[]
+}
+
+export interface CreateRelayOptions {
+  logger?: ComponentLogger
+  /** Progress of the library scan (hashing new files), for the console. */
+  onScanProgress?: Parameters<typeof Library.open>[0]['onProgress']
+}
+
+/**
+ * The central server, assembled but not listening: the library (origin seed),
+ * the libp2p node (relay, tracker, chunk protocol), the HTTP app and the
+ * metrics. `start()` binds; main.ts owns signals and the console.
+ */
+export async function createRelay (config: RelayConfig, options: CreateRelayOptions = {}): Promise<Relay> {
+  const logger = options.logger ?? defaultLogger()
+  const log = logger.forComponent('pipbingo:relay')
+  const library = await Library.open({ dir: config.libraryDir, logger, onProgress: options.onScanProgress })
+  const registry = new TrackerRegistry({ ttlMs: config.trackerTtlMs })
+  let node!: RelayNode
+  const metrics = createRelayMetrics({
+    peersConnected: () => node.getPeers().length,
+    reservations: () => node.services.relay.reservations.size,
+    trackerEntries: () => registry.size(),
+    libraryVideos: () => library.size
+  })
+  node = await createRelayNode({
+    privateKey: await loadOrCreateIdentity(config.dataDir),
+    host: config.host,
+    tcpPort: config.tcpPort,
+    wsPort: config.wsPort,
+    maxReservations: config.maxReservations,
+    store: library.store,
+    registry,
+    onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) }
+  })
+  const multiaddrs = (): Multiaddr[] => node.getMultiaddrs()
+  const app = createHttpApp({
+    library,
+    metrics,
+    webRoot: config.webRoot,
+    maxUploadBytes: config.maxUploadBytes,
+    logger: msg => log(msg),
+    relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String) })
+  })
+  const server: Server = createServer(app)
+  // uploads of large files may take longer than Node's 5-minute default
+  server.requestTimeout = 60 * 60_000
+
+  const announce = (entries: CatalogueEntry[]): void => {
+    registry.announce(node.peerId.toString(), multiaddrs().map(String),
+      entries.map(e => ({ contentId: e.contentId, complete: true })), { origin: true, pinned: true })
+  }
+  const unsubscribe = library.on('added', entry => { announce([entry]) })
+
+  const httpUrl = (): string => {
+    const address = server.address() as AddressInfo | null
+    if (address == null) throw new Error('The relay is not started')
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `http://${host}:${address.port}`
+  }
+
+  return {
+    config,
+    node,
+    library,
+    registry,
+    metrics,
+    async start () {
+      await node.start()
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.httpPort, config.host, () => { server.off('error', reject); resolve() })
+      })
+      announce(library.entries())
+      log('relay %p up: %d videos, HTTP %s', node.peerId, library.size, httpUrl())
+    },
+    async stop () {
+      unsubscribe()
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await node.stop()
+      await library.close()
+    },
+    httpUrl,
+    multiaddrs
+  }
+}

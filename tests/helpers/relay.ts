@@ -1,0 +1,55 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { relayConfigSchema } from '../../relay/config'
+import { createRelay, type Relay } from '../../relay/relay'
+
+export interface TestRelay {
+  relay: Relay
+  dir: string
+  /** Stop the relay and remove its folders. */
+  close(): Promise<void>
+  metric(name: string): Promise<number>
+}
+
+/**
+ * A real relay on loopback with ephemeral ports, over a temporary library
+ * holding `files`.
+ */
+export async function startRelay (files: Array<{ name: string, bytes: Uint8Array }>): Promise<TestRelay> {
+  const dir = await mkdtemp(join(tmpdir(), 'pipbingo-relay-'))
+  const libraryDir = join(dir, 'library')
+  const { mkdir } = await import('node:fs/promises')
+  await mkdir(libraryDir)
+  for (const f of files) await writeFile(join(libraryDir, f.name), f.bytes)
+  const relay = await createRelay(relayConfigSchema.parse({
+    httpPort: 0,
+    tcpPort: 0,
+    wsPort: 0,
+    libraryDir,
+    dataDir: join(dir, 'data'),
+    webRoot: join(dir, 'web')
+  }))
+  await relay.start()
+  return {
+    relay,
+    dir,
+    async close () {
+      await relay.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+    async metric (name: string) {
+      const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
+      const line = text.split('\n').find(l => l.startsWith(`${name} `))
+      if (line == null) throw new Error(`metric ${name} not found`)
+      return Number(line.split(' ')[1])
+    }
+  }
+}
+
+/** The relay's TCP multiaddr (Node peers dial it). */
+export function tcpAddr (r: TestRelay): ReturnType<Relay['multiaddrs']>[number] {
+  const addr = r.relay.multiaddrs().find(a => !a.toString().includes('/ws'))
+  if (addr == null) throw new Error('the relay has no TCP address')
+  return addr
+}
