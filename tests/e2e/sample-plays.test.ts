@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { build } from 'vite'
+import type { Browser } from 'playwright-core'
+import { relayConfigSchema } from '../../relay/config'
+import { createRelay, type Relay } from '../../relay/relay'
+import { launchChromium } from '../helpers/chromium'
+
+/**
+ * A fresh clone's promise: the relay serves the web app, and the sample
+ * video in library/ plays in Chromium. Real relay, real build, real browser.
+ */
+describe('the relay serves the web app and the sample video plays in Chromium', () => {
+  let dir: string
+  let relay: Relay
+  let browser: Browser
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pipbingo-e2e-'))
+    const webRoot = join(dir, 'web')
+    await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
+    relay = await createRelay(relayConfigSchema.parse({
+      httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir: resolve('library'), dataDir: join(dir, 'data'), webRoot
+    }))
+    await relay.start()
+    browser = await launchChromium()
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await relay?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('lists the sample and plays it: playing fires and currentTime advances', async () => {
+    const page = await browser.newPage()
+    await page.goto(relay.httpUrl())
+    const sample = page.getByRole('button', { name: /sample/i })
+    await sample.click()
+    const video = page.locator('video')
+    await video.evaluate(async (v: HTMLVideoElement) => {
+      if (!v.paused && v.currentTime > 0) return
+      await new Promise<void>((resolve, reject) => {
+        v.addEventListener('playing', () => resolve(), { once: true })
+        v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}: ${v.error?.message}`)), { once: true })
+      })
+    })
+    const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime)
+    await video.evaluate(async (v: HTMLVideoElement, from: number) => {
+      await new Promise<void>(resolve => {
+        const check = (): void => { if (v.currentTime > from + 0.5) { v.removeEventListener('timeupdate', check); resolve() } }
+        v.addEventListener('timeupdate', check)
+      })
+    }, t0)
+    const state = await video.evaluate((v: HTMLVideoElement) => ({ width: v.videoWidth, height: v.videoHeight, duration: v.duration, error: v.error }))
+    expect(state).toEqual({ width: 640, height: 360, duration: expect.closeTo(45, 0), error: null })
+  })
+})
