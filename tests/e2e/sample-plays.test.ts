@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,8 +21,12 @@ describe('the relay serves the web app and the sample video plays in Chromium', 
     dir = await mkdtemp(join(tmpdir(), 'pipbingo-e2e-'))
     const webRoot = join(dir, 'web')
     await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
+    // the repo's own sample, in a library of the test's (the relay writes its scan cache there)
+    const libraryDir = join(dir, 'library')
+    await mkdir(libraryDir)
+    await copyFile(resolve('library/sample.mp4'), join(libraryDir, 'sample.mp4'))
     relay = await createRelay(relayConfigSchema.parse({
-      httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir: resolve('library'), dataDir: join(dir, 'data'), webRoot
+      httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot
     }))
     await relay.start()
     browser = await launchChromium()
