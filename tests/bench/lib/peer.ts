@@ -1,0 +1,90 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { logger } from '@libp2p/logger'
+import { tcp } from '@libp2p/tcp'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { ContentId, Manifest } from '@core/content/manifest'
+import { chunkProtocol, type ChunkProtocol } from '@core/protocols/chunk'
+import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
+import type { ChunkStore } from '@core/store/types'
+import { Announcer } from '@core/swarm/announcer'
+import { HttpChunkSource } from '@core/swarm/http-source'
+import { SwarmSession, type SwarmSessionInit } from '@core/swarm/session'
+import { TransferStats } from '@core/swarm/stats'
+import { FsChunkStore } from '../../../node-bridge/store/index'
+
+export type BenchPeerNode = Libp2p<{ identify: unknown, chunk: ChunkProtocol, tracker: TrackerClient }>
+
+export interface SessionOptions {
+  contentId: ContentId
+  manifest: Manifest
+  /** The origin's HTTP fallback (`{ baseUrl, filename }`); none: peers and the origin's libp2p side only. */
+  http?: { baseUrl: string, filename: string }
+  /** Knobs the session exposes, for experiments; a real client passes none. */
+  knobs?: Pick<SwarmSessionInit, 'peerSlots' | 'criticalWindowBytes'>
+  /** Diagnostics only: download into this store instead of the peer's FsChunkStore. */
+  store?: ChunkStore
+}
+
+export interface BenchPeer {
+  node: BenchPeerNode
+  store: FsChunkStore
+  announcer: Announcer
+  stats: TransferStats
+  /** Chunk bytes this peer served to others. */
+  uploaded: { bytes: number }
+  /** A session with the defaults a real client uses (only the knobs asked for differ). */
+  session(options: SessionOptions): SwarmSession
+  stop(): Promise<void>
+}
+
+/**
+ * A Node peer as the bridge would be: libp2p over loopback TCP with noise and
+ * yamux, the chunk protocol serving from an FsChunkStore in `storeDir`, the
+ * relay's tracker as its locator, an announcer with its default timings.
+ */
+export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name: string): Promise<BenchPeer> {
+  const store = await FsChunkStore.open({ dir: storeDir })
+  const stats = new TransferStats()
+  const uploaded = { bytes: 0 }
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes; stats.uploaded(e.bytes) } }),
+      tracker: trackerClient({ tracker })
+    }
+  }) as unknown as BenchPeerNode
+  const announcer = new Announcer({ locator: node.services.tracker, log: logger(`pipbingo:bench:${name}:announcer`) })
+  announcer.start()
+  return {
+    node,
+    store,
+    announcer,
+    stats,
+    uploaded,
+    session: (options) => new SwarmSession({
+      contentId: options.contentId,
+      manifest: options.manifest,
+      store: options.store ?? store,
+      log: logger(`pipbingo:bench:${name}:session`),
+      chunks: node.services.chunk,
+      locator: node.services.tracker,
+      announcer,
+      parentStats: stats,
+      selfId: node.peerId.toString(),
+      http: options.http == null ? undefined : new HttpChunkSource(options.http),
+      ...options.knobs
+    }),
+    async stop () {
+      announcer.stop()
+      await node.stop()
+      await store.close()
+    }
+  }
+}

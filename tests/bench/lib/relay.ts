@@ -1,0 +1,66 @@
+import { join } from 'node:path'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
+import { relayConfigSchema } from '../../../relay/config'
+import { createRelay, type Relay } from '../../../relay/relay'
+
+export interface BenchRelay {
+  relay: Relay
+  /** The relay's libp2p TCP address (what a Node peer dials), ending in /p2p/<id>. */
+  tcpAddr: Multiaddr
+  /** Bytes the origin served so far: libp2p and HTTP, from GET /metrics. */
+  servedBytes(): Promise<{ libp2p: number, http: number, total: number }>
+  stop(): Promise<void>
+}
+
+/**
+ * A real relay (createRelay) on loopback with ephemeral ports, over an
+ * existing library folder: the files are written there beforehand, streamed,
+ * so a 256 MiB video is never held in memory. Its identity and state go
+ * under `stateDir`.
+ */
+export async function startBenchRelay (libraryDir: string, stateDir: string): Promise<BenchRelay> {
+  const relay = await createRelay(relayConfigSchema.parse({
+    host: '127.0.0.1',
+    httpPort: 0,
+    tcpPort: 0,
+    wsPort: 0,
+    libraryDir,
+    dataDir: join(stateDir, 'data'),
+    webRoot: join(stateDir, 'web')
+  }))
+  await relay.start()
+  const tcpAddr = relay.multiaddrs().find(a => a.toString().includes('/tcp/') && !a.toString().includes('/ws'))
+  if (tcpAddr == null) {
+    await relay.stop()
+    throw new Error('the relay has no TCP address')
+  }
+  const metric = (text: string, name: string): number => {
+    const line = text.split('\n').find(l => l.startsWith(`${name} `))
+    if (line == null) throw new Error(`the relay exports no ${name}`)
+    return Number(line.split(' ')[1])
+  }
+  return {
+    relay,
+    tcpAddr,
+    async servedBytes () {
+      const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
+      const libp2p = metric(text, 'pipbingo_libp2p_bytes_served_total')
+      const http = metric(text, 'pipbingo_http_bytes_served_total')
+      return { libp2p, http, total: libp2p + http }
+    },
+    async stop () {
+      await relay.stop()
+    }
+  }
+}
+
+/** The manifest of `filename` as a client gets it: `GET /manifest/<filename>`, checked against its content id. */
+export async function fetchManifest (relay: BenchRelay, filename: string): Promise<{ contentId: ContentId, manifest: Manifest }> {
+  const response = await fetch(`${relay.relay.httpUrl()}/manifest/${encodeURIComponent(filename)}`)
+  if (!response.ok) throw new Error(`GET /manifest/${filename} answered ${response.status}`)
+  const body = await response.json() as { contentId: ContentId, manifest: unknown }
+  const manifest = parseManifest(body.manifest)
+  await verifyManifest(manifest, body.contentId)
+  return { contentId: body.contentId, manifest }
+}

@@ -1,0 +1,94 @@
+import type { MachineInfo } from './lib/machine'
+
+export interface ReportInput {
+  machine: MachineInfo
+  runs: number
+  seconds: number
+  /** The rendered table (table.ts), notes included. */
+  table: string
+}
+
+/** docs/BENCHMARKS.md: regenerated whole on every `npm run bench`. */
+export function renderReport ({ machine, runs, seconds, table }: ReportInput): string {
+  const pkgs = Object.entries(machine.packages).map(([n, v]) => `${n} ${v}`).join(', ')
+  return `# Benchmarks
+
+Written by \`npm run bench\` (\`tests/bench/main.ts\`). Do not edit: every run
+rewrites this file whole. The figures below are from the run described here.
+
+- Date: ${machine.date}
+- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM
+- Node: ${machine.node}
+- Stack: ${pkgs}
+- ${runs} runs per measurement; the whole bench took ${Math.round(seconds)} s
+
+## How to read the table
+
+- MB = 10^6 bytes. A value is the **median** of the runs, with the smallest and
+  largest in brackets.
+- A **baseline** is measured in the same run, side by side with the figure it
+  is compared with, never taken from an earlier run or another machine. The
+  **ratio** is value / baseline, computed per run (both were measured under the
+  same conditions) and then summarised as median (min–max). On a noisy
+  2-core machine the ratio is the figure to trust more than either speed.
+- A **target** says which of value or ratio it checks; **met** is whether the
+  median meets it. A target not met is a finding, not a failure of the bench.
+- Rows marked *(extra)* are not what a client runs (knob experiments,
+  diagnostics): they explain the figures, they are not the figures.
+- Everything runs on loopback (127.0.0.1) in **one Node process**: the relay,
+  the peers and the HTTP client share one main thread (and the machine's
+  cores with libuv's threads, the disk and the kernel). A figure and its
+  baseline always run in that same arrangement, so the ratios compare like
+  with like; the notes give how busy the main thread was and how much CPU each
+  measurement took, to tell CPU-bound from waiting.
+- Every download is checked byte for byte (SHA-256 of the completed file
+  against the source) outside the timing; a run that moves wrong bytes fails
+  the bench.
+
+## The rows
+
+**origin-download** — a Node peer fetches a 256 MiB file of pseudo-random
+bytes from the origin (a real relay, \`createRelay\`, ephemeral ports).
+- (a) the product's path: a \`SwarmSession\` with the relay's tracker as its
+  locator and **no HTTP fallback**, so every byte comes over libp2p TCP +
+  noise + yamux from the relay's chunk server, and is verified and written by
+  an \`FsChunkStore\` in a temporary folder (what the bridge uses). Timed from
+  \`start()\` to \`done\`.
+- (b) the ceiling of that path: a bare libp2p stream from the relay's node to
+  the same peer over the same connection, 256 MiB in 256 KiB pieces, counted
+  but not stored. (a)/(b) is how much of the transport the session delivers;
+  the target is **≥ 0.7**.
+- (c) plain HTTP: \`GET /videos/<file>\` from the relay's HTTP server with
+  Node's fetch, written to disk and flushed. (a)/(c) is informational: what
+  libp2p costs against the simplest way to move the same bytes.
+- Diagnostics *(extra)* split (a) into layers, each adding one part of it to
+  the one before, all over the same connection as (b): d1 the chunk protocol
+  alone (the product's \`ChunkServer\` over a \`MemoryChunkStore\` on the relay's
+  node under a throw-away protocol id, 8 requests in flight like the session,
+  data dropped); d2 the same from the relay's real chunk server, whose
+  \`FsChunkStore\` opens, reads and re-verifies every chunk it serves; d3 the
+  whole session into a \`MemoryChunkStore\` (no client disk). The note on (a)
+  lists each layer's ratio to (b) and names the largest loss.
+- Knob experiments *(extra)*: (a) again with one of the session's knobs
+  (\`peerSlots\`, \`criticalWindowBytes\`) changed, on a fresh peer and store.
+
+**offload** — a real relay holds a 64 MiB file; 5 Node peers (tracker = the
+relay, HTTP fallback on, as a client has it) join one after another (peer k
+starts when peer k−1 completed and its announcement settled) and stay online
+seeding. The value is what the origin served over all paths (relay
+\`/metrics\`: \`pipbingo_libp2p_bytes_served_total\` +
+\`pipbingo_http_bytes_served_total\`) divided by the file size; the target is
+**≤ 1.2** (ideally 1.0: the origin sends each byte once). The baseline is 5
+plain HTTP downloads, measured the same way (5.0); the ratio is the part of
+the plain-HTTP load the origin still carries.
+
+\`npm run bench\` runs everything and rewrites this file; \`npm run bench --
+--only <suite>[,<suite>]\` or \`--runs <n>\` print the table without writing
+it. The exit code is 1 only when a suite failed (an error, wrong bytes), not
+when a target is missed.
+
+## Results
+
+${table}
+`
+}
