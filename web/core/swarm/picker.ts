@@ -61,15 +61,19 @@ export function pick (input: PickInput): Assignment[] {
   const windowEnd = Math.min(n, input.position + input.criticalWindow)
   for (let i = Math.max(0, input.position); i < windowEnd; i++) if (wanted(i)) critical.push(i)
 
+  // rarest first, ties by distance ahead of the read position: walk the
+  // chunks in "ahead" order into buckets by rarity (a counting sort, O(n))
   const inWindow = (i: number): boolean => i >= input.position && i < windowEnd
-  const rest: Array<{ index: number, rarity: number, ahead: number }> = []
-  for (let i = 0; i < n; i++) {
+  const buckets: number[][] = Array.from({ length: peers.length + 1 }, () => [])
+  const start = Math.min(Math.max(0, input.position), Math.max(0, n - 1))
+  for (let k = 0; k < n; k++) {
+    const i = (start + k) % n
     if (!wanted(i) || inWindow(i)) continue
     let rarity = 0
     for (const p of peers) if (p.has(i)) rarity++
-    rest.push({ index: i, rarity, ahead: (i - input.position + n) % n })
+    ;(buckets[rarity] as number[]).push(i)
   }
-  rest.sort((a, b) => a.rarity - b.rarity || a.ahead - b.ahead)
+  const rest = buckets.flat()
 
   const usable = (s: SourceView, i: number): boolean => s.has(i) && !(s.failed?.has(i) ?? false)
   const hasFree = (s: SourceView): boolean => (free.get(s.id) ?? 0) > 0
@@ -93,7 +97,7 @@ export function pick (input: PickInput): Assignment[] {
     if (totalFree === 0) return out
     choose(i, true)
   }
-  for (const { index } of rest) {
+  for (const index of rest) {
     if (totalFree === 0) return out
     choose(index, false)
   }

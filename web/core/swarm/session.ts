@@ -49,6 +49,8 @@ export interface SwarmSessionInit {
 }
 
 const MAX_STALLS = 3
+/** 16 × 256 KiB = 4 MiB in flight per peer: enough to cover the round trip on a fast link. */
+const DEFAULT_PEER_SLOTS = 16
 const PEERS_FIRST_MS = 1000
 
 export interface ChunkEvent { index: number, source: string, bytes: number }
@@ -200,7 +202,7 @@ export class SwarmSession extends EventTarget {
       if (id === this.init.selfId || this.banned.has(id)) continue
       let peer = this.peers.get(id)
       if (peer == null) {
-        peer = new PeerSource(p.id, p.multiaddrs, p.origin, this.init.peerSlots ?? 8, this.now, 10_000)
+        peer = new PeerSource(p.id, p.multiaddrs, p.origin, this.init.peerSlots ?? DEFAULT_PEER_SLOTS, this.now, 10_000)
         this.peers.set(id, peer)
       } else {
         peer.addrs = p.multiaddrs
@@ -287,28 +289,32 @@ export class SwarmSession extends EventTarget {
     this.pump()
   }
 
-  /** Hand free slots their next chunks. Synchronous; coalesced. */
+  /** Hand free slots their next chunks, once per microtask however many events asked for it. */
   private pump (): void {
     if (this.pumping || this.stopped || this.complete || !this.started) return
     this.pumping = true
-    try {
-      const originOk = this.originAllowed || (this.init.urgentOrigin ?? false)
-      const sources: SourceState[] = [...this.peers.values()].filter(p => originOk || p.kind !== 'origin')
-      if (this.http != null && originOk) sources.push(this.http)
-      const byId = new Map(sources.map(s => [s.id, s]))
-      const assignments = pick({
-        chunkCount: this.have.length,
-        have: i => this.have.has(i),
-        inFlight: this.inFlight,
-        position: this.position,
-        criticalWindow: Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize),
-        sources: sources.map(s => s.view()),
-        urgentOrigin: this.init.urgentOrigin ?? false
-      })
-      for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)
-    } finally {
+    queueMicrotask(() => {
       this.pumping = false
-    }
+      this.pumpNow()
+    })
+  }
+
+  private pumpNow (): void {
+    if (this.stopped || this.complete) return
+    const originOk = this.originAllowed || (this.init.urgentOrigin ?? false)
+    const sources: SourceState[] = [...this.peers.values()].filter(p => originOk || p.kind !== 'origin')
+    if (this.http != null && originOk) sources.push(this.http)
+    const byId = new Map(sources.map(s => [s.id, s]))
+    const assignments = pick({
+      chunkCount: this.have.length,
+      have: i => this.have.has(i),
+      inFlight: this.inFlight,
+      position: this.position,
+      criticalWindow: Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize),
+      sources: sources.map(s => s.view()),
+      urgentOrigin: this.init.urgentOrigin ?? false
+    })
+    for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)
   }
 
   private fetch (index: number, source: SourceState): void {
