@@ -1,0 +1,53 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey } from '@libp2p/interface'
+import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
+import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
+import type { ChunkStore } from '@core/store/types'
+
+export type TabNode = Libp2p<{ identify: unknown, chunk: ChunkProtocol, tracker: TrackerClient }>
+
+export interface TabNodeInit {
+  privateKey: PrivateKey
+  /** The relay's WebSockets address, ending in /p2p/<relay id>. */
+  relay: Multiaddr
+  store: ChunkStore
+  /** ICE servers: none by default (host candidates suffice between tabs and on a LAN). */
+  iceServers?: RTCIceServer[]
+  onUpload?(event: UploadEvent): void
+  canUpload?(peer: string, contentId: string): boolean
+}
+
+/**
+ * The tab's libp2p node: WebSockets to the relay, a circuit-relay-v2
+ * reservation there so other tabs can reach it, and WebRTC between tabs
+ * (the relayed connection carries only the signalling). Runs the chunk
+ * protocol over the tab's store and asks the relay's tracker who holds what.
+ */
+export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
+  return await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // the browser default refuses ws:// and private addresses; our relay is both on a LAN or loopback
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify(),
+      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, canUpload: init.canUpload }),
+      tracker: trackerClient({ tracker: init.relay })
+    }
+  }) as unknown as TabNode
+}
