@@ -1,0 +1,1 @@
+export { decideRange, type RangeDecision } from './range'
