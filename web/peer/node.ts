@@ -22,6 +22,7 @@ export interface TabNodeInit {
   iceServers?: RTCIceServer[]
   onUpload?(event: UploadEvent): void
   canUpload?(peer: string, contentId: string): boolean
+  beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
 }
 
 /**
@@ -46,7 +47,7 @@ export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
     connectionGater: { denyDialMultiaddr: () => false },
     services: {
       identify: identify(),
-      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, canUpload: init.canUpload }),
+      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, canUpload: init.canUpload, beforeUpload: init.beforeUpload }),
       tracker: trackerClient({ tracker: init.relay })
     }
   }) as unknown as TabNode

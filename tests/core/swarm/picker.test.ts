@@ -13,7 +13,8 @@ function input (over: Partial<PickInput>): PickInput {
     position: 0,
     criticalWindow: 0,
     sources: [],
-    urgentOrigin: false,
+    urgent: new Set(),
+    originAllowed: true,
     ...over
   }
 }
@@ -45,9 +46,18 @@ describe('pick', () => {
     ['HTTP only for chunks nobody else holds',
       { chunkCount: 3, sources: [source('h', 'http', 'all', 5), source('a', 'peer', [0, 1], 0)] },
       [[2, 'h']]],
-    ['HTTP for critical chunks when a player waits and peers are busy',
-      { chunkCount: 4, criticalWindow: 2, urgentOrigin: true, sources: [source('h', 'http', 'all', 5), source('a', 'peer', 'all', 0)] },
-      [[0, 'h'], [1, 'h']]],
+    ['HTTP for chunks a reader waits on when peers are busy',
+      { chunkCount: 4, criticalWindow: 2, urgent: new Set([1, 3]), sources: [source('h', 'http', 'all', 5), source('a', 'peer', 'all', 0)] },
+      [[1, 'h'], [3, 'h']]],
+    ['urgent chunks before the window, in order',
+      { chunkCount: 6, criticalWindow: 2, urgent: new Set([4]), sources: [source('a', 'peer', 'all', 3)] },
+      [[4, 'a'], [0, 'a'], [1, 'a']]],
+    ['a peer with a free slot still takes an urgent chunk before the origin',
+      { chunkCount: 2, urgent: new Set([0]), sources: [source('o', 'origin', 'all', 5), source('a', 'peer', [0], 1)] },
+      [[0, 'a'], [1, 'o']]],
+    ['no origin for chunks nobody holds until the peers were asked, except urgent ones',
+      { chunkCount: 3, originAllowed: false, urgent: new Set([2]), sources: [source('h', 'http', 'all', 5)] },
+      [[2, 'h']]],
     ['a chunk failed at a peer goes to another peer',
       { chunkCount: 1, sources: [source('a', 'peer', 'all', 5, [0]), source('b', 'peer', 'all', 1)] },
       [[0, 'b']]],
@@ -65,7 +75,7 @@ describe('pick', () => {
 
   it('never assigns more than a source has free, nor a chunk twice', () => {
     const sources = [source('a', 'peer', 'all', 3), source('b', 'peer', 'all', 2), source('h', 'http', 'all', 4)]
-    const out = pick(input({ chunkCount: 100, criticalWindow: 5, urgentOrigin: true, sources }))
+    const out = pick(input({ chunkCount: 100, criticalWindow: 5, urgent: new Set([1, 2, 3]), sources }))
     const per = new Map<string, number>()
     for (const a of out) per.set(a.source, (per.get(a.source) ?? 0) + 1)
     expect(per.get('a')).toBe(3)

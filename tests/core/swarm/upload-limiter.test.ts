@@ -2,33 +2,30 @@ import { describe, expect, it } from 'vitest'
 import { UploadLimiter } from '@core/swarm/upload-limiter'
 
 describe('UploadLimiter', () => {
-  it('lets a second of bytes through, then refills with time', () => {
+  it('lets a second of bytes through at once, then paces the rest', async () => {
     let t = 0
     const limiter = new UploadLimiter(1000, () => t)
-    expect(limiter.allow()).toBe(true)
-    limiter.spent(1500) // one chunk may overshoot: the debt is paid back first
-    expect(limiter.allow()).toBe(false)
-    t += 400
-    expect(limiter.allow()).toBe(false) // -500 + 400
-    t += 200
-    expect(limiter.allow()).toBe(true)
+    await limiter.take(1500) // the first chunk may run into debt
+    let done = false
+    const next = limiter.take(100).then(() => { done = true })
+    await Promise.resolve()
+    expect(done).toBe(false)
+    t += 600 // debt 500 repaid, +100 credit
+    await next
+    expect(done).toBe(true)
   })
 
-  it('never allows at 0 and always at Infinity', () => {
-    const off = new UploadLimiter(0)
-    expect(off.allow()).toBe(false)
+  it('is off at 0 and unlimited at Infinity', async () => {
+    expect(new UploadLimiter(0).allow()).toBe(false)
     const on = new UploadLimiter()
-    on.spent(1e12)
     expect(on.allow()).toBe(true)
+    await on.take(1e12)
+    await on.take(1e12)
   })
 
-  it('a lower limit takes effect at once', () => {
-    let t = 0
-    const limiter = new UploadLimiter(1e9, () => t)
-    limiter.setLimit(100)
-    limiter.spent(150)
-    expect(limiter.allow()).toBe(false)
-    t += 1000
-    expect(limiter.allow()).toBe(true)
+  it('stops waiting when aborted', async () => {
+    const limiter = new UploadLimiter(1)
+    await limiter.take(1000)
+    await expect(limiter.take(1, { signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone')
   })
 })

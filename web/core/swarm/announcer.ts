@@ -53,6 +53,11 @@ export class Announcer {
     this.init.locator.withdraw([contentId]).catch((err: Error) => this.init.log('withdraw failed: %s', err.message))
   }
 
+  /** Announce everything again now (our addresses changed, or the tracker came back). */
+  refresh (): void {
+    this.flush(true)
+  }
+
   /** Wait for announcements in progress (tests, shutdown). */
   async settled (): Promise<void> {
     if (this.timer != null) {

@@ -7,11 +7,11 @@
  * ahead of the read position.
  *
  * Source for a chunk: a peer that holds it with a free slot (the one with the
- * most free slots). The origin — over libp2p first, then HTTP — only when no
- * usable peer holds the chunk, or when the chunk is critical and
- * `urgentOrigin` is set (a player is waiting): a busy peer is worth waiting
- * for, since every byte the origin sends is a byte the swarm did not carry.
- * A source that failed a chunk is not asked for it again (for a while).
+ * most free slots). The origin — over libp2p first, then HTTP — when the
+ * chunk is urgent (a reader is blocked on it and no peer can take it now), or
+ * when `originAllowed` and no usable peer holds it. A busy peer is otherwise
+ * worth waiting for: every byte the origin sends is a byte the swarm did not
+ * carry. A source that failed a chunk is not asked for it again (for a while).
  */
 
 export type SourceKind = 'peer' | 'origin' | 'http'
@@ -38,7 +38,13 @@ export interface PickInput {
   /** Number of chunks from `position` that are critical. */
   criticalWindow: number
   sources: readonly SourceView[]
-  urgentOrigin: boolean
+  /** Chunks a reader is blocked on: the origin may take them at once. */
+  urgent: ReadonlySet<number>
+  /**
+   * Whether the origin may serve chunks that are not urgent but that no peer
+   * holds (false until the first discovery round has asked the peers).
+   */
+  originAllowed: boolean
 }
 
 export interface Assignment {
@@ -57,9 +63,9 @@ export function pick (input: PickInput): Assignment[] {
   const n = input.chunkCount
   const wanted = (i: number): boolean => !input.have(i) && !input.inFlight.has(i)
 
-  const critical: number[] = []
+  const critical: number[] = [...input.urgent].filter(wanted).sort((a, b) => a - b)
   const windowEnd = Math.min(n, input.position + input.criticalWindow)
-  for (let i = Math.max(0, input.position); i < windowEnd; i++) if (wanted(i)) critical.push(i)
+  for (let i = Math.max(0, input.position); i < windowEnd; i++) if (wanted(i) && !input.urgent.has(i)) critical.push(i)
 
   // rarest first, ties by distance ahead of the read position: walk the
   // chunks in "ahead" order into buckets by rarity (a counting sort, O(n))
@@ -68,7 +74,7 @@ export function pick (input: PickInput): Assignment[] {
   const start = Math.min(Math.max(0, input.position), Math.max(0, n - 1))
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n
-    if (!wanted(i) || inWindow(i)) continue
+    if (!wanted(i) || inWindow(i) || input.urgent.has(i)) continue
     let rarity = 0
     for (const p of peers) if (p.has(i)) rarity++
     ;(buckets[rarity] as number[]).push(i)
@@ -78,13 +84,13 @@ export function pick (input: PickInput): Assignment[] {
   const usable = (s: SourceView, i: number): boolean => s.has(i) && !(s.failed?.has(i) ?? false)
   const hasFree = (s: SourceView): boolean => (free.get(s.id) ?? 0) > 0
   const out: Assignment[] = []
-  const choose = (i: number, isCritical: boolean): void => {
+  const choose = (i: number): void => {
     let best: SourceView | undefined
     for (const p of peers) {
       if (usable(p, i) && hasFree(p) && (best == null || (free.get(p.id) ?? 0) > (free.get(best.id) ?? 0))) best = p
     }
-    // the origin only when no peer can give the chunk, or a player waits for it
-    if (best == null && (isCritical && input.urgentOrigin ? true : !peers.some(p => usable(p, i) && p.resting !== true))) {
+    // the origin only when a reader waits for the chunk, or no peer can give it
+    if (best == null && (input.urgent.has(i) || (input.originAllowed && !peers.some(p => usable(p, i) && p.resting !== true)))) {
       best = origins.find(o => usable(o, i) && hasFree(o)) ?? https.find(h => usable(h, i) && hasFree(h))
     }
     if (best == null) return
@@ -95,11 +101,11 @@ export function pick (input: PickInput): Assignment[] {
 
   for (const i of critical) {
     if (totalFree === 0) return out
-    choose(i, true)
+    choose(i)
   }
   for (const index of rest) {
     if (totalFree === 0) return out
-    choose(index, false)
+    choose(index)
   }
   return out
 }

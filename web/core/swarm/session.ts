@@ -32,8 +32,9 @@ export interface SwarmSessionInit {
   /** Bytes ahead of the read position that are critical (4 MiB). */
   criticalWindowBytes?: number
   /**
-   * Let the origin fetch critical chunks when peers are busy: true for a
-   * player (latency first), false (the default) for a download (offload first).
+   * Let the origin fetch the chunks a reader is blocked on (`waitForChunk`)
+   * when no peer can take them now: true for a player (latency first), false
+   * (the default) for a download (offload first).
    */
   urgentOrigin?: boolean
   /** Requests in flight per peer. */
@@ -49,6 +50,7 @@ export interface SwarmSessionInit {
 }
 
 const MAX_STALLS = 3
+const NONE: ReadonlySet<number> = new Set()
 /** 16 × 256 KiB = 4 MiB in flight per peer: enough to cover the round trip on a fast link. */
 const DEFAULT_PEER_SLOTS = 16
 const PEERS_FIRST_MS = 1000
@@ -120,6 +122,11 @@ export class SwarmSession extends EventTarget {
     const out = [...this.peers.values()].map(p => ({ id: p.id, kind: p.kind, inFlight: p.inFlight.size, chunks: p.have?.count() ?? 0, banned: p.banned }))
     if (this.http != null) out.push({ id: 'http', kind: 'http', inFlight: this.http.inFlight.size, chunks: this.have.length, banned: false })
     return out
+  }
+
+  /** Chunks being fetched right now. */
+  inFlightChunks (): number[] {
+    return [...this.inFlight]
   }
 
   async start (): Promise<void> {
@@ -301,9 +308,8 @@ export class SwarmSession extends EventTarget {
 
   private pumpNow (): void {
     if (this.stopped || this.complete) return
-    const originOk = this.originAllowed || (this.init.urgentOrigin ?? false)
-    const sources: SourceState[] = [...this.peers.values()].filter(p => originOk || p.kind !== 'origin')
-    if (this.http != null && originOk) sources.push(this.http)
+    const sources: SourceState[] = [...this.peers.values()]
+    if (this.http != null) sources.push(this.http)
     const byId = new Map(sources.map(s => [s.id, s]))
     const assignments = pick({
       chunkCount: this.have.length,
@@ -312,7 +318,8 @@ export class SwarmSession extends EventTarget {
       position: this.position,
       criticalWindow: Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize),
       sources: sources.map(s => s.view()),
-      urgentOrigin: this.init.urgentOrigin ?? false
+      urgent: (this.init.urgentOrigin ?? false) ? new Set(this.waiters.keys()) : NONE,
+      originAllowed: this.originAllowed
     })
     for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)
   }

@@ -1,7 +1,10 @@
+import { delay, type AbortOptions } from '../util/abort'
+
 /**
- * An upload limit as a token bucket: `allow()` says whether another chunk may
- * be served now, `spent(bytes)` takes its bytes. Bursts up to one second's
- * worth. `Infinity` means no limit; 0 means no uploads at all.
+ * An upload limit as a token bucket: `take(bytes)` waits until the bytes may
+ * be sent (a limit slows uploads down rather than refusing them); `allow()`
+ * says whether uploads are on at all. Bursts up to one second's worth.
+ * `Infinity` means no limit; 0 means no uploads.
  */
 export class UploadLimiter {
   private tokens: number
@@ -21,17 +24,22 @@ export class UploadLimiter {
     this.tokens = Math.min(this.tokens, bytesPerSecond)
   }
 
+  /** False when uploads are off (a limit of 0). */
   allow (): boolean {
-    if (this.bytesPerSecond === Infinity) return true
-    if (this.bytesPerSecond <= 0) return false
-    this.refill()
-    return this.tokens > 0
+    return this.bytesPerSecond > 0
   }
 
-  spent (bytes: number): void {
-    if (this.bytesPerSecond === Infinity) return
-    this.refill()
-    this.tokens -= bytes
+  /** Wait until `bytes` may go out, then take them (one chunk may run the bucket into debt). */
+  async take (bytes: number, options?: AbortOptions): Promise<void> {
+    while (this.bytesPerSecond !== Infinity) {
+      this.refill()
+      if (this.tokens > 0) {
+        this.tokens -= bytes
+        return
+      }
+      const rate = this.bytesPerSecond > 0 ? this.bytesPerSecond : 1
+      await delay(Math.max(5, Math.ceil((-this.tokens / rate) * 1000) + 1), options)
+    }
   }
 
   private refill (): void {

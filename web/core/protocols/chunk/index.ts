@@ -26,6 +26,7 @@ export interface ChunkProtocolInit {
   pipelineDepth?: number
   onUpload?(event: UploadEvent): void
   canUpload?(peer: string, contentId: string): boolean
+  beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
 }
 
 export interface OpenChannelOptions extends AbortOptions {

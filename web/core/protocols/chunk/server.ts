@@ -24,6 +24,8 @@ export interface ChunkServerInit {
   onUpload?(event: UploadEvent): void
   /** Return false to refuse serving (e.g. P2P turned off); answers BUSY. */
   canUpload?(peer: string, contentId: string): boolean
+  /** Awaited before each chunk is sent: an upload limit waits here. */
+  beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
 }
 
 /**
@@ -123,6 +125,7 @@ export class ChunkServer {
         const known = await this.init.store.getManifest(contentId)
         return reply(known == null ? Status.UnknownContent : Status.DontHave)
       }
+      await this.init.beforeUpload?.(data.byteLength, { signal })
       await reply(Status.Ok, data)
       this.init.onUpload?.({ peer, contentId, index, bytes: data.byteLength })
       this.init.log.trace('served chunk %d of %s to %s', index, contentId, peer)

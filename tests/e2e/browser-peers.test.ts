@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
+
+/**
+ * Tabs are peers. Real relay, real Chromium processes, real WebRTC, real
+ * IndexedDB and a real service worker: nothing here is mocked.
+ */
+describe('browser tabs watch and share over WebRTC', () => {
+  let rig: WebRig
+  let browserA: Browser
+  let browserB: Browser
+  let tabA: Page
+  let sample: { id: string, size: number, sha: string }
+
+  beforeAll(async () => {
+    rig = await startWebRig(['library/sample.mp4', 'tests/fixtures/seek-long.mp4'])
+    const bytes = await readFile('library/sample.mp4')
+    const entry = rig.relay.library.byFilename('sample.mp4')!
+    sample = { id: entry.contentId, size: bytes.byteLength, sha: createHash('sha256').update(bytes).digest('hex') }
+    browserA = await rig.newBrowser()
+    browserB = await rig.newBrowser()
+  }, 120_000)
+
+  afterAll(async () => { await rig?.close() })
+
+  /** SHA-256 of the whole video as the page's service worker serves it. */
+  async function streamedSha (page: Page, contentId: string): Promise<string> {
+    return await page.evaluate(async (id) => {
+      const s = window.pipbingo.stats() as any
+      const res = await fetch(`/stream/${s.profile}/${id}`)
+      const digest = await crypto.subtle.digest('SHA-256', await res.arrayBuffer())
+      return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('')
+    }, contentId)
+  }
+
+  async function waitComplete (page: Page, contentId: string): Promise<any> {
+    await page.waitForFunction((id) => (window.pipbingo.stats() as any)?.contents.find((c: any) => c.contentId === id)?.complete === true, contentId, { timeout: 30_000, polling: 100 })
+    return await statsOf(page)
+  }
+
+  it('tab A plays the sample: playing fires, time advances, its bytes are the origin\'s', async () => {
+    tabA = await openApp(browserA, `${rig.relay.httpUrl()}/?play=sample.mp4`)
+    await waitPlaying(tabA)
+    const t0 = await tabA.locator('video').evaluate((v: HTMLVideoElement) => v.currentTime)
+    await tabA.waitForFunction((t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 0.3, t0)
+    const stats = await waitComplete(tabA, sample.id)
+    expect(stats.current.map).not.toContain('.')
+    expect(stats.bytesFromOrigin).toBe(sample.size)
+    expect(await streamedSha(tabA, sample.id)).toBe(sample.sha)
+  })
+
+  it('tab B, another browser process, gets ≥ 80 % from tab A over WebRTC, and finishes with the relay stopped', async () => {
+    const originBefore = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
+    // A serves slowly, so the transfer is still running when the relay goes away
+    await tabA.evaluate(() => { (window.pipbingo as any).setUploadLimit(600_000) })
+    const tabB = await openApp(browserB, `${rig.relay.httpUrl()}/?play=sample.mp4`)
+    const aId = (await statsOf(tabA)).peerId
+    await tabB.waitForFunction((a) => {
+      const s = window.pipbingo.stats() as any
+      return s?.peers.some((p: any) => p.id === a && p.direct && p.transport === 'webrtc') && (s.bySource[a] ?? 0) > 0
+    }, aId, { timeout: 20_000, polling: 50 })
+    const originAtCut = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
+    await rig.relay.stop()
+    try {
+      const stats = await waitComplete(tabB, sample.id)
+      expect(stats.bySource[aId]).toBeGreaterThanOrEqual(0.8 * sample.size)
+      expect(stats.bytesFromPeers).toBeGreaterThanOrEqual(0.8 * sample.size)
+      // the relay counted what it sent to B before the cut, and it is under 20 %
+      expect(originAtCut - originBefore).toBeLessThanOrEqual(0.2 * sample.size)
+      expect(stats.relay.connected).toBe(false)
+      expect(await streamedSha(tabB, sample.id)).toBe(sample.sha)
+      await waitPlaying(tabB)
+    } finally {
+      await rig.restartRelay()
+      await tabA.evaluate(() => { (window.pipbingo as any).setUploadLimit(Infinity) })
+    }
+  })
+
+  it('reload tab A: same identity, the cache is back, nothing is fetched again', async () => {
+    const before = await statsOf(tabA)
+    const originBefore = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
+    await tabA.reload()
+    await tabA.evaluate(async () => { await window.pipbingo.ready })
+    await waitPlaying(tabA)
+    const after = await waitComplete(tabA, sample.id)
+    expect(after.peerId).toBe(before.peerId)
+    expect(after.profile).toBe(before.profile)
+    expect(after.bytesFromPeers + after.bytesFromOrigin).toBe(0)
+    expect(after.current.map).toMatch(/^C+$/)
+    expect(await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')).toBe(originBefore)
+  })
+
+  it('a second tab in the same browser is another peer with another profile', async () => {
+    const tab2 = await tabA.context().newPage()
+    await tab2.goto(rig.relay.httpUrl())
+    await tab2.evaluate(async () => { await window.pipbingo.ready })
+    const [a, b] = [await statsOf(tabA), await statsOf(tab2)]
+    expect(b.profile).not.toBe(a.profile)
+    expect(b.peerId).not.toBe(a.peerId)
+    await tab2.close()
+  })
+
+  it('B seeks to 80 % of a video it has not fetched and plays from there', async () => {
+    const tabB = await openApp(browserB, `${rig.relay.httpUrl()}/?play=seek-long.mp4`)
+    await waitPlaying(tabB)
+    const played = await tabB.locator('video').evaluate(async (v: HTMLVideoElement) => {
+      const target = v.duration * 0.8
+      const started = performance.now()
+      v.currentTime = target
+      await new Promise<void>(resolve => v.addEventListener('playing', () => resolve(), { once: true }))
+      return { at: v.currentTime, duration: v.duration, ms: performance.now() - started }
+    })
+    expect(played.at).toBeGreaterThanOrEqual(played.duration * 0.79)
+    console.log(`seek to 80 % → playing in ${played.ms.toFixed(0)} ms`)
+    const s = await statsOf(tabB)
+    // the chunks around 80 % arrived before the ones just before it
+    const map: string = s.current.map
+    expect(map[Math.floor(map.length * 0.8)]).not.toBe('.')
+  })
+})

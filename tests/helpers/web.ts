@@ -1,0 +1,93 @@
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join, resolve } from 'node:path'
+import { build } from 'vite'
+import type { Browser, Page } from 'playwright-core'
+import { relayConfigSchema } from '../../relay/config'
+import { createRelay, type Relay } from '../../relay/relay'
+import { launchChromium } from './chromium'
+
+export interface WebRig {
+  dir: string
+  webRoot: string
+  relay: Relay
+  /** Start (again) a relay on the same folders and ports. */
+  restartRelay(): Promise<Relay>
+  browsers: Browser[]
+  newBrowser(): Promise<Browser>
+  close(): Promise<void>
+  metric(name: string): Promise<number>
+}
+
+/**
+ * Everything a browser test needs, real: the web app built by vite, a relay
+ * over a temporary library holding `videos` (paths), and Chromium processes.
+ */
+export async function startWebRig (videos: string[]): Promise<WebRig> {
+  const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
+  const webRoot = join(dir, 'web')
+  await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
+  const libraryDir = join(dir, 'library')
+  await mkdir(libraryDir)
+  for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
+  const config = relayConfigSchema.parse({ httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
+  let relay = await createRelay(config)
+  await relay.start()
+  const browsers: Browser[] = []
+  const rig: WebRig = {
+    dir,
+    webRoot,
+    get relay () { return relay },
+    async restartRelay () {
+      const ports = new URL(relay.httpUrl()).port
+      const [tcp, ws] = relay.multiaddrs().map(a => Number(a.getComponents().find(c => c.name === 'tcp')?.value))
+      relay = await createRelay({ ...config, httpPort: Number(ports), tcpPort: tcp ?? 0, wsPort: ws ?? 0 })
+      await relay.start()
+      return relay
+    },
+    browsers,
+    async newBrowser () {
+      const b = await launchChromium()
+      browsers.push(b)
+      return b
+    },
+    async close () {
+      await Promise.allSettled(browsers.map(async b => { await b.close() }))
+      await relay.stop().catch(() => {})
+      await rm(dir, { recursive: true, force: true })
+    },
+    async metric (name: string) {
+      const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
+      const line = text.split('\n').find(l => l.startsWith(`${name} `))
+      if (line == null) throw new Error(`metric ${name} not found`)
+      return Number(line.split(' ')[1])
+    }
+  }
+  return rig
+}
+
+/** Open the app in a fresh context and wait until its peer is up (or has fallen back). */
+export async function openApp (browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.on('console', msg => { if (msg.type() === 'error') console.error(`[page] ${msg.text()}`) })
+  await page.goto(url)
+  await page.evaluate(async () => { await window.pipbingo.ready })
+  return page
+}
+
+/** Wait for the page's `<video>` to fire `playing` (rejects on a media error). */
+export async function waitPlaying (page: Page): Promise<void> {
+  await page.locator('video').evaluate(async (v: HTMLVideoElement) => {
+    if (!v.paused && v.readyState >= 3) return
+    await new Promise<void>((resolve, reject) => {
+      v.addEventListener('playing', () => resolve(), { once: true })
+      v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}: ${v.error?.message}`)), { once: true })
+    })
+  })
+}
+
+/** The page's stats (window.pipbingo.stats()). */
+export async function statsOf (page: Page): Promise<any> {
+  return await page.evaluate(() => window.pipbingo.stats())
+}
