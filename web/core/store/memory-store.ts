@@ -33,8 +33,10 @@ export class MemoryChunkStore implements ChunkStore {
     const entry = this.entries.get(contentId)
     if (entry == null) throw new UnknownContentError()
     checkIndex(entry.manifest, index)
-    await verifyChunk(entry.manifest, index, data)
-    entry.chunks.set(index, data.slice())
+    // copy first: what is stored is exactly what was verified, whatever the caller does with its buffer
+    const copy = data.slice()
+    await verifyChunk(entry.manifest, index, copy)
+    entry.chunks.set(index, copy)
     entry.have.set(index)
   }
 
