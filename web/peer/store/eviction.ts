@@ -1,6 +1,6 @@
 import type { ContentId } from '@core/content/manifest'
 
-/** What the size cap needs to know of a content (read from the `lru` index, without the manifest). */
+/** What the size cap needs to know of a content (read from the `lru` index, without the record). */
 export interface LruEntry {
   contentId: ContentId
   lastUsed: number

@@ -4,25 +4,31 @@
  * database with this class and reads it. Window and worker alike: no DOM, no
  * `window`, only `indexedDB` and the core's `crypto.subtle`.
  *
- * Schema — database `idbName(profile)` (web/peer/sw-protocol.ts), version 1:
+ * Schema — database `idbName(profile)` (web/peer/sw-protocol.ts), version 2:
  *
- *   contents  keyPath 'contentId'
- *             { contentId, manifest, have: Uint8Array, bytes: number, lastUsed: number, keep?: true }
- *             have: the have-bitfield's bytes (chunk 0 is 0x80 of byte 0, web/core/swarm/bitfield.ts)
- *             bytes: chunk bytes stored for the content (manifests are not counted)
- *             lastUsed: ms since the epoch, strictly increasing across the database (a use clock)
- *             keep: "keep for offline", never evicted
- *             index 'lru' on [lastUsed, bytes]: the LRU order and the sizes, read without cloning manifests
- *   chunks    out-of-line key [contentId, index] → Uint8Array, exactly the chunk's bytes, verified
+ *   contents   keyPath 'contentId': the small state of a content, rewritten with every chunk
+ *              { contentId, name, chunkCount, have: Uint8Array, bytes: number, lastUsed: number, keep?: true }
+ *              name: the manifest's name; chunkCount: its number of chunks (the have-bitfield's length)
+ *              have: the have-bitfield's bytes (chunk 0 is 0x80 of byte 0, web/core/swarm/bitfield.ts)
+ *              bytes: chunk bytes stored for the content (manifests are not counted)
+ *              lastUsed: ms since the epoch, strictly increasing across the database (a use clock)
+ *              keep: "keep for offline", never evicted
+ *              index 'lru' on [lastUsed, bytes]: the LRU order and the sizes, read without cloning records
+ *   manifests  out-of-line key contentId → Manifest, written once by putManifest, deleted with the content
+ *   chunks     out-of-line key [contentId, index] → Uint8Array, exactly the chunk's bytes, verified
  *
- * Invariants: a have-bit is set if and only if its chunk is in `chunks`, and
+ * Version 1 kept the manifest inside the `contents` record, so every chunk
+ * rewrote it (~270 kB for a 1 GB video); opening a version 1 database moves
+ * the manifests out (schema.ts).
+ *
+ * Invariants: a content has a `contents` record if and only if it has a
+ * manifest; a have-bit is set if and only if its chunk is in `chunks`, and
  * `bytes` is the sum of those chunks' lengths — a chunk and its record are
  * written in one readwrite transaction, after the hash was checked (never await
  * crypto inside a transaction: it commits under the await). The size cap counts
  * the sum of `bytes`. A new version adds a step to `upgradeSchema` (schema.ts);
  * an open connection closes when a newer version asks (versionchange).
  */
-import { openDB } from 'idb'
 import { checkIndex, contentIdOf, verifyChunk, type ContentId, type Manifest } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
@@ -30,14 +36,18 @@ import type { AbortOptions } from '@core/util/abort'
 import { StoreClosedError, StoreFullError, UnknownContentError } from './errors'
 import { planEviction, totalBytes, type EvictionPlan, type LruEntry } from './eviction'
 import { newest, nextStamp, readLru } from './lru-index'
-import { chunkKeysOf, DB_VERSION, upgradeSchema, type ContentRecord, type StoreDatabase, type StoreSchema, type WriteTransaction } from './schema'
+import { ManifestCache } from './manifest-cache'
+import { chunkKeysOf, openStoreDatabase, type ContentRecord, type StoreDatabase, type WriteTransaction } from './schema'
 import { write } from './transaction'
 
 /** The cap when none is given: 2 GiB of chunks. */
 export const DEFAULT_CAP_BYTES = 2 * 1024 ** 3
 
-/** Manifests kept in memory to verify chunks without reading them back (a 1 GB video's is ~270 kB). */
-const MANIFEST_CACHE_SIZE = 8
+/**
+ * Manifests kept in memory to verify chunks without reading them back: 8, and
+ * 2^18 hashes in all (~17 MiB of hex, the manifest of a 64 GiB content in 256 KiB chunks).
+ */
+const MANIFEST_CACHE = { entries: 8, hashes: 2 ** 18 }
 
 const CLOSED = 'The store is closed'
 const NEWER_VERSION = 'The video cache was upgraded by a newer version of pipbingo in another tab: reload this page'
@@ -75,7 +85,8 @@ export interface StoreUsage {
   contents: ContentUsage[]
 }
 
-type ChunkTransaction = WriteTransaction<readonly ['contents', 'chunks']>
+/** Storing a chunk may evict whole contents: their manifests go too. */
+type ChunkTransaction = WriteTransaction<readonly ['contents', 'manifests', 'chunks']>
 
 export class IdbChunkStore implements ChunkStore {
   private db: StoreDatabase | undefined
@@ -83,7 +94,7 @@ export class IdbChunkStore implements ChunkStore {
   private cap: number
   private readonly pinned: () => ReadonlySet<ContentId>
   private readonly onEvicted: ((contentId: ContentId) => void) | undefined
-  private readonly manifests = new Map<ContentId, Manifest>()
+  private readonly manifests = new ManifestCache(MANIFEST_CACHE)
 
   private constructor (init: IdbChunkStoreInit) {
     this.cap = checkCap(init.capBytes ?? DEFAULT_CAP_BYTES)
@@ -95,12 +106,10 @@ export class IdbChunkStore implements ChunkStore {
   static async open (init: IdbChunkStoreInit, options?: AbortOptions): Promise<IdbChunkStore> {
     options?.signal?.throwIfAborted()
     const store = new IdbChunkStore(init)
-    store.db = await openDB<StoreSchema>(init.name, DB_VERSION, {
-      upgrade: (db, oldVersion) => { upgradeSchema(db, oldVersion) },
+    store.db = await openStoreDatabase(init.name, {
       // a newer version wants to upgrade: step aside (this instance is closed from now on)
-      blocking: (_current, _next, event) => { store.lose(event.target as IDBDatabase, NEWER_VERSION) },
+      blocking: connection => { store.lose(connection, NEWER_VERSION) },
       terminated: () => { store.lose(undefined, TERMINATED) }
-      // blocked (we are the newer version and an older connection stays open): the open resolves once it closes
     })
     return store
   }
@@ -131,17 +140,23 @@ export class IdbChunkStore implements ChunkStore {
   async putManifest (manifest: Manifest, options?: AbortOptions): Promise<ContentId> {
     this.connection(options)
     const contentId = await contentIdOf(manifest)
-    await write(this.connection(options), ['contents'], async tx => {
+    await write(this.connection(options), ['contents', 'manifests'], async tx => {
       const contents = tx.objectStore('contents')
       if (await contents.getKey(contentId) !== undefined) return
-      const have = new Bitfield(manifest.hashes.length).toBytes()
-      await contents.add({ contentId, manifest, have, bytes: 0, lastUsed: nextStamp(await newest(contents)) })
+      const chunkCount = manifest.hashes.length
+      const record: ContentRecord = {
+        contentId, name: manifest.name, chunkCount, have: new Bitfield(chunkCount).toBytes(), bytes: 0, lastUsed: nextStamp(await newest(contents))
+      }
+      await Promise.all([tx.objectStore('manifests').put(manifest, contentId), contents.add(record)])
     })
+    // its chunks are likely next: verify them without reading the manifest back
+    // (a copy, as IndexedDB keeps one: the caller changing its hashes later must not change what is checked)
+    this.manifests.set(contentId, structuredClone(manifest))
     return contentId
   }
 
   async getManifest (contentId: ContentId, options?: AbortOptions): Promise<Manifest | undefined> {
-    return (await this.connection(options).get('contents', contentId))?.manifest
+    return await this.connection(options).get('manifests', contentId)
   }
 
   async listContents (options?: AbortOptions): Promise<ContentId[]> {
@@ -154,11 +169,11 @@ export class IdbChunkStore implements ChunkStore {
     // a copy: what is verified is what is stored, whatever the caller does with `data` meanwhile
     const bytes = new Uint8Array(data)
     await verifyChunk(manifest, index, bytes)
-    const evicted = await write(this.connection(options), ['contents', 'chunks'], async tx => {
+    const evicted = await write(this.connection(options), ['contents', 'manifests', 'chunks'], async tx => {
       const contents = tx.objectStore('contents')
       const record = await contents.get(contentId)
       if (record == null) throw new UnknownContentError()
-      const have = new Bitfield(manifest.hashes.length, record.have)
+      const have = new Bitfield(record.chunkCount, record.have)
       if (have.has(index)) return []
       const lru = await readLru(contents)
       const evicted = await this.makeRoom(tx, lru, bytes.byteLength, contentId)
@@ -180,12 +195,16 @@ export class IdbChunkStore implements ChunkStore {
 
   async have (contentId: ContentId, options?: AbortOptions): Promise<Bitfield | undefined> {
     const record = await this.connection(options).get('contents', contentId)
-    return record == null ? undefined : new Bitfield(record.manifest.hashes.length, record.have)
+    return record == null ? undefined : new Bitfield(record.chunkCount, record.have)
   }
 
   async deleteContent (contentId: ContentId, options?: AbortOptions): Promise<void> {
-    await write(this.connection(options), ['contents', 'chunks'], async tx => {
-      await Promise.all([tx.objectStore('contents').delete(contentId), tx.objectStore('chunks').delete(chunkKeysOf(contentId))])
+    await write(this.connection(options), ['contents', 'manifests', 'chunks'], async tx => {
+      await Promise.all([
+        tx.objectStore('contents').delete(contentId),
+        tx.objectStore('manifests').delete(contentId),
+        tx.objectStore('chunks').delete(chunkKeysOf(contentId))
+      ])
     })
     this.manifests.delete(contentId)
   }
@@ -226,7 +245,7 @@ export class IdbChunkStore implements ChunkStore {
   async setCap (bytes: number, options?: AbortOptions): Promise<void> {
     const db = this.connection(options)
     this.cap = checkCap(bytes)
-    const evicted = await write(db, ['contents', 'chunks'], async tx => {
+    const evicted = await write(db, ['contents', 'manifests', 'chunks'], async tx => {
       const lru = await readLru(tx.objectStore('contents'))
       const plan = await this.plan(tx, lru, totalBytes(lru) - this.cap)
       return await this.evict(tx, plan.victims)
@@ -252,14 +271,11 @@ export class IdbChunkStore implements ChunkStore {
 
   /** The manifest, from memory when recently used: a content id fixes the hashes, so it never goes stale. */
   private async manifestOf (contentId: ContentId, options?: AbortOptions): Promise<Manifest> {
+    const db = this.connection(options)
     const cached = this.manifests.get(contentId)
-    if (cached != null) {
-      this.connection(options)
-      return cached
-    }
-    const manifest = (await this.connection(options).get('contents', contentId))?.manifest
+    if (cached != null) return cached
+    const manifest = await db.get('manifests', contentId)
     if (manifest == null) throw new UnknownContentError()
-    if (this.manifests.size >= MANIFEST_CACHE_SIZE) this.manifests.delete(this.manifests.keys().next().value as ContentId)
     this.manifests.set(contentId, manifest)
     return manifest
   }
@@ -285,8 +301,9 @@ export class IdbChunkStore implements ChunkStore {
 
   private async evict (tx: ChunkTransaction, victims: LruEntry[]): Promise<ContentId[]> {
     const contents = tx.objectStore('contents')
+    const manifests = tx.objectStore('manifests')
     const chunks = tx.objectStore('chunks')
-    await Promise.all(victims.flatMap(v => [contents.delete(v.contentId), chunks.delete(chunkKeysOf(v.contentId))]))
+    await Promise.all(victims.flatMap(v => [contents.delete(v.contentId), manifests.delete(v.contentId), chunks.delete(chunkKeysOf(v.contentId))]))
     return victims.map(v => v.contentId)
   }
 
@@ -312,10 +329,10 @@ function checkCap (bytes: number): number {
 }
 
 function usageOf (record: ContentRecord): ContentUsage {
-  const have = new Bitfield(record.manifest.hashes.length, record.have)
+  const have = new Bitfield(record.chunkCount, record.have)
   return {
     contentId: record.contentId,
-    name: record.manifest.name,
+    name: record.name,
     bytes: record.bytes,
     chunks: have.count(),
     complete: have.isComplete(),

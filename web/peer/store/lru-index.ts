@@ -1,4 +1,4 @@
-/** Reading the `lru` index of `contents` ([lastUsed, bytes]): sizes and the use clock, without cloning manifests. */
+/** Reading the `lru` index of `contents` ([lastUsed, bytes]): sizes and the use clock, without cloning records (nor their have-bitfields). */
 import type { IDBPObjectStore, StoreNames } from 'idb'
 import type { LruEntry } from './eviction'
 import type { ContentRecord, StoreSchema } from './schema'

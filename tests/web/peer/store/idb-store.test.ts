@@ -3,13 +3,18 @@
  * (an IndexedDB in Node), with a fresh database per test; the end-to-end tests
  * run it again in a real Chromium. Then what only this store does: the size
  * cap with LRU eviction, usage, keep, reopening, two connections on one
- * database, versionchange, quota errors.
+ * database, versionchange, quota errors, what a chunk writes (no manifest).
+ * The schema's upgrade from version 1 is tested in schema.test.ts.
  */
 import 'fake-indexeddb/auto'
+import { serialize } from 'node:v8'
 import { deleteDB, openDB } from 'idb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { CHUNK_SIZE } from '@core/content/constants'
+import type { Manifest } from '@core/content/manifest'
 import { IdbChunkStore, type IdbChunkStoreInit } from '../../../../web/peer/store/idb-store'
 import { QuotaExceededError, StoreFullError } from '../../../../web/peer/store/errors'
+import { DB_VERSION } from '../../../../web/peer/store/schema'
 import { chunkStoreCompliance, expectBytes, makeContent, rejectionName, type Content } from '../../../core/store/compliance'
 
 const KiB = 1024
@@ -252,7 +257,7 @@ describe('IdbChunkStore', () => {
     const store = await open({ name })
     await putAll(store, a)
     const blocked = vi.fn()
-    const newer = await openDB(name, 2, { blocked })
+    const newer = await openDB(name, DB_VERSION + 1, { blocked })
     newer.close()
     expect(blocked).not.toHaveBeenCalled()
     const err = await store.getChunk(a.contentId, 0).then(() => undefined, (e: unknown) => e as Error)
@@ -295,6 +300,92 @@ describe('IdbChunkStore', () => {
     await store.putChunk(a.contentId, 0, given)
     expect(crypto.subtle.digest).toHaveBeenCalledOnce()
     expectBytes(await store.getChunk(a.contentId, 0), a.chunk(0))
+  })
+
+  describe('storing chunks: what is written, what is checked', () => {
+    /** Every value put into an object store while `body` runs, with its structured-clone size. */
+    async function recordPuts (body: () => Promise<void>): Promise<Array<{ store: string, value: unknown, bytes: number }>> {
+      const puts: Array<{ store: string, value: unknown, bytes: number }> = []
+      for (const method of ['put', 'add'] as const) {
+        const original = IDBObjectStore.prototype[method]
+        vi.spyOn(IDBObjectStore.prototype, method).mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+          puts.push({ store: this.name, value, bytes: serialize(value).byteLength })
+          return original.call(this, value, key)
+        })
+      }
+      await body()
+      vi.restoreAllMocks()
+      return puts
+    }
+
+    /** A 1 GB video (4096 chunks of 256 KiB, a ~270 kB manifest) of which only the first `real.count` chunks exist. */
+    async function oneGigabyteVideo (): Promise<{ real: Content, manifest: Manifest }> {
+      const real = await makeContent({ chunks: 8, chunkSize: CHUNK_SIZE, seed: 100 })
+      const count = 4096
+      const filler = Array.from({ length: count - real.count }, (_, i) => i.toString(16).padStart(64, 'f'))
+      return { real, manifest: { ...real.manifest, size: count * CHUNK_SIZE, hashes: [...real.manifest.hashes, ...filler] } }
+    }
+
+    it('the manifest is written once; a chunk rewrites only the small record (no write amplification)', async () => {
+      const { real, manifest } = await oneGigabyteVideo()
+      const store = await open()
+      const manifestBytes = serialize(manifest).byteLength
+      expect(manifestBytes).toBeGreaterThan(250_000) // what version 1 rewrote with every chunk
+
+      let contentId = ''
+      const onManifest = await recordPuts(async () => { contentId = await store.putManifest(manifest) })
+      expect(onManifest.map(p => p.store).sort()).toEqual(['contents', 'manifests'])
+      expect(onManifest.find(p => p.store === 'contents')!.bytes).toBeLessThan(1024)
+
+      const onChunks = await recordPuts(async () => {
+        for (let i = 0; i < real.count; i++) await store.putChunk(contentId, i, real.chunk(i))
+      })
+      const into = (name: string): typeof onChunks => onChunks.filter(p => p.store === name)
+      expect(into('manifests')).toEqual([])
+      expect(into('chunks')).toHaveLength(real.count)
+      const records = into('contents')
+      expect(records).toHaveLength(real.count)
+      for (const { value } of records) {
+        expect(Object.keys(value as object).sort()).toEqual(['bytes', 'chunkCount', 'contentId', 'have', 'lastUsed', 'name'])
+      }
+      // each record: the 512-byte have-bitfield and a few small fields
+      const haveBytes = 4096 / 8
+      for (const { bytes } of records) expect(bytes).toBeLessThan(haveBytes + 256)
+      const total = records.reduce((sum, p) => sum + p.bytes, 0)
+      expect(total).toBeLessThan(real.count * (haveBytes + 256))
+      expect(total).toBeLessThan(manifestBytes / 50)
+
+      expect([...(await store.have(contentId))!.indices()]).toEqual([...Array(real.count).keys()])
+      expect(await store.getManifest(contentId)).toEqual(manifest)
+    })
+
+    it('verifies from memory: a manifest is read back at most once while it stays cached', async () => {
+      const a = await makeContent({ chunks: 3, seed: 101 })
+      const name = freshName()
+      const first = await open({ name })
+      await first.putManifest(a.manifest)
+      const get = vi.spyOn(IDBObjectStore.prototype, 'get')
+      const manifestReads = (): number => get.mock.contexts.filter(store => (store as IDBObjectStore).name === 'manifests').length
+      await first.putChunk(a.contentId, 0, a.chunk(0))
+      expect(manifestReads()).toBe(0) // putManifest left it in memory
+
+      const second = await open({ name }) // another connection: nothing cached
+      await second.putChunk(a.contentId, 1, a.chunk(1))
+      await second.putChunk(a.contentId, 2, a.chunk(2))
+      expect(manifestReads()).toBe(1)
+      expect((await first.have(a.contentId))!.isComplete()).toBe(true)
+    })
+
+    it('verifies against the manifest as it was put, whatever the caller does with it afterwards', async () => {
+      const a = await makeContent({ chunks: 2, seed: 102 })
+      const store = await open()
+      const given = structuredClone(a.manifest)
+      await store.putManifest(given)
+      given.hashes[1] = given.hashes[0]!
+      expect(await rejectionName(store.putChunk(a.contentId, 1, a.chunk(0)))).toBe('ChunkHashMismatchError')
+      await store.putChunk(a.contentId, 1, a.chunk(1))
+      expect(await store.getManifest(a.contentId)).toEqual(a.manifest)
+    })
   })
 
   it('refuses everything once closed; close() twice is fine', async () => {
