@@ -1,0 +1,194 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ComponentLogger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { Announcer } from '@core/swarm/announcer'
+import { HttpChunkSource } from '@core/swarm/http-source'
+import { SwarmSession } from '@core/swarm/session'
+import { TransferStats } from '@core/swarm/stats'
+import { delay, type AbortOptions } from '@core/util/abort'
+import type { BridgeConfig } from './config'
+import type { JobSource } from './downloads/job'
+import { DownloadManager } from './downloads/manager'
+import { loadOrCreateIdentity } from './identity'
+import { createBridgeMetrics, type BridgeMetrics } from './metrics'
+import { createBridgeNode, type BridgeNode } from './node'
+import { RelayHttp } from './relay-http'
+import { RelayLink } from './relay-link'
+import { createRestApp } from './rest/app'
+import { describeStats, type BridgeStats } from './stats'
+import { FsChunkStore, type ScanProgress } from './store/index'
+
+export interface Bridge {
+  readonly config: BridgeConfig
+  readonly node: BridgeNode
+  readonly store: FsChunkStore
+  readonly manager: DownloadManager
+  readonly relayLink: RelayLink
+  readonly relayHttp: RelayHttp
+  /** Bytes from peers, from the origin, uploaded: the whole daemon's. */
+  readonly transfer: TransferStats
+  readonly metrics: BridgeMetrics
+  /** Start the node, dial the relay (one attempt; retries go on in the background), list the cache, bind the API. */
+  start(): Promise<{ seeding: number, resuming: number }>
+  stop(): Promise<void>
+  /** `http://host:port` of the REST API once started. */
+  apiUrl(): string
+  stats(): Promise<BridgeStats>
+}
+
+export interface CreateBridgeOptions {
+  logger?: ComponentLogger
+  /** Progress of the cache scan (hashing files dropped there by hand), for the console. */
+  onScanProgress?(event: ScanProgress): void
+}
+
+/** Attempts at a manifest while the relay's HTTP side does not answer, before the download fails. */
+const MANIFEST_ATTEMPTS = 5
+
+/**
+ * The daemon, assembled but not listening: the cache (FsChunkStore over
+ * `cacheDir`), the libp2p node, the link to the relay, the download manager
+ * and the REST app. `start()` binds; main.ts owns the console and signals.
+ */
+export async function createBridge (config: BridgeConfig, options: CreateBridgeOptions = {}): Promise<Bridge> {
+  const logger = options.logger ?? defaultLogger()
+  const store = await FsChunkStore.open({ dir: config.cacheDir, scan: true, logger, onProgress: options.onScanProgress })
+  try {
+    return await assemble(config, store, logger)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}
+
+async function assemble (config: BridgeConfig, store: FsChunkStore, logger: ComponentLogger): Promise<Bridge> {
+  const log = logger.forComponent('pipbingo:bridge')
+  const transfer = new TransferStats()
+  const node = await createBridgeNode({
+    privateKey: await loadOrCreateIdentity(config.dataDir),
+    host: config.host,
+    p2pPort: config.p2pPort,
+    wsPort: config.wsPort,
+    iceServers: config.iceServers,
+    store,
+    onUpload: e => { transfer.uploaded(e.bytes) }
+  })
+  const selfId = node.peerId.toString()
+  const relayHttp = new RelayHttp(config.relayHttp)
+  const announcer = new Announcer({ locator: node.services.tracker, log: logger.forComponent('pipbingo:bridge:announce') })
+  const relayLink = new RelayLink({
+    node,
+    log: logger.forComponent('pipbingo:bridge:relay'),
+    resolve: async (opts: AbortOptions): Promise<Multiaddr> => config.relay != null
+      ? multiaddr(config.relay)
+      : await relayHttp.tcpAddr(opts),
+    onConnected: addr => {
+      node.services.tracker.setRelay(addr)
+      announcer.refresh()
+    }
+  })
+
+  const source: JobSource = {
+    async manifest (contentId, opts) {
+      const known = await store.getManifest(contentId)
+      if (known != null) return known
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await relayHttp.manifest(contentId, opts)
+        } catch (err: any) {
+          if (err?.name !== 'RelayHttpError' || attempt >= MANIFEST_ATTEMPTS) throw err
+          await delay(500 * 2 ** attempt, opts)
+        }
+      }
+    },
+    session: ({ contentId, manifest, remoteName }) => new SwarmSession({
+      contentId,
+      manifest,
+      store,
+      log: logger.forComponent('pipbingo:bridge:swarm'),
+      chunks: node.services.chunk,
+      locator: node.services.tracker,
+      http: new HttpChunkSource({ baseUrl: config.relayHttp, filename: remoteName }),
+      announcer,
+      parentStats: transfer,
+      selfId,
+      urgentOrigin: false
+    })
+  }
+  const manager = new DownloadManager({
+    store,
+    source,
+    lookup: async (filename, opts) => await relayHttp.entry(filename, opts),
+    announcer,
+    maxConcurrent: config.maxConcurrentDownloads,
+    log: logger.forComponent('pipbingo:bridge:downloads')
+  })
+
+  const stats = async (): Promise<BridgeStats> => await describeStats({
+    peerId: selfId,
+    connectedPeers: () => node.getPeers().length,
+    relay: () => ({ connected: relayLink.connected, addr: relayLink.addr?.toString() ?? null }),
+    listenAddrs: () => node.getMultiaddrs().map(String),
+    transfer,
+    manager,
+    store
+  })
+  const metrics = createBridgeMetrics({ stats, downloads: state => manager.count(state) })
+  const app = createRestApp({
+    manager,
+    store,
+    stats,
+    catalogue: async () => await relayHttp.list(),
+    metrics,
+    listenHost: config.apiHost,
+    log: msg => { log.error(msg) }
+  })
+  const server: Server = createServer(app)
+  const onAddressChange = (): void => { announcer.refresh() }
+
+  const apiUrl = (): string => {
+    const address = server.address() as AddressInfo | null
+    if (address == null) throw new Error('The bridge is not started')
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `http://${host}:${address.port}`
+  }
+
+  return {
+    config,
+    node,
+    store,
+    manager,
+    relayLink,
+    relayHttp,
+    transfer,
+    metrics,
+    async start () {
+      await node.start()
+      // announcements carry our addresses: renew them when they change (a reservation arrives)
+      node.addEventListener('self:peer:update', onAddressChange)
+      announcer.start()
+      await relayLink.start()
+      const listed = await manager.start()
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.apiPort, config.apiHost, () => { server.off('error', reject); resolve() })
+      })
+      log('bridge %p up: API %s', node.peerId, apiUrl())
+      return listed
+    },
+    async stop () {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await manager.stop()
+      await relayLink.stop()
+      node.removeEventListener('self:peer:update', onAddressChange)
+      announcer.stop()
+      await node.stop()
+      await store.close()
+    },
+    apiUrl,
+    stats
+  }
+}

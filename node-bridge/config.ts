@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(0).max(65535)
+
+/** An RTCIceServer, as RTCConfiguration takes it. */
+const iceServerSchema = z.strictObject({
+  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  username: z.string().optional(),
+  credential: z.string().optional()
+})
+
+/** `--ice-servers '[{"urls":"stun:stun.example.org"}]'`: JSON text from flags and env, an array in code. */
+const iceServersSchema = z.preprocess((value, ctx) => {
+  if (typeof value !== 'string') return value
+  try {
+    return JSON.parse(value)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON (expected an array of RTCIceServer objects)' })
+    return z.NEVER
+  }
+}, z.array(iceServerSchema).max(16))
+
+/** A libp2p multiaddr that names its peer (`/p2p/<id>`), e.g. the relay's TCP address. */
+const peerMultiaddr = z.string().min(1).max(512).refine(value => {
+  try {
+    return multiaddr(value).getComponents().some(c => c.name === 'p2p')
+  } catch {
+    return false
+  }
+}, 'expected a multiaddr ending in /p2p/<peer id>, e.g. /ip4/127.0.0.1/tcp/10000/p2p/12D3KooW…')
+
+const httpOrigin = z.url({ protocol: /^https?$/ }).transform(url => url.replace(/\/+$/, ''))
+
+export const bridgeConfigSchema = z.strictObject({
+  /** Interface the libp2p listeners bind to. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Interface the REST API (and later the IPC) binds to: loopback, since they have no authentication. */
+  apiHost: z.string().min(1).default('127.0.0.1'),
+  apiPort: port.default(9090),
+  /** Reserved for the JSON IPC of a later issue: not used yet. */
+  ipcPort: port.default(8889),
+  /** libp2p TCP (other Node peers). */
+  p2pPort: port.default(10001),
+  /** libp2p WebSockets (browser tabs on this machine). */
+  wsPort: port.default(10003),
+  /** The relay's libp2p address; by default it is read from `${relayHttp}/info` (its TCP address). */
+  relay: peerMultiaddr.optional(),
+  /** The relay's HTTP origin: catalogue (`/list`), manifests, and the HTTP fallback (`/videos`). */
+  relayHttp: httpOrigin.default('http://127.0.0.1:8080'),
+  /** Downloads, complete and partial. */
+  cacheDir: z.string().min(1).default('cache'),
+  /** The bridge's own state: its identity key. */
+  dataDir: z.string().min(1).default('.pipbingo/bridge'),
+  maxConcurrentDownloads: z.coerce.number().int().min(1).max(64).default(3),
+  /** ICE servers for WebRTC; none by default (host candidates suffice on a LAN). */
+  iceServers: iceServersSchema.default([])
+})
+
+export type BridgeConfig = z.infer<typeof bridgeConfigSchema>
+export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>
+
+const FLAGS = {
+  host: { env: 'PIPBINGO_BRIDGE_HOST', key: 'host' },
+  'api-host': { env: 'PIPBINGO_API_HOST', key: 'apiHost' },
+  'api-port': { env: 'PIPBINGO_API_PORT', key: 'apiPort' },
+  'ipc-port': { env: 'PIPBINGO_IPC_PORT', key: 'ipcPort' },
+  'p2p-port': { env: 'PIPBINGO_P2P_PORT', key: 'p2pPort' },
+  'ws-port': { env: 'PIPBINGO_BRIDGE_WS_PORT', key: 'wsPort' },
+  relay: { env: 'PIPBINGO_RELAY', key: 'relay' },
+  'relay-http': { env: 'PIPBINGO_RELAY_HTTP', key: 'relayHttp' },
+  cache: { env: 'PIPBINGO_CACHE', key: 'cacheDir' },
+  'data-dir': { env: 'PIPBINGO_BRIDGE_DATA', key: 'dataDir' },
+  'max-downloads': { env: 'PIPBINGO_MAX_DOWNLOADS', key: 'maxConcurrentDownloads' },
+  'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers' }
+} as const
+
+export const BRIDGE_USAGE = `Usage: npm run bridge -- [options]   (each also read from the environment)
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(16)} ${f.env}`).join('\n')}
+Defaults: REST http://127.0.0.1:9090, libp2p TCP 10001, WebSockets 10003, relay from
+http://127.0.0.1:8080/info, cache ./cache, 3 downloads at once, no ICE servers`
+
+/** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
+export function parseBridgeConfig (argv: string[], env: NodeJS.ProcessEnv): BridgeConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.keys(FLAGS).map(flag => [flag, { type: 'string' as const }])),
+    strict: true,
+    allowPositionals: false
+  })
+  const raw: Record<string, unknown> = {}
+  for (const [flag, f] of Object.entries(FLAGS)) {
+    const value = (values as Record<string, unknown>)[flag] ?? env[f.env]
+    if (value !== undefined && value !== '') raw[f.key] = value
+  }
+  return parseConfigObject(raw)
+}
+
+/** Validate a configuration given as an object (tests, embedding). */
+export function parseConfigObject (raw: BridgeConfigInput | Record<string, unknown>): BridgeConfig {
+  const parsed = bridgeConfigSchema.safeParse(raw)
+  if (!parsed.success) {
+    throw new Error(`Invalid bridge configuration: ${parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,166 @@
+import { chunkCount, chunkLength, type ContentId, type Manifest } from '@core/content/manifest'
+import type { Bitfield } from '@core/swarm/bitfield'
+import type { ChunkEvent, SwarmSession } from '@core/swarm/session'
+import type { AbortOptions } from '@core/util/abort'
+import { DownloadCancelledError, DownloadNotStartedError } from './errors'
+import { round2, SpeedMeter } from './speed'
+import type { DownloadState } from './states'
+import { isoSeconds, type DownloadStatus } from './status'
+
+/** What a job needs from the bridge to fetch its content. */
+export interface JobSource {
+  /** The manifest of a content: the cache's, else the relay's (verified against the id). */
+  manifest(contentId: ContentId, options: AbortOptions): Promise<Manifest>
+  /** A swarm session that fetches the content into the cache. */
+  session(init: { contentId: ContentId, manifest: Manifest, remoteName: string }): SwarmSession
+}
+
+export interface JobInit {
+  /** The name the download is known by (`/status` key, `/stream/:filename`). */
+  filename: string
+  /** Its name at the origin (`/videos/:name`, the HTTP fallback). */
+  remoteName: string
+  contentId: ContentId
+  state: DownloadState
+  /** Known before the manifest: from the catalogue. */
+  totalBytes?: number
+  manifest?: Manifest
+  now?: () => number
+}
+
+/**
+ * One download: its state and numbers (what `/status` shows) and the run
+ * that fetches it through a SwarmSession. The manager decides when it runs
+ * and moves its state; the job only counts.
+ */
+export class DownloadJob {
+  readonly filename: string
+  readonly remoteName: string
+  readonly contentId: ContentId
+  state: DownloadState
+  manifest?: Manifest
+  totalBytes: number
+  heldChunks = 0
+  heldBytes = 0
+  queuedAt?: Date
+  startedAt?: Date
+  completedAt?: Date
+  error?: string
+  /** It started from chunks a previous run left in the cache. */
+  resumed = false
+  session?: SwarmSession
+  readonly speed: SpeedMeter
+  private readonly sources = new Set<string>()
+  private readonly now: () => number
+  private controller?: AbortController
+  private sessionWaiters: Array<{ resolve(s: SwarmSession): void, reject(err: Error): void }> = []
+
+  constructor (init: JobInit) {
+    this.filename = init.filename
+    this.remoteName = init.remoteName
+    this.contentId = init.contentId
+    this.state = init.state
+    this.manifest = init.manifest
+    this.totalBytes = init.manifest?.size ?? init.totalBytes ?? 0
+    this.now = init.now ?? Date.now
+    this.speed = new SpeedMeter(5000, this.now)
+  }
+
+  /** The job's line of `GET /status`. */
+  snapshot (): DownloadStatus {
+    const done = this.state === 'completed' || this.state === 'seeding'
+    const total = this.totalBytes
+    const held = done ? total : this.heldBytes
+    const fromPeers = this.session?.stats.snapshot()
+    const speed = this.state === 'downloading'
+      ? this.speed.kbps()
+      : this.completedAt != null && this.startedAt != null && this.speed.bytes > 0 ? this.speed.averageKbps(this.completedAt.getTime()) : 0
+    return {
+      filename: this.filename,
+      status: this.state,
+      progress: total > 0 ? round2(Math.min(100, (held / total) * 100)) : 0,
+      bytes_downloaded: held,
+      total_bytes: total,
+      peers_connected: this.sources.size,
+      download_speed: speed,
+      started_at: isoSeconds(this.startedAt),
+      completed_at: isoSeconds(this.completedAt),
+      content_id: this.contentId,
+      chunks_downloaded: this.manifest == null ? 0 : done ? chunkCount(this.manifest) : this.heldChunks,
+      chunks_total: this.manifest == null ? 0 : chunkCount(this.manifest),
+      bytes_from_peers: fromPeers == null ? 0 : fromPeers.bytesFromPeers - fromPeers.bytesFromOriginPeer,
+      bytes_from_origin: fromPeers == null ? 0 : fromPeers.bytesFromOriginPeer + fromPeers.bytesFromHttp,
+      error: this.state === 'failed' ? this.error ?? 'failed' : null
+    }
+  }
+
+  /**
+   * Fetch the content: resolves when every chunk is verified in the cache,
+   * rejects when it cannot be fetched or is cancelled. `onChunk` is told of
+   * every chunk stored (after the job's numbers are updated).
+   */
+  async run (source: JobSource, onChunk: (event: ChunkEvent) => void): Promise<void> {
+    const controller = new AbortController()
+    this.controller = controller
+    const { signal } = controller
+    this.error = undefined
+    this.sources.clear()
+    this.speed.start()
+    const manifest = this.manifest ?? await source.manifest(this.contentId, { signal })
+    signal.throwIfAborted()
+    this.manifest = manifest
+    this.totalBytes = manifest.size
+    const session = source.session({ contentId: this.contentId, manifest, remoteName: this.remoteName })
+    this.session = session
+    signal.addEventListener('abort', () => { session.stop() }, { once: true })
+    session.addEventListener('chunk', (e) => {
+      const detail = (e as CustomEvent<ChunkEvent>).detail
+      this.count(session.have)
+      this.speed.add(detail.bytes)
+      this.sources.add(detail.source)
+      onChunk(detail)
+    })
+    await session.start()
+    this.count(session.have)
+    this.resumed = this.heldChunks > 0 && !session.complete
+    for (const w of this.sessionWaiters.splice(0)) w.resolve(session)
+    await session.done
+  }
+
+  /** Stop the run (its partial stays in the cache unless the manager deletes it). */
+  cancel (reason: Error = new DownloadCancelledError()): void {
+    this.controller?.abort(reason)
+    this.session?.stop()
+    for (const w of this.sessionWaiters.splice(0)) w.reject(reason)
+  }
+
+  /** The running session, once the manifest is known (a reader waits for it). */
+  async runningSession (options?: AbortOptions): Promise<SwarmSession> {
+    if (this.session != null && !this.session.stopped) return this.session
+    if (this.state !== 'downloading') throw new DownloadNotStartedError(`"${this.filename}" is ${this.state}`)
+    return await new Promise<SwarmSession>((resolve, reject) => {
+      const onAbort = (): void => { reject(options?.signal?.reason) }
+      options?.signal?.addEventListener('abort', onAbort, { once: true })
+      this.sessionWaiters.push({
+        resolve: s => { options?.signal?.removeEventListener('abort', onAbort); resolve(s) },
+        reject: err => { options?.signal?.removeEventListener('abort', onAbort); reject(err) }
+      })
+    })
+  }
+
+  /** Fail the readers waiting for a session that will not come. */
+  failWaiters (err: Error): void {
+    for (const w of this.sessionWaiters.splice(0)) w.reject(err)
+  }
+
+  /** Count what `have` holds (before a run: what the cache already has). */
+  count (have: Bitfield): void {
+    const manifest = this.manifest
+    if (manifest == null) return
+    const n = have.count()
+    const last = have.length - 1
+    const short = manifest.chunkSize - chunkLength(manifest, last)
+    this.heldChunks = n
+    this.heldBytes = n * manifest.chunkSize - (have.has(last) ? short : 0)
+  }
+}

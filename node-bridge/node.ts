@@ -1,0 +1,79 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { PrivateKey } from '@libp2p/interface'
+import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
+import type { ChunkStore } from '@core/store/types'
+import { relayTracker, type RelayTracker } from './tracker'
+
+export type BridgeNode = Libp2p<{
+  identify: unknown
+  ping: unknown
+  chunk: ChunkProtocol
+  tracker: RelayTracker
+}>
+
+export interface BridgeNodeInit {
+  privateKey: PrivateKey
+  host: string
+  p2pPort: number
+  wsPort: number
+  iceServers: RTCIceServer[]
+  store: ChunkStore
+  onUpload(event: UploadEvent): void
+}
+
+/**
+ * The bridge's libp2p node. Other Node peers dial its TCP port; browser tabs
+ * on this machine dial its WebSockets port, and any tab can reach it over
+ * WebRTC through its circuit-relay reservation on the relay (`/p2p-circuit`
+ * + `/webrtc` listeners: the relayed connection carries only the signalling).
+ * The bridge dials tabs the same way (their `/p2p-circuit/webrtc` addresses).
+ * It serves every verified chunk of its cache and asks the relay's tracker
+ * who holds what (RelayTracker: the address is set once it is known).
+ */
+export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNode> {
+  return await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    addresses: {
+      listen: [
+        `/ip4/${init.host}/tcp/${init.p2pPort}`,
+        `/ip4/${init.host}/tcp/${init.wsPort}/ws`,
+        '/p2p-circuit',
+        '/webrtc'
+      ]
+    },
+    transports: [
+      tcp(),
+      webSockets(),
+      // node-datachannel under the hood; no public STUN server unless configured
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload }),
+      tracker: relayTracker()
+    }
+  }) as unknown as BridgeNode
+}
+
+/**
+ * Release node-datachannel's native threads: a process that used WebRTC
+ * does not exit until this is called (after every node is stopped). It
+ * ends WebRTC for the whole process, so only main.ts calls it, at exit.
+ */
+export async function releaseWebRtc (): Promise<void> {
+  const { cleanup } = await import('node-datachannel')
+  cleanup()
+}
