@@ -1,15 +1,29 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
 
+const path = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url))
+
 // The web app (web/) is built into dist/web and served by the relay at `/`.
+// Two entries: the page, and the service worker, emitted unhashed at the
+// site root as `/sw.js` (an ES module: register it with `{ type: 'module' }`)
+// so that its scope is `/` and its URL never changes between builds.
 export default defineConfig({
   root: 'web',
-  publicDir: fileURLToPath(new URL('./public', import.meta.url)),
+  publicDir: path('./public'),
   resolve: {
-    alias: { '@core': fileURLToPath(new URL('./web/core', import.meta.url)) }
+    alias: { '@core': path('./web/core') }
   },
   build: {
-    outDir: fileURLToPath(new URL('./dist/web', import.meta.url)),
-    emptyOutDir: true
+    outDir: path('./dist/web'),
+    emptyOutDir: true,
+    rolldownOptions: {
+      input: {
+        index: path('./web/index.html'),
+        sw: path('./web/sw/sw.ts')
+      },
+      output: {
+        entryFileNames: chunk => chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'
+      }
+    }
   }
 })
