@@ -33,15 +33,20 @@ export async function startWebRig (videos: string[]): Promise<WebRig> {
   const config = relayConfigSchema.parse({ httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
   let relay = await createRelay(config)
   await relay.start()
+  // the same ports after a restart, so pages find the relay where it was
+  const ports = {
+    httpPort: Number(new URL(relay.httpUrl()).port),
+    tcpPort: Number(relay.multiaddrs().find(a => !a.toString().includes('/ws'))?.getComponents().find(c => c.name === 'tcp')?.value),
+    wsPort: Number(relay.multiaddrs().find(a => a.toString().includes('/ws'))?.getComponents().find(c => c.name === 'tcp')?.value)
+  }
   const browsers: Browser[] = []
   const rig: WebRig = {
     dir,
     webRoot,
     get relay () { return relay },
     async restartRelay () {
-      const ports = new URL(relay.httpUrl()).port
-      const [tcp, ws] = relay.multiaddrs().map(a => Number(a.getComponents().find(c => c.name === 'tcp')?.value))
-      relay = await createRelay({ ...config, httpPort: Number(ports), tcpPort: tcp ?? 0, wsPort: ws ?? 0 })
+      await relay.stop().catch(() => {})
+      relay = await createRelay({ ...config, ...ports })
       await relay.start()
       return relay
     },

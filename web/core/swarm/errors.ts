@@ -15,3 +15,10 @@ export class NoSourceError extends Error {
   override name = 'NoSourceError'
   constructor (message = 'No peer and no origin can provide this content') { super(message) }
 }
+
+/** A request given up because the reader moved elsewhere (a seek): not the source's fault. */
+export class SupersededError extends Error {
+  static override name = 'SupersededError'
+  override name = 'SupersededError'
+  constructor (message = 'The reader moved elsewhere') { super(message) }
+}

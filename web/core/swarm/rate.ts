@@ -7,6 +7,7 @@ export class RateMeter {
   private readonly bucketMs: number
   private head = 0
   private headTime: number
+  private first?: number
 
   constructor (private readonly windowMs = 4000, buckets = 16, private readonly now: () => number = Date.now) {
     this.buckets = new Float64Array(buckets)
@@ -15,16 +16,23 @@ export class RateMeter {
   }
 
   add (bytes: number): void {
+    this.first ??= this.now()
     this.advance()
     this.buckets[this.head] = (this.buckets[this.head] as number) + bytes
   }
 
-  /** Bytes per second over the window. */
+  /**
+   * Bytes per second over the window — or over the time since the first
+   * bytes, when that is shorter (at least one bucket), so a fresh meter is
+   * not read as slow.
+   */
   rate (): number {
     this.advance()
+    if (this.first == null) return 0
     let sum = 0
     for (const b of this.buckets) sum += b
-    return sum / (this.windowMs / 1000)
+    const observed = Math.max(this.bucketMs, Math.min(this.windowMs, this.now() - this.first))
+    return sum / (observed / 1000)
   }
 
   private advance (): void {

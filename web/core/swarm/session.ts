@@ -6,7 +6,7 @@ import type { ChunkStore } from '../store/types'
 import { delay, type AbortOptions } from '../util/abort'
 import type { Announcer } from './announcer'
 import { Bitfield } from './bitfield'
-import { SessionStoppedError } from './errors'
+import { SessionStoppedError, SupersededError } from './errors'
 import type { HttpChunkSource } from './http-source'
 import { pick } from './picker'
 import { HttpSourceState, PeerSource, type SourceState } from './sources'
@@ -104,7 +104,7 @@ export class SwarmSession extends EventTarget {
     this.stats = new TransferStats(init.parentStats)
     this.have = new Bitfield(chunkCount(init.manifest))
     this.originAllowed = init.locator == null || init.chunks == null
-    if (init.http != null) this.http = new HttpSourceState(init.httpSlots ?? 4, this.now, 10_000)
+    if (init.http != null) this.http = new HttpSourceState(init.httpSlots ?? 4, this.now, 10_000, init.manifest.chunkSize)
     this.done = new Promise<void>((resolve, reject) => { this.resolveDone = resolve; this.rejectDone = reject })
     this.done.catch(() => {}) // a stopped session is not an unhandled error
   }
@@ -150,7 +150,17 @@ export class SwarmSession extends EventTarget {
 
   /** Move the critical window to a byte offset (a seek, or a reader waiting there). */
   seek (byteOffset: number): void {
-    this.position = Math.max(0, Math.min(this.have.length - 1, Math.floor(byteOffset / this.manifest.chunkSize)))
+    const position = Math.max(0, Math.min(this.have.length - 1, Math.floor(byteOffset / this.manifest.chunkSize)))
+    if (position === this.position) return
+    const windowChunks = Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize)
+    const wasNear = position >= this.position && position < this.position + windowChunks
+    this.position = position
+    if (!wasNear) {
+      // a jump: what is in flight outside the new window only delays it
+      const keep = (i: number): boolean => this.waiters.has(i) || (i >= position && i < position + windowChunks)
+      for (const p of this.peers.values()) p.abortUnless(keep, new SupersededError())
+      this.http?.abortUnless(keep, new SupersededError())
+    }
     this.pump()
   }
 
@@ -209,7 +219,7 @@ export class SwarmSession extends EventTarget {
       if (id === this.init.selfId || this.banned.has(id)) continue
       let peer = this.peers.get(id)
       if (peer == null) {
-        peer = new PeerSource(p.id, p.multiaddrs, p.origin, this.init.peerSlots ?? DEFAULT_PEER_SLOTS, this.now, 10_000)
+        peer = new PeerSource(p.id, p.multiaddrs, p.origin, this.init.peerSlots ?? DEFAULT_PEER_SLOTS, this.now, 10_000, this.manifest.chunkSize)
         this.peers.set(id, peer)
       } else {
         peer.addrs = p.multiaddrs
@@ -352,6 +362,7 @@ export class SwarmSession extends EventTarget {
     }
     this.have.set(index)
     this.stats.received(source, data.byteLength)
+    source.rate.add(data.byteLength)
     this.log.trace('chunk %d of %s from %s', index, this.contentId, source.id)
     this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: source.id, bytes: data.byteLength } }))
     this.waiters.get(index)?.forEach(w => w.resolve())
@@ -363,6 +374,7 @@ export class SwarmSession extends EventTarget {
   private failed (index: number, source: SourceState, err: any): void {
     if (this.stopped) return
     const name: string = err?.name ?? ''
+    if (name === 'SupersededError') return
     this.log('chunk %d of %s from %s failed: %s', index, this.contentId, source.id, err?.message ?? err)
     source.failed.add(index)
     if (!(source instanceof PeerSource)) {

@@ -3,6 +3,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ChunkChannel } from '../protocols/chunk/channel'
 import type { Bitfield } from './bitfield'
 import type { SourceKind, SourceView } from './picker'
+import { RateMeter } from './rate'
+
+/** Requests in flight at a source before its speed is known. */
+const START_SLOTS = 4
+/** Keep about this much of a source's data in flight: enough to hide the round trip, little enough to re-plan on a seek. */
+const IN_FLIGHT_SECONDS = 1
 
 /** Chunks that failed at a source, each forgotten after a while so nothing is stuck for good. */
 export class FailureMemory {
@@ -33,10 +39,24 @@ export abstract class SourceState {
   abstract readonly kind: SourceKind
   readonly inFlight = new Map<number, InFlight>()
   readonly failed: FailureMemory
+  /** Verified bytes from this source, for sizing its pipeline. */
+  readonly rate: RateMeter
   pausedUntil = 0
 
-  constructor (protected readonly slots: number, protected readonly now: () => number, forgetFailuresMs: number) {
+  constructor (protected readonly maxSlots: number, protected readonly now: () => number, forgetFailuresMs: number, protected readonly chunkSize = 256 * 1024) {
     this.failed = new FailureMemory(forgetFailuresMs, now)
+    this.rate = new RateMeter(2000, 8, now)
+  }
+
+  /**
+   * How many requests this source should have in flight: about one second of
+   * its measured speed, between 1 and `maxSlots` (4 until it is measured).
+   * A deep pipeline on a slow link would keep a seek waiting behind it.
+   */
+  slots (): number {
+    const rate = this.rate.rate()
+    if (rate === 0) return Math.min(this.maxSlots, START_SLOTS)
+    return Math.max(1, Math.min(this.maxSlots, Math.ceil((rate * IN_FLIGHT_SECONDS) / this.chunkSize)))
   }
 
   abstract has (index: number): boolean
@@ -44,7 +64,7 @@ export abstract class SourceState {
 
   free (): number {
     if (!this.usable() || this.pausedUntil > this.now()) return 0
-    return Math.max(0, this.slots - this.inFlight.size)
+    return Math.max(0, this.slots() - this.inFlight.size)
   }
 
   view (): SourceView {
@@ -57,6 +77,11 @@ export abstract class SourceState {
       this.failed.add(index)
       f.controller.abort(reason)
     }
+  }
+
+  /** Abort the requests `keep` rejects, without holding it against the source. */
+  abortUnless (keep: (index: number) => boolean, reason: Error): void {
+    for (const [index, f] of this.inFlight) if (!keep(index)) f.controller.abort(reason)
   }
 }
 
@@ -71,8 +96,8 @@ export class PeerSource extends SourceState {
   polling = false
   lastPoll = 0
 
-  constructor (readonly peerId: PeerId, public addrs: Multiaddr[], origin: boolean, slots: number, now: () => number, forgetFailuresMs: number) {
-    super(slots, now, forgetFailuresMs)
+  constructor (readonly peerId: PeerId, public addrs: Multiaddr[], origin: boolean, slots: number, now: () => number, forgetFailuresMs: number, chunkSize?: number) {
+    super(slots, now, forgetFailuresMs, chunkSize)
     this.id = peerId.toString()
     this.kind = origin ? 'origin' : 'peer'
   }
