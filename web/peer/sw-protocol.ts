@@ -3,11 +3,13 @@
  *
  * The `<video>` element of a tab plays `/stream/<profile>/<contentId>`. The
  * service worker answers from that profile's IndexedDB (`idbName(profile)`).
- * For a chunk it lacks, it posts a `SwRequest` to the tab that made the
- * request (`FetchEvent.clientId`, else any window client whose URL... see the
- * service worker), with a MessagePort for the answer; the tab fetches the chunk
- * at top priority, stores it (verified) and replies `{ ok: true }`, after
- * which the service worker reads it from IndexedDB.
+ * For a chunk it lacks, it posts a `SwRequest` with a MessagePort for the
+ * answer to the window that made the request (`FetchEvent.clientId`); if that
+ * window answers 421 (it holds another profile) or is not a window, to every
+ * other window of the origin at once, the first `{ ok: true }` winning. The
+ * tab that holds the profile fetches the chunk at top priority, stores it
+ * (verified) and replies `{ ok: true }`, after which the service worker reads
+ * it from IndexedDB.
  *
  * The service worker keeps nothing in globals that it cannot rebuild.
  */
@@ -40,6 +42,9 @@ export function streamUrl (profile: string, contentId: string): string {
 
 /** How long the service worker waits for the tab before failing a request. */
 export const SW_CHUNK_TIMEOUT_MS = 20_000
+
+/** How long the tab tries before answering an error: a little less, so its reason arrives first. */
+export const TAB_CHUNK_TIMEOUT_MS = SW_CHUNK_TIMEOUT_MS - 2_000
 
 /** The largest 206 the service worker sends at once: the browser asks again for the rest. */
 export const SW_MAX_RESPONSE_BYTES = 8 * 1024 * 1024

@@ -13,7 +13,7 @@ import { createTabNode, type TabNode } from './node'
 import { acquireProfile, type Profile } from './profile'
 import { fetchRelayAddr } from './relay-info'
 import { IdbChunkStore } from './store/index'
-import { idbName, SW_CHUNK_TIMEOUT_MS, type SwReply, type SwRequest } from './sw-protocol'
+import { idbName, TAB_CHUNK_TIMEOUT_MS, type SwReply, type SwRequest } from './sw-protocol'
 import { describeStats, type ChunkOrigin, type TabStats } from './tab-stats'
 
 export interface TabPeerInit {
@@ -203,7 +203,7 @@ export class TabPeer extends EventTarget {
         return { ok: true }
       }
       const session = await this.watch(request.contentId)
-      await session.waitForChunk(request.index, { signal: AbortSignal.timeout(SW_CHUNK_TIMEOUT_MS) })
+      await session.waitForChunk(request.index, { signal: AbortSignal.timeout(TAB_CHUNK_TIMEOUT_MS) })
       return { ok: true }
     } catch (err: any) {
       return { ok: false, status: err?.name === 'TimeoutError' ? 504 : 502, error: String(err?.message ?? err) }
