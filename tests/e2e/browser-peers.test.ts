@@ -79,6 +79,10 @@ describe('browser tabs watch and share over WebRTC', () => {
     }
   })
 
+  it('tab A reconnects to the relay once it is back', async () => {
+    await tabA.waitForFunction(() => (window.pipbingo.stats() as any)?.relay.connected === true, undefined, { timeout: 30_000, polling: 200 })
+  })
+
   it('reload tab A: same identity, the cache is back, nothing is fetched again', async () => {
     const before = await statsOf(tabA)
     const originBefore = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
