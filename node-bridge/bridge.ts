@@ -16,6 +16,7 @@ import { createBridgeMetrics, type BridgeMetrics } from './metrics'
 import { createBridgeNode, type BridgeNode } from './node'
 import { RelayHttp } from './relay-http'
 import { RelayLink } from './relay-link'
+import { sessionStore } from './session-store'
 import { createRestApp } from './rest/app'
 import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type ScanProgress } from './store/index'
@@ -27,6 +28,8 @@ export interface Bridge {
   readonly manager: DownloadManager
   readonly relayLink: RelayLink
   readonly relayHttp: RelayHttp
+  /** Tells the tracker what the cache holds (`settled()` waits for announcements under way). */
+  readonly announcer: Announcer
   /** Bytes from peers, from the origin, uploaded: the whole daemon's. */
   readonly transfer: TransferStats
   readonly metrics: BridgeMetrics
@@ -90,6 +93,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     }
   })
 
+  const forSessions = sessionStore(store)
   const source: JobSource = {
     async manifest (contentId, opts) {
       const known = await store.getManifest(contentId)
@@ -106,7 +110,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     session: ({ contentId, manifest, remoteName }) => new SwarmSession({
       contentId,
       manifest,
-      store,
+      store: forSessions,
       log: logger.forComponent('pipbingo:bridge:swarm'),
       chunks: node.services.chunk,
       locator: node.services.tracker,
@@ -162,6 +166,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     manager,
     relayLink,
     relayHttp,
+    announcer,
     transfer,
     metrics,
     async start () {

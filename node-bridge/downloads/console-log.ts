@@ -13,7 +13,8 @@ export function chunkLine (s: DownloadStatus): string {
 /**
  * The seed's console lines for the downloads of a manager, in French like
  * the seed: a line when a download starts, chunk lines while it runs (at
- * most CHUNK_LINES_PER_SECOND per download), then completed and seeding.
+ * most CHUNK_LINES_PER_SECOND per download; one held back is printed when
+ * its interval ends), then completed and seeding.
  * Returns the function that stops printing.
  */
 export function printDownloads (manager: EventTarget, print: (line: string) => void, now: () => number = Date.now): () => void {
@@ -28,14 +29,14 @@ export function printDownloads (manager: EventTarget, print: (line: string) => v
           ? `📥 Reprise du téléchargement P2P: ${name} (${status.chunks_downloaded}/${status.chunks_total} chunks déjà dans le cache)`
           : `📥 Début du téléchargement P2P: ${name}`)
         break
-      case 'completed': print(`✅ Téléchargement terminé: ${name}`); break
+      case 'completed': throttle.forget(name); print(`✅ Téléchargement terminé: ${name}`); break
       case 'seeding': print(`🌱 Début du seeding: ${name}`); break
-      case 'failed': print(`❌ Échec du téléchargement: ${name}: ${status.error ?? ''}`); break
-      case 'cancelled': print(`🛑 Téléchargement annulé: ${name}`); break
+      case 'failed': throttle.forget(name); print(`❌ Échec du téléchargement: ${name}: ${status.error ?? ''}`); break
+      case 'cancelled': throttle.forget(name); print(`🛑 Téléchargement annulé: ${name}`); break
     }
   })
   const offProgress = on(manager, 'progress', ({ status }) => {
-    if (throttle.pass(status.filename, status.chunks_downloaded === status.chunks_total)) print(chunkLine(status))
+    throttle.run(status.filename, () => { print(chunkLine(status)) }, status.chunks_downloaded === status.chunks_total)
   })
-  return () => { offState(); offProgress() }
+  return () => { offState(); offProgress(); throttle.close() }
 }

@@ -132,7 +132,6 @@ export class DownloadManager extends EventTarget {
     if (this.stopped) throw new ManagerStoppedError()
     if (job.state !== 'queued') return { outcome: 'exists', job } // cancelled meanwhile
     this.enqueue(job, previous)
-    this.pump()
     return { outcome: this.running.has(job) ? 'started' : 'queued', job }
   }
 
@@ -180,11 +179,13 @@ export class DownloadManager extends EventTarget {
     await Promise.allSettled(this.running.values())
   }
 
+  /** Queue a job and start what fits; a job that starts at once is never announced as queued. */
   private enqueue (job: DownloadJob, from: DownloadState | null): void {
     job.state = 'queued'
     job.queuedAt = new Date(this.now())
     this.queue.push(job)
-    this.emit('state', { from, to: 'queued', status: job.snapshot(), resumed: false })
+    this.pump()
+    if (job.state === 'queued') this.emit('state', { from, to: 'queued', status: job.snapshot(), resumed: false })
   }
 
   private pump (): void {

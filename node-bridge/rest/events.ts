@@ -11,7 +11,8 @@ const HEARTBEAT_MS = 15_000
  * - `snapshot`: first, the whole of `GET /status`;
  * - `state`: `{ from, to, status, resumed }` on every change of state;
  * - `progress`: a `/status` entry, at most 4 per second per download (the
- *   last chunk always).
+ *   last chunk always, and the latest one held back is sent when its
+ *   interval ends).
  * A comment line every 15 s keeps proxies from closing the stream.
  */
 export function eventsHandler (deps: { manager: DownloadManager }): RequestHandler {
@@ -29,15 +30,19 @@ export function eventsHandler (deps: { manager: DownloadManager }): RequestHandl
     res.write('retry: 2000\n\n')
     send('snapshot', deps.manager.status())
     const throttle = new Throttle(1000 / CHUNK_LINES_PER_SECOND)
-    const offState = on(deps.manager, 'state', detail => { send('state', detail) })
+    const offState = on(deps.manager, 'state', detail => {
+      if (detail.from === 'downloading') throttle.forget(detail.status.filename) // no stale progress after the end
+      send('state', detail)
+    })
     const offProgress = on(deps.manager, 'progress', ({ status }) => {
-      if (throttle.pass(status.filename, status.chunks_downloaded === status.chunks_total)) send('progress', status)
+      throttle.run(status.filename, () => { send('progress', status) }, status.chunks_downloaded === status.chunks_total)
     })
     const heartbeat = setInterval(() => { if (!res.destroyed) res.write(': ping\n\n') }, HEARTBEAT_MS)
     res.once('close', () => {
       clearInterval(heartbeat)
       offState()
       offProgress()
+      throttle.close()
     })
   }
 }
