@@ -8,11 +8,26 @@ import { BadRequestError } from './errors'
  * not decode is a 400 from the router itself.
  */
 export function filenameParam (value: unknown): string {
+  let name: string
   try {
-    return checkFilename(value)
+    name = checkFilename(value)
   } catch (err) {
     throw new BadRequestError((err as Error).message)
   }
+  // a label with percent escapes is allowed, unless decoding them once more
+  // gives a name that is not (`%2e%2e%2f` in a body, `%252e%252e%252f` in a URL)
+  if (name.includes('%')) {
+    let decoded: string | undefined
+    try { decoded = decodeURIComponent(name) } catch {}
+    if (decoded != null && decoded !== name) {
+      try {
+        checkFilename(decoded)
+      } catch (err) {
+        throw new BadRequestError(`${(err as Error).message} (once percent-decoded)`)
+      }
+    }
+  }
+  return name
 }
 
 /** `POST /download`: `{"filename": "..."}` and nothing else. */

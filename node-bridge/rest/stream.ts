@@ -53,6 +53,8 @@ export function streamHandler (deps: StreamDeps): RequestHandler {
       return
     }
     const path = session == null ? deps.store.pathOf(contentId) : undefined
+    // a player learns at once that its range is coming, even if the swarm has yet to bring it
+    if (path == null) res.flushHeaders()
     try {
       if (path != null) await sendFile(res, path, start, end, size, closed.signal)
       else await sendChunks(res, { contentId, manifest, session, store: deps.store }, start, end, closed.signal)
