@@ -1,0 +1,87 @@
+import type { ApiClient } from './client'
+import { CliError } from './errors'
+import { follow } from './follow'
+import { formatBytes, table } from './format'
+import { ProgressView, type Output } from './progress'
+
+export interface CommandContext {
+  client: ApiClient
+  out: Output
+  /** Print JSON as the API answered it, for scripts. */
+  json: boolean
+  /** `download`: return once the daemon has the request, without following the progress. */
+  detach: boolean
+  signal?: AbortSignal
+}
+
+const print = (ctx: CommandContext, text: string): void => { ctx.out.write(`${text}\n`) }
+
+/** `pipbingo download <file>…`: ask, then draw each download's bar until it seeds (or fails). */
+export async function download (ctx: CommandContext, files: string[]): Promise<number> {
+  if (files.length === 0) throw new CliError('Which file? pipbingo download <file> (see: pipbingo ls)', undefined, 2)
+  for (const file of files) {
+    const reply = await ctx.client.download(file)
+    if (ctx.json) print(ctx, JSON.stringify(reply))
+    else print(ctx, `${file}: ${reply.status} — ${reply.message}`)
+  }
+  if (ctx.detach || ctx.json) return 0
+  const last = await follow(ctx.client, new ProgressView(ctx.out), { names: files, signal: ctx.signal })
+  const failed = files.filter(f => last[f]?.status === 'failed' || last[f]?.status === 'cancelled')
+  for (const f of failed) print(ctx, `❌ ${f}: ${last[f]?.status}${last[f]?.error != null ? ` (${last[f]?.error})` : ''}`)
+  for (const f of files.filter(f => !failed.includes(f))) print(ctx, `🌱 ${f}: dans le cache, seeding`)
+  return failed.length === 0 ? 0 : 1
+}
+
+/** `pipbingo status`: every download, one line each. */
+export async function status (ctx: CommandContext): Promise<number> {
+  const map = await ctx.client.status()
+  if (ctx.json) { print(ctx, JSON.stringify(map, null, 2)); return 0 }
+  const rows = Object.values(map).map(s => [
+    s.filename, s.status, `${s.progress.toFixed(1)}%`, `${formatBytes(s.bytes_downloaded)}/${formatBytes(s.total_bytes)}`,
+    `${s.download_speed.toFixed(2)} Ko/s`, String(s.peers_connected), s.completed_at ?? s.started_at ?? '-'
+  ])
+  print(ctx, rows.length === 0 ? 'Aucun téléchargement.' : table(['fichier', 'état', 'progrès', 'octets', 'vitesse', 'sources', 'date'], rows))
+  return 0
+}
+
+/** `pipbingo stats`: the daemon's counters. */
+export async function stats (ctx: CommandContext): Promise<number> {
+  const s = await ctx.client.stats()
+  if (ctx.json) { print(ctx, JSON.stringify(s, null, 2)); return 0 }
+  print(ctx, [
+    `peer id            ${s.peer_id}`,
+    `relais             ${s.relay_connected ? 'connecté' : 'déconnecté'}${s.relay != null ? ` (${s.relay})` : ''}`,
+    `pairs connectés    ${s.connected_peers}`,
+    `fichiers           ${s.cache_files} dans le cache, ${s.seeding_files} en seeding, ${s.downloading_files} en cours, ${s.queued_files} en attente`,
+    `reçu des pairs     ${formatBytes(s.bytes_from_peers)}`,
+    `reçu de l'origine  ${formatBytes(s.bytes_from_origin)} (dont HTTP ${formatBytes(s.bytes_from_http)})`,
+    `envoyé             ${formatBytes(s.bytes_uploaded)}`,
+    `vitesse            ↓ ${s.download_speed.toFixed(2)} Ko/s  ↑ ${s.upload_speed.toFixed(2)} Ko/s`
+  ].join('\n'))
+  return 0
+}
+
+/** `pipbingo ls`: the relay's catalogue, cached files marked. */
+export async function ls (ctx: CommandContext): Promise<number> {
+  const entries = await ctx.client.list()
+  if (ctx.json) { print(ctx, JSON.stringify(entries, null, 2)); return 0 }
+  const rows = entries.map(e => [e.cached ? '●' : ' ', e.filename, formatBytes(e.size), e.title ?? ''])
+  print(ctx, rows.length === 0 ? 'Le catalogue est vide.' : table(['', 'fichier', 'taille', 'titre'], rows))
+  return 0
+}
+
+/** `pipbingo cancel <file>`: stop a download and delete its partial file. */
+export async function cancel (ctx: CommandContext, files: string[]): Promise<number> {
+  if (files.length === 0) throw new CliError('Which file? pipbingo cancel <file>', undefined, 2)
+  for (const file of files) {
+    const reply = await ctx.client.cancel(file)
+    print(ctx, ctx.json ? JSON.stringify(reply) : `${file}: ${reply.status} — ${reply.message}`)
+  }
+  return 0
+}
+
+/** `pipbingo watch`: the bars of every download under way, until they are all done. */
+export async function watch (ctx: CommandContext): Promise<number> {
+  await follow(ctx.client, new ProgressView(ctx.out), { signal: ctx.signal })
+  return 0
+}

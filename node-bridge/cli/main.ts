@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util'
+import { ApiClient } from './client'
+import { cancel, download, ls, stats, status, watch, type CommandContext } from './commands'
+import { CliError } from './errors'
+import type { Output } from './progress'
+
+export const CLI_USAGE = `Usage: pipbingo <command> [options]
+  download <file>…   download catalogue videos into the daemon's cache, with a live progress bar
+  status             every download the daemon knows
+  stats              the daemon's P2P counters
+  ls                 the relay's catalogue (● = in the cache)
+  cancel <file>…     cancel a download and delete its partial file
+  watch              live bars of every download under way
+Options:
+  --api <url>        the daemon's REST API (default http://127.0.0.1:9090, env PIPBINGO_API)
+  --json             print the API's JSON
+  --detach           download: return once the daemon has the request`
+
+/** Run the CLI; returns the exit code. Separate from the process so tests can call it. */
+export async function runCli (argv: string[], io: { out: Output, err: Output, env: NodeJS.ProcessEnv, signal?: AbortSignal }): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { api: { type: 'string' }, json: { type: 'boolean' }, detach: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true
+    })
+  } catch (err: any) {
+    io.err.write(`${err.message}\n\n${CLI_USAGE}\n`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const [command, ...rest] = positionals
+  if (values.help === true || command == null) {
+    io.out.write(`${CLI_USAGE}\n`)
+    return command == null && values.help !== true ? 2 : 0
+  }
+  const api = (values.api ?? io.env.PIPBINGO_API ?? 'http://127.0.0.1:9090').replace(/\/+$/, '')
+  const ctx: CommandContext = { client: new ApiClient(api), out: io.out, json: values.json === true, detach: values.detach === true, signal: io.signal }
+  try {
+    switch (command) {
+      case 'download': return await download(ctx, rest)
+      case 'status': return await status(ctx)
+      case 'stats': return await stats(ctx)
+      case 'ls': case 'list': return await ls(ctx)
+      case 'cancel': return await cancel(ctx, rest)
+      case 'watch': return await watch(ctx)
+      default:
+        io.err.write(`Unknown command "${command}"\n\n${CLI_USAGE}\n`)
+        return 2
+    }
+  } catch (err: any) {
+    if (err?.name !== 'CliError') throw err
+    io.err.write(`❌ ${(err as CliError).message}\n`)
+    return (err as CliError).exitCode
+  }
+}
+
+const isMain = process.argv[1] != null && /cli[\\/](main\.ts|pipbingo\.mjs)$/.test(process.argv[1])
+if (isMain) {
+  const controller = new AbortController()
+  process.once('SIGINT', () => { controller.abort(); process.exitCode = 130 })
+  runCli(process.argv.slice(2), {
+    out: { write: t => { process.stdout.write(t) }, isTTY: process.stdout.isTTY, columns: process.stdout.columns },
+    err: { write: t => { process.stderr.write(t) } },
+    env: process.env,
+    signal: controller.signal
+  }).then(code => { process.exitCode ??= code }, (err: Error) => {
+    if (controller.signal.aborted) return
+    process.stderr.write(`❌ ${err.stack ?? err.message}\n`)
+    process.exitCode = 1
+  })
+}
