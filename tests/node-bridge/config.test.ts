@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { parseBridgeConfig } from '../../node-bridge/config'
+
+const RELAY = '/ip4/127.0.0.1/tcp/10000/p2p/12D3KooWGZgKyBex4jsFZ3MfXro9cJNVCQ3kyvAn4Tkg8JQZMdmj'
+
+describe('bridge configuration: flags, then environment, then defaults', () => {
+  it('has the documented defaults', () => {
+    expect(parseBridgeConfig([], {})).toEqual({
+      host: '127.0.0.1', apiHost: '127.0.0.1', apiPort: 9090, ipcPort: 8889, p2pPort: 10001, wsPort: 10003,
+      relayHttp: 'http://127.0.0.1:8080', cacheDir: 'cache', dataDir: '.pipbingo/bridge', maxConcurrentDownloads: 3, iceServers: []
+    })
+  })
+
+  it('reads flags before the environment', () => {
+    const config = parseBridgeConfig(['--api-port', '9191', '--relay', RELAY, '--max-downloads', '5', '--ice-servers', '[{"urls":"stun:stun.example.org:3478"}]'], {
+      PIPBINGO_API_PORT: '9292', PIPBINGO_CACHE: '/tmp/c', PIPBINGO_RELAY_HTTP: 'http://relay.lan:8080/'
+    })
+    expect(config).toMatchObject({ apiPort: 9191, cacheDir: '/tmp/c', relay: RELAY, relayHttp: 'http://relay.lan:8080', maxConcurrentDownloads: 5 })
+    expect(config.iceServers).toEqual([{ urls: 'stun:stun.example.org:3478' }])
+  })
+
+  it.each([
+    [['--api-port', '70000'], /apiPort/],
+    [['--max-downloads', '0'], /maxConcurrentDownloads/],
+    [['--relay', '/ip4/127.0.0.1/tcp/10000'], /relay: expected a multiaddr ending in \/p2p/],
+    [['--relay', 'not a multiaddr'], /relay/],
+    [['--relay-http', 'ftp://x'], /relayHttp/],
+    [['--ice-servers', '{nope'], /iceServers: not valid JSON/],
+    [['--ice-servers', '[{"url":"stun:x"}]'], /iceServers/],
+    [['--unknown-flag', 'x'], /Unknown option/]
+  ])('refuses %j with a readable error', (argv, message) => {
+    expect(() => parseBridgeConfig(argv, {})).toThrow(message)
+  })
+})
