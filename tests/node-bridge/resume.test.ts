@@ -41,6 +41,13 @@ describe('kill -9 at 50 % and restart: the download resumes from the persisted c
     // the origin lets exactly half the chunks out, then holds the rest
     gate.allow(content.contentId, CHUNKS / 2)
     const first = await spawn()
+    // the seed's "Sortie attendue"
+    const relayId = relay.relay.node.peerId.toString()
+    expect(first.output).toEqual(expect.arrayContaining([
+      '🔗 Nœud P2P client démarré', expect.stringMatching(/^ {3}ID: 12D3KooW\w+$/), expect.stringMatching(/^ {3}Port: \d+$/),
+      `✅ Connecté au serveur P2P: ${relayId}`, '🌱 Seeding de 0 fichiers existants', '✅ Daemon initialisé avec succès',
+      expect.stringMatching(/^🌐 API locale démarrée sur http:\/\/localhost:\d+$/)
+    ]))
     const half = nextEvent(first.url, (event, s: any) => event === 'progress' && s.filename === NAME && s.chunks_downloaded === CHUNKS / 2)
     expect((await postDownload(first.url, NAME)).body.status).toBe('started')
     expect((await half).progress).toBeGreaterThanOrEqual(49)

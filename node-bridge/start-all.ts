@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+
+/**
+ * `npm start`: the relay and the bridge together, each in its own process
+ * (run through tsx, as `npm run relay` and `npm run bridge` do), their lines
+ * prefixed. The bridge starts at once: it retries until the relay is up.
+ * A signal stops both; if one exits on its own, the other is stopped too.
+ * Arguments after `--` go to the bridge.
+ */
+const children: Array<{ name: string, child: ChildProcess }> = []
+let stopping = false
+
+function start (name: string, script: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const prefix = `${name.padEnd(6)} │ `
+  createInterface({ input: child.stdout! }).on('line', line => { process.stdout.write(`${prefix}${line}\n`) })
+  createInterface({ input: child.stderr! }).on('line', line => { process.stderr.write(`${prefix}${line}\n`) })
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`${prefix}exited (${signal ?? code}): stopping the rest\n`)
+      process.exitCode = code ?? 1
+      stop('SIGTERM')
+    }
+  })
+  children.push({ name, child })
+  return child
+}
+
+function stop (signal: NodeJS.Signals): void {
+  stopping = true
+  for (const { child } of children) if (child.exitCode == null && child.signalCode == null) child.kill(signal)
+}
+
+start('relay', 'relay/main.ts', [])
+start('bridge', 'node-bridge/main.ts', process.argv.slice(2))
+process.once('SIGINT', () => { stop('SIGINT') })
+process.once('SIGTERM', () => { stop('SIGTERM') })
