@@ -32,7 +32,7 @@ async function raw (url: string, method: string, path: string): Promise<{ status
   })
 }
 
-const json = (body: string | Uint8Array, type = 'application/json'): RequestInit => ({ method: 'POST', headers: { 'Content-Type': type }, body })
+const json = (body: string | Uint8Array<ArrayBuffer>, type = 'application/json'): RequestInit => ({ method: 'POST', headers: { 'Content-Type': type }, body })
 
 /** [what, request] → the 4xx status expected; every answer must be JSON `{ error }`. */
 const POST_CASES: Array<[string, RequestInit, number]> = [
