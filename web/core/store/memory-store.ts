@@ -1,5 +1,6 @@
 import { checkIndex, contentIdOf, verifyChunk, type ContentId, type Manifest } from '../content/manifest'
 import { Bitfield } from '../swarm/bitfield'
+import { copyBytes } from '../util/bytes'
 import { UnknownContentError } from './errors'
 import type { ChunkStore } from './types'
 
@@ -34,7 +35,7 @@ export class MemoryChunkStore implements ChunkStore {
     if (entry == null) throw new UnknownContentError()
     checkIndex(entry.manifest, index)
     // copy first: what is stored is exactly what was verified, whatever the caller does with its buffer
-    const copy = data.slice()
+    const copy = copyBytes(data)
     await verifyChunk(entry.manifest, index, copy)
     entry.chunks.set(index, copy)
     entry.have.set(index)

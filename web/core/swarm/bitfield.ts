@@ -1,3 +1,5 @@
+import { copyBytes } from '../util/bytes'
+
 /**
  * Which chunks of a content someone holds: one bit per chunk, most significant
  * bit first within a byte (chunk 0 is 0x80 of byte 0), as in BitTorrent.
@@ -13,7 +15,7 @@ export class Bitfield {
     const size = Bitfield.byteLengthFor(length)
     if (bytes != null) {
       if (bytes.byteLength !== size) throw new RangeError(`A bitfield of ${length} bits has ${size} bytes, got ${bytes.byteLength}`)
-      this.bytes = bytes.slice()
+      this.bytes = copyBytes(bytes)
       // spare bits past the end must be zero, so two encodings of one set are equal
       const spare = size * 8 - length
       if (spare > 0 && ((this.bytes[size - 1] as number) & ((1 << spare) - 1)) !== 0) {
