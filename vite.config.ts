@@ -16,6 +16,8 @@ export default defineConfig({
   build: {
     outDir: path('./dist/web'),
     emptyOutDir: true,
+    // libp2p with WebRTC, noise and yamux is most of the page: one ~700 kB chunk, loaded once
+    chunkSizeWarningLimit: 1500,
     rolldownOptions: {
       input: {
         index: path('./web/index.html'),

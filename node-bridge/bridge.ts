@@ -16,7 +16,6 @@ import { createBridgeMetrics, type BridgeMetrics } from './metrics'
 import { createBridgeNode, type BridgeNode } from './node'
 import { RelayHttp } from './relay-http'
 import { RelayLink } from './relay-link'
-import { sessionStore } from './session-store'
 import { createRestApp } from './rest/app'
 import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type ScanProgress } from './store/index'
@@ -93,7 +92,6 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     }
   })
 
-  const forSessions = sessionStore(store)
   const source: JobSource = {
     async manifest (contentId, opts) {
       const known = await store.getManifest(contentId)
@@ -110,7 +108,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     session: ({ contentId, manifest, remoteName }) => new SwarmSession({
       contentId,
       manifest,
-      store: forSessions,
+      store,
       log: logger.forComponent('pipbingo:bridge:swarm'),
       chunks: node.services.chunk,
       locator: node.services.tracker,
