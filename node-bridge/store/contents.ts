@@ -1,5 +1,6 @@
 import type { ContentId, Manifest } from '@core/content/manifest'
 import type { Bitfield } from '@core/swarm/bitfield'
+import type { SharedFile } from './shared-file'
 
 /** What the store knows of one content, in memory. */
 export interface Entry {
@@ -13,6 +14,8 @@ export interface Entry {
   writes: Map<number, Promise<void>>
   /** A state write that has not started yet, shared by every chunk that asks for one meanwhile. */
   persisting?: Promise<void>
+  /** The partial's `.part`, open for writing from its first chunk until it completes or is deleted. */
+  part?: SharedFile
   deleted: boolean
 }
 

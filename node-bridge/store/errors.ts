@@ -21,3 +21,10 @@ export class FileChangedWhileHashingError extends Error {
   override name = 'FileChangedWhileHashingError'
   constructor (message = 'The file changed while it was being hashed') { super(message) }
 }
+
+/** An open file was closed (its content deleted, renamed or replaced, or the store closed) before the operation could use it. */
+export class FileRetiredError extends Error {
+  static override name = 'FileRetiredError'
+  override name = 'FileRetiredError'
+  constructor (message = 'The file was closed before the operation could use it') { super(message) }
+}

@@ -1,23 +1,26 @@
-import { rename } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { CHUNK_SIZE } from '@core/content/constants'
 import { InvalidFilenameError } from '@core/content/errors'
 import { checkFilename } from '@core/content/filename'
 import {
-  checkIndex, chunkCount, chunkRange, contentIdOf as idOfManifest, encodeManifest, parseManifest, verifyChunk,
+  checkIndex, chunkCount, contentIdOf as idOfManifest, encodeManifest, parseManifest, verifyChunk,
   type ContentId, type Manifest
 } from '@core/content/manifest'
 import { StoreClosedError, UnknownContentError } from '@core/store/errors'
 import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
 import type { AbortOptions } from '@core/util/abort'
+import { ChunkBuffers } from './chunk-buffers'
 import { ContentTable, newEntry, type Entry } from './contents'
-import { createSparse, removeIfExists, syncFile, writeAt, writeFileAtomic } from './file-io'
-import { hashFile, stampOf } from './hash-file'
+import { createSparse, removeIfExists, writeFileAtomic } from './file-io'
+import { hashFile } from './hash-file'
+import { InUseMarker } from './in-use-marker'
 import { PART_SUFFIX, StoreLayout } from './layout'
-import { loadManifests, loadPartials } from './load-state'
+import { dropLostChunks, loadManifests, loadPartials } from './load-state'
+import { PartialWrites } from './partial-writes'
 import { readChunk } from './read-chunk'
+import { DEFAULT_READ_HANDLES, ReadHandles } from './read-handles'
 import { ScanCache, type FileStamp } from './scan-cache'
 import { scanFolder } from './scan-folder'
 import { encodeState } from './state-file'
@@ -32,17 +35,42 @@ interface Found { filename: string, stamp: FileStamp, manifest: Manifest, conten
  * and the bridge (`./cache`, partial downloads too). See StoreLayout for
  * where things live.
  *
- * Crash safety: a chunk's bytes are written to `.part` and flushed before
- * the bitfield that claims them is replaced (temporary file + rename), so
- * after a crash the bitfield may miss a chunk that was written but never
- * claims one that was not. Every chunk read back is verified again.
+ * Files stay open: each partial's `.part` from its first chunk until it
+ * completes (the handle survives the rename) or is deleted, and the files
+ * chunks are read from in a small cache (ReadHandles). `close()` closes
+ * them all.
+ *
+ * Durability. A chunk's bit is set only once the write() of its bytes to
+ * `.part` has returned, and the bitfield is saved by writing a temporary
+ * file and renaming it over the old one (not flushed: neither is the data).
+ * `putChunk` resolves only once a saved bitfield claims its chunk; chunks
+ * that arrive while a save waits share it.
+ * - Process crash (`kill -9`): the OS page cache survives it, so data and
+ *   bitfield reach the disk whatever the order; the bitfield on disk never
+ *   claims a chunk whose bytes were not written, and claims every chunk
+ *   whose `putChunk` had resolved.
+ * - Machine crash (power cut, kernel panic): unflushed chunk data may be
+ *   lost while a saved bitfield claims it. The in-use marker (InUseMarker)
+ *   tells this case apart at the next open, which then checks every claimed
+ *   chunk of every partial against its hash and drops the ones that fail.
+ *   The data is flushed once, before `.part` is renamed to its final name,
+ *   so a complete file is whole on the disk.
+ * Whatever happened, every chunk read back is verified again before it is
+ * served: a file changed behind the store's back is never served.
  */
 export class FsChunkStore implements ChunkStore {
   readonly dir: string
   private readonly contents = new ContentTable()
   /** Every change to files other than chunk data goes through here, one at a time. */
   private readonly meta = new SerialQueue()
+  private readonly readers: ReadHandles
+  private readonly partials: PartialWrites
+  private readonly buffers = new ChunkBuffers()
+  private readonly marker: InUseMarker
+  /** Deletions and handle closes under way: close() waits for them. */
+  private readonly pending = new Set<Promise<void>>()
   private closed = false
+  private closing: Promise<void> | undefined
 
   private constructor (
     private readonly layout: StoreLayout,
@@ -51,6 +79,11 @@ export class FsChunkStore implements ChunkStore {
     private readonly log: Logger
   ) {
     this.dir = layout.dir
+    this.readers = new ReadHandles(init.readHandles ?? DEFAULT_READ_HANDLES)
+    this.marker = new InUseMarker(layout.inUsePath)
+    this.partials = new PartialWrites({
+      layout, contents: this.contents, meta: this.meta, readers: this.readers, cache, log, track: async closing => { await this.track(closing) }
+    })
   }
 
   /** Open (creating if needed) the store in `init.dir`, resume partials and scan for new files. */
@@ -98,17 +131,27 @@ export class FsChunkStore implements ChunkStore {
     const entry = this.contents.get(contentId)
     if (entry == null) throw new UnknownContentError()
     checkIndex(entry.manifest, index)
-    const bytes = data.slice() // the caller may reuse its buffer while we write
-    await verifyChunk(entry.manifest, index, bytes)
-    if (entry.have.has(index)) return
-    const running = entry.writes.get(index)
-    if (running != null) return await running
-    const write = this.writeChunk(entry, index, bytes)
-    entry.writes.set(index, write)
+    // What is written must be what was verified, and the caller may change
+    // its buffer while the hash or the write is under way (both wait for a
+    // thread): the store hashes and writes a copy of its own, in a buffer
+    // it reuses once this put is over.
+    const bytes = this.buffers.copy(data, entry.manifest.chunkSize)
     try {
-      await write
+      await verifyChunk(entry.manifest, index, bytes)
+      if (entry.have.has(index)) return
+      const running = entry.writes.get(index)
+      if (running != null) return await running
+      if (this.closed) throw new StoreClosedError()
+      if (entry.deleted) throw new UnknownContentError('The content was deleted while its chunk was verified')
+      const write = this.partials.write(entry, index, bytes)
+      entry.writes.set(index, write)
+      try {
+        await write
+      } finally {
+        entry.writes.delete(index)
+      }
     } finally {
-      entry.writes.delete(index)
+      this.buffers.release(bytes)
     }
   }
 
@@ -116,7 +159,7 @@ export class FsChunkStore implements ChunkStore {
     this.check(options)
     const entry = this.contents.get(contentId)
     if (entry == null || !entry.have.has(index)) return undefined
-    const read = await readChunk(entry, index, e => this.pathOfEntry(e))
+    const read = await readChunk(entry, index, e => this.pathOfEntry(e), this.readers)
     if (read.ok) return read.bytes
     if (read.reason === 'corrupt') this.corrupt(entry, index, read.path)
     else this.log.error('chunk %d of %s: %s is gone', index, contentId, read.path)
@@ -133,22 +176,7 @@ export class FsChunkStore implements ChunkStore {
     const entry = this.contents.get(contentId)
     if (entry == null) return
     const names = this.contents.remove(contentId)
-    await Promise.allSettled(entry.writes.values())
-    await this.meta.run(async () => {
-      if (entry.complete) {
-        // a rename to the final name may have finished since remove()
-        for (const name of new Set([...names, entry.filename, ...this.contents.namesOf(contentId)])) {
-          this.contents.unname(name)
-          this.cache.delete(name)
-          await removeIfExists(this.layout.fileFor(name))
-        }
-        await this.cache.save()
-      } else {
-        await removeIfExists(this.layout.partFor(entry.filename))
-        await removeIfExists(this.layout.statePath(contentId))
-      }
-      await removeIfExists(this.layout.manifestPath(contentId))
-    })
+    await this.track(this.removeFiles(entry, names))
   }
 
   /**
@@ -193,18 +221,32 @@ export class FsChunkStore implements ChunkStore {
     return this.contents.get(contentId)?.complete === true
   }
 
+  /** Finish the work under way, close every file, flush the partials. Every call resolves once that is done. */
   async close (): Promise<void> {
-    if (this.closed) return
+    this.closing ??= this.shutDown()
+    await this.closing
+  }
+
+  private async shutDown (): Promise<void> {
     this.closed = true
     await Promise.allSettled(this.contents.values().flatMap(e => [...e.writes.values()]))
+    await this.settle()
     await this.meta.idle()
     await this.cache.idle()
+    for (const entry of this.contents.values()) void this.partials.close(entry)
+    void this.track(this.readers.close())
+    await this.settle()
+    // the marker goes only once every partial's data is on the disk (see InUseMarker)
+    const flushed = await Promise.all(this.contents.values().filter(e => !e.complete).map(async e => await this.partials.flush(e)))
+    if (flushed.every(ok => ok)) await this.marker.clear()
   }
 
   private async load (): Promise<void> {
     const { init, layout, log } = this
+    const restarted = await this.marker.leftOpenBeforeRestart()
     const manifests = await loadManifests(layout, log)
     for (const p of await loadPartials(layout, manifests, log)) {
+      if (restarted) await dropLostChunks(layout, p, log)
       this.contents.add(newEntry(p.contentId, p.manifest, p.filename, p.have))
     }
     const { files, present } = await scanFolder({
@@ -220,58 +262,15 @@ export class FsChunkStore implements ChunkStore {
     }
     for (const name of this.cache.names()) if (!present.has(name)) this.cache.delete(name)
     await this.cache.save()
+    await this.marker.set()
     const hashed = files.filter(f => f.hashed).length
     init.onProgress?.({ type: 'scan-done', hashed, cached: files.length - hashed, removed })
-  }
-
-  private async writeChunk (entry: Entry, index: number, bytes: Uint8Array): Promise<void> {
-    try {
-      await writeAt(this.layout.partFor(entry.filename), bytes, chunkRange(entry.manifest, index).start)
-    } catch (err) {
-      if (!entry.deleted && !entry.complete) throw err
-    }
-    if (entry.deleted) throw new UnknownContentError('The content was deleted while its chunk was written')
-    if (entry.complete) return // a complete copy turned up meanwhile
-    entry.have.set(index)
-    await (entry.have.isComplete() ? this.finish(entry) : this.persist(entry))
-  }
-
-  /** Save the bitfield: flush the chunk data first, then replace the state file. */
-  private async persist (entry: Entry): Promise<void> {
-    if (entry.persisting != null) return await entry.persisting
-    const persisting = this.meta.run(async () => {
-      entry.persisting = undefined
-      if (entry.deleted || entry.complete) return
-      const have = entry.have.clone() // only bits whose data is written: flushed next
-      await syncFile(this.layout.partFor(entry.filename))
-      await writeFileAtomic(this.layout.statePath(entry.contentId), encodeState({ filename: entry.filename, have }))
-    })
-    entry.persisting = persisting
-    await persisting
-  }
-
-  /** Every chunk is in: rename `.part` to a free final name, remember it, drop the state. */
-  private async finish (entry: Entry): Promise<void> {
-    await this.meta.run(async () => {
-      if (entry.deleted || entry.complete) return
-      const partPath = this.layout.partFor(entry.filename)
-      await syncFile(partPath)
-      const filename = await this.freeName(entry.filename, entry, false)
-      const path = this.layout.fileFor(filename)
-      await rename(partPath, path)
-      Object.assign(entry, { complete: true, filename })
-      this.contents.name(filename, entry.contentId)
-      const stamp = await stampOf(path)
-      if (stamp != null) this.cache.set(filename, stamp, entry.contentId)
-      await this.cache.save()
-      await removeIfExists(this.layout.statePath(entry.contentId))
-      this.log('completed %s as %s', entry.contentId, filename)
-    })
   }
 
   /** Take a complete file into the store (run on the meta queue, or while loading). */
   private async adopt (file: Found, writeManifest: boolean): Promise<Entry> {
     const { filename, contentId } = file
+    await this.readers.forget(this.layout.fileFor(filename)) // the name may hold another file than it did
     const previous = this.contents.unname(filename)
     if (previous != null && previous !== contentId) await this.fileReplaced(filename, previous)
     let entry = this.contents.get(contentId)
@@ -280,9 +279,11 @@ export class FsChunkStore implements ChunkStore {
       entry = newEntry(contentId, file.manifest, filename, Bitfield.full(chunkCount(file.manifest)), true)
       this.contents.add(entry)
     } else if (!entry.complete) {
-      const partial = entry.filename
+      const partPath = this.layout.partFor(entry.filename)
       Object.assign(entry, { complete: true, filename, have: Bitfield.full(chunkCount(entry.manifest)) })
-      await removeIfExists(this.layout.partFor(partial))
+      await this.partials.close(entry)
+      await removeIfExists(partPath)
+      await this.readers.forget(partPath)
       await removeIfExists(this.layout.statePath(contentId))
     }
     this.contents.name(filename, contentId)
@@ -301,6 +302,46 @@ export class FsChunkStore implements ChunkStore {
     }
     this.contents.remove(contentId)
     await removeIfExists(this.layout.manifestPath(contentId))
+  }
+
+  /** Remove what a deleted content had on disk, once its writes under way are done. */
+  private async removeFiles (entry: Entry, names: string[]): Promise<void> {
+    const { contentId } = entry
+    await Promise.allSettled(entry.writes.values())
+    await this.meta.run(async () => {
+      // a file is closed after it is removed: a read that opens it meanwhile is closed too, and none can open it after
+      if (entry.complete) {
+        // a rename to the final name may have finished since remove()
+        for (const name of new Set([...names, entry.filename, ...this.contents.namesOf(contentId)])) {
+          this.contents.unname(name)
+          this.cache.delete(name)
+          await removeIfExists(this.layout.fileFor(name))
+          await this.readers.forget(this.layout.fileFor(name))
+        }
+        await this.cache.save()
+      } else {
+        const partPath = this.layout.partFor(entry.filename)
+        await this.partials.close(entry)
+        await removeIfExists(partPath)
+        await this.readers.forget(partPath)
+        await removeIfExists(this.layout.statePath(contentId))
+      }
+      await removeIfExists(this.layout.manifestPath(contentId))
+    })
+  }
+
+  /** Run `work` where close() waits for it. */
+  private async track (work: Promise<void>): Promise<void> {
+    this.pending.add(work)
+    try {
+      await work
+    } finally {
+      this.pending.delete(work)
+    }
+  }
+
+  private async settle (): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending])
   }
 
   private async freeName (wanted: string, self: Entry | undefined, needPart: boolean): Promise<string> {

@@ -18,6 +18,7 @@ const TEMPORARY = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  *     dir/.pipbingo/manifests/<contentId>.json     manifests
  *     dir/.pipbingo/state/<contentId>.bitfield     have-bitfields of partials
  *     dir/.pipbingo/scan-cache.json                filename + size + mtime → content id
+ *     dir/.pipbingo/in-use                         while a store has the folder open (see InUseMarker)
  *
  * Every name that becomes a path goes through `fileFor`/`partFor`, which
  * refuse what `checkFilename` refuses and anything that would resolve outside
@@ -29,6 +30,7 @@ export class StoreLayout {
   readonly manifestsDir: string
   readonly stateDir: string
   readonly scanCachePath: string
+  readonly inUsePath: string
 
   constructor (dir: string) {
     this.dir = resolve(dir)
@@ -36,6 +38,7 @@ export class StoreLayout {
     this.manifestsDir = join(this.metaDir, 'manifests')
     this.stateDir = join(this.metaDir, 'state')
     this.scanCachePath = join(this.metaDir, 'scan-cache.json')
+    this.inUsePath = join(this.metaDir, 'in-use')
   }
 
   /** Create the folders, and drop the temporary files of ours (see writeFileAtomic) a crash left behind. */

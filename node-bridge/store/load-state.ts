@@ -1,8 +1,8 @@
-import { lstat, readdir, readFile } from 'node:fs/promises'
+import { lstat, open, readdir, readFile } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
-import { chunkCount, contentIdOf, decodeManifest, isContentId, type ContentId, type Manifest } from '@core/content/manifest'
+import { chunkCount, chunkRange, contentIdOf, decodeManifest, isContentId, verifyChunk, type ContentId, type Manifest } from '@core/content/manifest'
 import { Bitfield } from '@core/swarm/bitfield'
-import { createSparse, isNotFound, removeIfExists, writeFileAtomic } from './file-io'
+import { createSparse, isNotFound, readAt, removeIfExists, writeFileAtomic } from './file-io'
 import type { StoreLayout } from './layout'
 import { decodeState, encodeState } from './state-file'
 
@@ -62,6 +62,35 @@ export async function loadPartials (layout: StoreLayout, manifests: Map<ContentI
     }
   }
   return partials
+}
+
+/**
+ * After the machine went down with the store open (see InUseMarker): keep
+ * only the claimed chunks whose bytes made it to the disk, checking each
+ * against its hash, and save the bitfield if that dropped any. Returns how
+ * many were dropped.
+ */
+export async function dropLostChunks (layout: StoreLayout, partial: LoadedPartial, log: Logger): Promise<number> {
+  const lost: number[] = []
+  const handle = await open(layout.partFor(partial.filename), 'r').catch(() => undefined) // unreadable: nothing is kept
+  try {
+    for (const index of partial.have.indices()) {
+      const { start, end } = chunkRange(partial.manifest, index)
+      try {
+        if (handle == null) throw new Error('no .part')
+        await verifyChunk(partial.manifest, index, await readAt(handle, start, end - start))
+      } catch {
+        lost.push(index)
+      }
+    }
+  } finally {
+    await handle?.close()
+  }
+  if (lost.length === 0) return 0
+  for (const index of lost) partial.have.clear(index)
+  await writeFileAtomic(layout.statePath(partial.contentId), encodeState({ filename: partial.filename, have: partial.have }))
+  log('partial %s: %d claimed chunk(s) did not survive the restart, fetching them again', partial.contentId, lost.length)
+  return lost.length
 }
 
 async function hasSize (path: string, size: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { chunkRange, verifyChunk } from '@core/content/manifest'
 import type { Entry } from './contents'
-import { isNotFound, readAt } from './file-io'
+import { isNotFound } from './file-io'
+import type { ReadHandles } from './read-handles'
 
 export type ReadChunkResult =
   | { ok: true, bytes: Uint8Array }
@@ -12,13 +13,13 @@ export type ReadChunkResult =
  * `pathOf` is asked again if the file vanished, once: a partial may have
  * been renamed to its final name while we read.
  */
-export async function readChunk (entry: Entry, index: number, pathOf: (entry: Entry) => string): Promise<ReadChunkResult> {
+export async function readChunk (entry: Entry, index: number, pathOf: (entry: Entry) => string, files: ReadHandles): Promise<ReadChunkResult> {
   const { start, end } = chunkRange(entry.manifest, index)
   for (let attempt = 0; ; attempt++) {
     const path = pathOf(entry)
     let bytes: Uint8Array
     try {
-      bytes = await readAt(path, start, end - start)
+      bytes = await files.read(path, start, end - start)
     } catch (err) {
       if (!isNotFound(err)) throw err
       if (attempt === 0 && !entry.deleted) continue

@@ -28,6 +28,8 @@ export interface FsChunkStoreInit {
   scan?: boolean
   /** Chunk size of the manifests a scan or addFile makes (default 256 KiB). */
   chunkSize?: number
+  /** How many files to keep open for reading chunks, least recently used closed first (default 64). */
+  readHandles?: number
   onProgress?(event: ScanProgress): void
   onCorruption?(event: CorruptionEvent): void
   logger?: ComponentLogger

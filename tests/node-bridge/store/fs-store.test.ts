@@ -1,86 +1,10 @@
-import { mkdir, mkdtemp, open as openFile, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, open as openFile, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Manifest } from '@core/content/manifest'
 import { FsChunkStore, type CorruptionEvent, type ScanProgress } from '../../../node-bridge/store/index'
-import { decodeState } from '../../../node-bridge/store/state-file'
 import { chunkStoreCompliance, expectBytes, makeContent, rejectionName, type Content } from '../../core/store/compliance'
-
-const KIB16 = 16 * 1024
-
-/**
- * The store's file operations, passed through but recorded in order, so a
- * test can check that no state file ever claims a chunk before its bytes were
- * written and flushed. `holds` pauses an operation ('data:<position>' before
- * the write, 'sync' before the flush) to force an interleaving; `when`
- * resolves once a matching operation is recorded.
- */
-type IoEvent = { op: 'data', position: number } | { op: 'sync' } | { op: 'state', claims: number[] }
-const io = vi.hoisted(() => {
-  const log: IoEvent[] = []
-  const waiters: Array<{ match(e: IoEvent): boolean, resolve(): void }> = []
-  return {
-    log,
-    holds: new Map<string, Promise<void>>(),
-    record (event: IoEvent): void {
-      log.push(event)
-      for (const w of waiters.filter(w => w.match(event))) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve()
-      }
-    },
-    async when (match: (e: IoEvent) => boolean): Promise<void> {
-      await new Promise<void>(resolve => waiters.push({ match, resolve }))
-    }
-  }
-})
-vi.mock('../../../node-bridge/store/file-io', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../node-bridge/store/file-io')>()
-  return {
-    ...real,
-    writeAt: async (path: string, data: Uint8Array, position: number) => {
-      await io.holds.get(`data:${position}`)
-      await real.writeAt(path, data, position)
-      io.record({ op: 'data', position })
-    },
-    syncFile: async (path: string) => {
-      io.record({ op: 'sync' }) // a flush covers what was written before it began
-      await io.holds.get('sync')
-      await real.syncFile(path)
-    },
-    writeFileAtomic: async (path: string, data: Uint8Array | string) => {
-      if (path.endsWith('.bitfield')) io.record({ op: 'state', claims: [...decodeState(data as Uint8Array).have.indices()] })
-      await real.writeFileAtomic(path, data)
-    }
-  }
-})
-
-/** Walk the recorded operations: every chunk a state file claims was written before a flush that came before. Returns the claims. */
-function checkClaimsFollowFlushes (chunkSize: number): number[][] {
-  const written = new Set<number>()
-  let flushed = new Set<number>()
-  const claims: number[][] = []
-  for (const event of io.log) {
-    if (event.op === 'data') written.add(event.position / chunkSize)
-    if (event.op === 'sync') flushed = new Set(written)
-    if (event.op === 'state') {
-      for (const index of event.claims) expect(flushed.has(index), `chunk ${index} claimed before it was flushed`).toBe(true)
-      claims.push(event.claims)
-    }
-  }
-  return claims
-}
-
-function deferred (): { promise: Promise<void>, resolve(): void } {
-  let resolve = (): void => {}
-  const promise = new Promise<void>(r => { resolve = r })
-  return { promise, resolve }
-}
-
-async function tempRoot (): Promise<string> {
-  return await mkdtemp(join(tmpdir(), 'pipbingo-fs-store-'))
-}
+import { KIB16, tempRoot, tree } from './helpers'
 
 chunkStoreCompliance('FsChunkStore', async () => {
   const dir = await tempRoot()
@@ -93,11 +17,6 @@ chunkStoreCompliance('FsChunkStore', async () => {
     }
   }
 })
-
-/** Every path under `dir`, relative, sorted: to prove what was (not) written. */
-async function tree (dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true })).map(String).sort()
-}
 
 describe('FsChunkStore on disk', () => {
   let root: string
@@ -131,11 +50,12 @@ describe('FsChunkStore on disk', () => {
       await first.putChunk(a.contentId, 0, a.chunk(0))
       await first.putChunk(a.contentId, 2, a.chunk(2))
       expect(await tree(dir)).toEqual([
-        '.pipbingo', `.pipbingo/manifests`, `.pipbingo/manifests/${a.contentId}.json`, '.pipbingo/scan-cache.json',
+        '.pipbingo', '.pipbingo/in-use', `.pipbingo/manifests`, `.pipbingo/manifests/${a.contentId}.json`, '.pipbingo/scan-cache.json',
         '.pipbingo/state', `.pipbingo/state/${a.contentId}.bitfield`, 'movie.mp4.part'
       ])
       expect((await stat(join(dir, 'movie.mp4.part'))).size).toBe(a.bytes.byteLength)
       await first.close()
+      expect(await tree(dir)).not.toContain('.pipbingo/in-use') // closed cleanly, every partial flushed
 
       const second = await openStore()
       expect(await second.listContents()).toEqual([a.contentId])
@@ -193,49 +113,6 @@ describe('FsChunkStore on disk', () => {
       expectBytes(await readFile(join(dir, 'movie (2).mp4')), a.bytes)
       expectBytes(await readFile(join(dir, 'movie (1).mp4')), other.bytes)
       expect(store.contentIdOf('movie (2).mp4')).toBe(a.contentId)
-    })
-
-    describe('state files claim only written and flushed chunks', () => {
-      let store: FsChunkStore
-      beforeEach(async () => {
-        store = await openStore()
-        await store.putManifest(a.manifest)
-        io.log.length = 0
-        io.holds.clear()
-      })
-
-      it('one chunk after another, and several at once', async () => {
-        await store.putChunk(a.contentId, 2, a.chunk(2))
-        await Promise.all([0, 1].map(async i => { await store.putChunk(a.contentId, i, a.chunk(i)) }))
-        const claims = checkClaimsFollowFlushes(KIB16)
-        expect(claims[0]).toEqual([2])
-        expect(claims.at(-1)).toEqual([0, 1, 2])
-      })
-
-      it('a chunk still being written is not claimed by another chunk\'s state', async () => {
-        const gate = deferred()
-        io.holds.set(`data:${KIB16}`, gate.promise)
-        const slow = store.putChunk(a.contentId, 1, a.chunk(1))
-        await store.putChunk(a.contentId, 0, a.chunk(0))
-        gate.resolve()
-        await slow
-        expect(checkClaimsFollowFlushes(KIB16)).toEqual([[0], [0, 1]])
-      })
-
-      it('a chunk written while a flush runs waits for the next state write', async () => {
-        const gate = deferred()
-        io.holds.set('sync', gate.promise)
-        const flushing = io.when(e => e.op === 'sync')
-        const first = store.putChunk(a.contentId, 0, a.chunk(0))
-        await flushing
-        const written = io.when(e => e.op === 'data' && e.position === KIB16)
-        const second = store.putChunk(a.contentId, 1, a.chunk(1))
-        await written
-        io.holds.delete('sync')
-        gate.resolve()
-        await Promise.all([first, second])
-        expect(checkClaimsFollowFlushes(KIB16)).toEqual([[0], [0, 1]])
-      })
     })
 
     it('never claims a chunk whose data was written but whose bitfield was not (crash)', async () => {
