@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { machineInfo } from './lib/machine'
 import { renderReport } from './report'
+import * as browser from './suites/browser'
 import * as offload from './suites/offload'
 import * as originDownload from './suites/origin-download'
 import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload]
+const SUITES: Suite[] = [originDownload, offload, browser]
 
 /** The whole bench stops by itself past this, whatever hangs. */
 const WATCHDOG_MS = 15 * 60_000
