@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { FrameTap } from '@core/protocols/chat'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Announcer } from '@core/swarm/announcer'
 import { HttpChunkSource } from '@core/swarm/http-source'
@@ -12,6 +15,13 @@ import type { BridgeConfig } from './config'
 import type { JobSource } from './downloads/job'
 import { DownloadManager } from './downloads/manager'
 import { loadOrCreateIdentity } from './identity'
+import { createChatStack, defaultName } from './chat/stack'
+import type { ChatService } from './chat/service'
+import type { ContactStore } from './contacts/store'
+import { EventHub } from './ipc/hub'
+import type { IpcLimits } from './ipc/limits'
+import { createIpcStack, type IpcStack } from './ipc/stack'
+import { describeIpcStatus } from './ipc/status'
 import { createBridgeMetrics, type BridgeMetrics } from './metrics'
 import { createBridgeNode, type BridgeNode } from './node'
 import { RelayHttp } from './relay-http'
@@ -38,12 +48,24 @@ export interface Bridge {
   /** `http://host:port` of the REST API once started. */
   apiUrl(): string
   stats(): Promise<BridgeStats>
+  /** Chat, contacts and the IPC (shared/contracts/ipc-8889.md; see ipc/README.md). */
+  readonly chat: ChatService
+  readonly contacts: ContactStore
+  readonly events: EventHub
+  readonly ipc: IpcStack
+  /** The display name announced to chat peers. */
+  readonly name: string
+  /** Where the IPC listens once started (TCP, and its WebSocket); throws the bind error when its port was taken. */
+  ipcAddress(): { host: string, port: number, wsPort: number }
 }
 
 export interface CreateBridgeOptions {
   logger?: ComponentLogger
   /** Progress of the cache scan (hashing files dropped there by hand), for the console. */
   onScanProgress?(event: ScanProgress): void
+  /** Sees every chat frame as it crosses the wire (tests: what a capture above Noise would show). */
+  chatTap?: FrameTap
+  ipcLimits?: Partial<IpcLimits>
 }
 
 /** Attempts at a manifest while the relay's HTTP side does not answer, before the download fails. */
@@ -58,26 +80,44 @@ export async function createBridge (config: BridgeConfig, options: CreateBridgeO
   const logger = options.logger ?? defaultLogger()
   const store = await FsChunkStore.open({ dir: config.cacheDir, scan: true, logger, onProgress: options.onScanProgress })
   try {
-    return await assemble(config, store, logger)
+    return await assemble(config, store, logger, options)
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assemble (config: BridgeConfig, store: FsChunkStore, logger: ComponentLogger): Promise<Bridge> {
+async function assemble (config: BridgeConfig, store: FsChunkStore, logger: ComponentLogger, options: CreateBridgeOptions): Promise<Bridge> {
   const log = logger.forComponent('pipbingo:bridge')
   const transfer = new TransferStats()
+  const privateKey = await loadOrCreateIdentity(config.dataDir)
+
+  // chat and IPC (issue 6): the protocol's parts exist before the node, the service after
+  const events = new EventHub()
+  const selfPeer = peerIdFromPrivateKey(privateKey)
+  const name = config.name ?? defaultName(selfPeer)
+  const chatStack = await createChatStack({
+    self: selfPeer,
+    dataDir: config.dataDir,
+    receiveDir: config.receiveDir ?? join(config.dataDir, 'received'),
+    name,
+    publish: notice => { events.publish(notice) },
+    logger,
+    tap: options.chatTap
+  })
+
   const node = await createBridgeNode({
-    privateKey: await loadOrCreateIdentity(config.dataDir),
+    privateKey,
     host: config.host,
     p2pPort: config.p2pPort,
     wsPort: config.wsPort,
     iceServers: config.iceServers,
     store,
-    onUpload: e => { transfer.uploaded(e.bytes) }
+    onUpload: e => { transfer.uploaded(e.bytes) },
+    chat: chatStack.protocolInit
   })
   const selfId = node.peerId.toString()
+  const chat = chatStack.attach(node)
   const relayHttp = new RelayHttp(config.relayHttp)
   const announcer = new Announcer({ locator: node.services.tracker, log: logger.forComponent('pipbingo:bridge:announce') })
   const relayLink = new RelayLink({
@@ -150,6 +190,29 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
   const server: Server = createServer(app)
   const onAddressChange = (): void => { announcer.refresh() }
 
+  let startedAt = Date.now()
+  let ipcBound: { host: string, port: number, wsPort: number } | undefined
+  let ipcError: Error | undefined
+  const ipc = createIpcStack({
+    chat,
+    contacts: chatStack.contacts,
+    hub: events,
+    logger,
+    limits: options.ipcLimits,
+    status: async () => describeIpcStatus({
+      name,
+      peerId: selfId,
+      startedAt,
+      chat,
+      directory: chatStack.directory,
+      contacts: chatStack.contacts,
+      connectedPeers: () => node.getPeers().length,
+      relayConnected: () => relayLink.connected,
+      ipcClients: () => ipc.tcp.clients + ipc.ws.clients,
+      receiveDir: chatStack.receiveFolder.dir
+    })
+  })
+
   const apiUrl = (): string => {
     const address = server.address() as AddressInfo | null
     if (address == null) throw new Error('The bridge is not started')
@@ -167,7 +230,17 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     announcer,
     transfer,
     metrics,
+    chat,
+    contacts: chatStack.contacts,
+    events,
+    ipc,
+    name,
+    ipcAddress () {
+      if (ipcBound == null) throw ipcError ?? new Error('The bridge is not started')
+      return ipcBound
+    },
     async start () {
+      startedAt = Date.now()
       await node.start()
       // announcements carry our addresses: renew them when they change (a reservation arrives)
       node.addEventListener('self:peer:update', onAddressChange)
@@ -178,10 +251,21 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
         server.once('error', reject)
         server.listen(config.apiPort, config.apiHost, () => { server.off('error', reject); resolve() })
       })
+      // the IPC has no authentication: loopback only, whatever apiHost says
+      try {
+        const bound = await ipc.listen('127.0.0.1', config.ipcPort, config.ipcWsPort ?? (config.ipcPort === 0 ? 0 : config.ipcPort + 1))
+        ipcBound = { host: '127.0.0.1', port: bound.tcp.port, wsPort: bound.ws.port }
+      } catch (err: any) {
+        // a port in use (another daemon's IPC) costs the IPC, not the downloads: main.ts says so
+        if (err?.code !== 'EADDRINUSE') throw err
+        ipcError = err
+        log.error('IPC not started: %s', err.message)
+      }
       log('bridge %p up: API %s', node.peerId, apiUrl())
       return listed
     },
     async stop () {
+      await ipc.close()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await manager.stop()
@@ -189,6 +273,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       node.removeEventListener('self:peer:update', onAddressChange)
       announcer.stop()
       await node.stop()
+      await chatStack.contacts.flush()
       await store.close()
     },
     apiUrl,

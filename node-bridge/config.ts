@@ -39,8 +39,14 @@ export const bridgeConfigSchema = z.strictObject({
   /** Interface the REST API (and later the IPC) binds to: loopback, since they have no authentication. */
   apiHost: z.string().min(1).default('127.0.0.1'),
   apiPort: port.default(9090),
-  /** Reserved for the JSON IPC of a later issue: not used yet. */
+  /** The JSON IPC (shared/contracts/ipc-8889.md), always on 127.0.0.1. */
   ipcPort: port.default(8889),
+  /** The IPC's WebSocket (events, and the same requests); default ipcPort + 1 (0 when ipcPort is 0). */
+  ipcWsPort: port.optional(),
+  /** The display name announced to chat peers; default `peer-` and the end of the peer id. */
+  name: z.string().trim().min(1).max(64).refine(n => !/\p{Cc}/u.test(n), 'no control characters').optional(),
+  /** Where files from chat peers land; default `<dataDir>/received`. */
+  receiveDir: z.string().min(1).optional(),
   /** libp2p TCP (other Node peers). */
   p2pPort: port.default(10001),
   /** libp2p WebSockets (browser tabs on this machine). */
@@ -66,6 +72,9 @@ const FLAGS = {
   'api-host': { env: 'PIPBINGO_API_HOST', key: 'apiHost' },
   'api-port': { env: 'PIPBINGO_API_PORT', key: 'apiPort' },
   'ipc-port': { env: 'PIPBINGO_IPC_PORT', key: 'ipcPort' },
+  'ipc-ws-port': { env: 'PIPBINGO_IPC_WS_PORT', key: 'ipcWsPort' },
+  name: { env: 'PIPBINGO_NAME', key: 'name' },
+  'receive-dir': { env: 'PIPBINGO_RECEIVE_DIR', key: 'receiveDir' },
   'p2p-port': { env: 'PIPBINGO_P2P_PORT', key: 'p2pPort' },
   'ws-port': { env: 'PIPBINGO_BRIDGE_WS_PORT', key: 'wsPort' },
   relay: { env: 'PIPBINGO_RELAY', key: 'relay' },
@@ -78,7 +87,7 @@ const FLAGS = {
 
 export const BRIDGE_USAGE = `Usage: npm run bridge -- [options]   (each also read from the environment)
 ${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(16)} ${f.env}`).join('\n')}
-Defaults: REST http://127.0.0.1:9090, libp2p TCP 10001, WebSockets 10003, relay from
+Defaults: REST http://127.0.0.1:9090, IPC 127.0.0.1:8889 (+ WebSocket 8890), libp2p TCP 10001, WebSockets 10003, relay from
 http://127.0.0.1:8080/info, cache ./cache, 3 downloads at once, no ICE servers`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */

@@ -39,7 +39,7 @@ async function main (): Promise<void> {
   try {
     listed = await bridge.start()
   } catch (err: any) {
-    console.error(`❌ Impossible de démarrer le daemon: ${err.message}${err.code === 'EADDRINUSE' ? ' (un autre daemon tourne-t-il ? changez les ports avec --api-port, --p2p-port, --ws-port)' : ''}`)
+    console.error(`❌ Impossible de démarrer le daemon: ${err.message}${err.code === 'EADDRINUSE' ? ' (un autre daemon tourne-t-il ? changez les ports avec --api-port, --ipc-port, --p2p-port, --ws-port)' : ''}`)
     await bridge.stop().catch(() => {})
     await releaseWebRtc()
     process.exitCode = 1
@@ -61,6 +61,12 @@ async function main (): Promise<void> {
   if (listed.resuming > 0) console.log(`📥 ${listed.resuming} téléchargement(s) interrompu(s) repris`)
   console.log('✅ Daemon initialisé avec succès')
   console.log(`🌐 API locale démarrée sur ${bridge.apiUrl().replace('127.0.0.1', 'localhost')}`)
+  try {
+    const ipc = bridge.ipcAddress()
+    console.log(`💬 IPC locale sur ${ipc.host}:${ipc.port} (WebSocket ws://${ipc.host}:${ipc.wsPort}), nom « ${bridge.name} »`)
+  } catch (err: any) {
+    console.log(`⚠️  IPC non démarrée (${err.message}): changez de port avec --ipc-port`)
+  }
   for (const ma of bridge.node.getMultiaddrs()) console.log(`   P2P: ${ma.toString()}`)
   console.log('🎬 Prêt à télécharger et seeder des vidéos!')
 

@@ -8,6 +8,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { PrivateKey } from '@libp2p/interface'
+import { chatProtocol, type ChatProtocol, type ChatProtocolInit } from '@core/protocols/chat'
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import type { ChunkStore } from '@core/store/types'
 import { relayTracker, type RelayTracker } from './tracker'
@@ -17,6 +18,7 @@ export type BridgeNode = Libp2p<{
   ping: unknown
   chunk: ChunkProtocol
   tracker: RelayTracker
+  chat: ChatProtocol
 }>
 
 export interface BridgeNodeInit {
@@ -27,6 +29,8 @@ export interface BridgeNodeInit {
   iceServers: RTCIceServer[]
   store: ChunkStore
   onUpload(event: UploadEvent): void
+  /** /pipbingo/chat/1.0.0 (the IPC's messages, files and keys): see chat/stack.ts. */
+  chat: ChatProtocolInit
 }
 
 /**
@@ -63,7 +67,8 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
       identify: identify(),
       ping: ping(),
       chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload }),
-      tracker: relayTracker()
+      tracker: relayTracker(),
+      chat: chatProtocol(init.chat)
     }
   }) as unknown as BridgeNode
 }

@@ -1,0 +1,40 @@
+import { createRequire } from 'node:module'
+import type { ChatService } from '../chat/service'
+import type { PeerDirectory } from '../chat/names'
+import type { ContactStore } from '../contacts/store'
+import { PREFERRED } from '../crypto/suites'
+
+const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+export interface IpcStatusDeps {
+  name: string
+  peerId: string
+  startedAt: number
+  chat: ChatService
+  directory: PeerDirectory
+  contacts: ContactStore
+  connectedPeers(): number
+  relayConnected(): boolean
+  ipcClients(): number
+  receiveDir: string
+}
+
+/** `{"command":"status","action":null}`: the daemon's state. */
+export function describeIpcStatus (d: IpcStatusDeps): Record<string, unknown> {
+  return {
+    p2p_running: d.chat.running,
+    name: d.name,
+    peer_id: d.peerId,
+    version: VERSION,
+    started_at: new Date(d.startedAt).toISOString(),
+    uptime_seconds: Math.floor((Date.now() - d.startedAt) / 1000),
+    peers: d.connectedPeers(),
+    chat_peers: d.directory.list().length,
+    contacts: d.contacts.list().length,
+    relay_connected: d.relayConnected(),
+    kem: PREFERRED.name,
+    stun_urls: d.chat.stunUrls,
+    ipc_clients: d.ipcClients(),
+    receive_dir: d.receiveDir
+  }
+}

@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from '@libp2p/interface'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { ChatNoticeName } from '../chat/events'
+import type { RequestHandler } from './commands'
+import { failure, type Reply } from './envelope'
+import type { EventHub } from './hub'
+import type { IpcLimits } from './limits'
+import { OrderedReplies } from './replies'
+
+export interface IpcWebSocketDeps {
+  handle: RequestHandler
+  hub: EventHub
+  limits: IpcLimits
+  log: Logger
+}
+
+export interface IpcWebSocket {
+  readonly server: Server
+  readonly clients: number
+  listen(port: number, host: string): Promise<AddressInfo>
+  close(): Promise<void>
+}
+
+/** Pages may connect only from the machine itself: a WebSocket is not bound by CORS, so any other origin is refused. */
+const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
+
+/**
+ * The IPC over a WebSocket: every client gets every notice (one JSON text
+ * message each, the same `{ event, data }` objects), and may send the same
+ * requests as on TCP, one per message, answered in order. `status
+ * unsubscribe` / `subscribe {events}` narrow the notices.
+ */
+export function createIpcWebSocket (deps: IpcWebSocketDeps): IpcWebSocket {
+  const { limits, log } = deps
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end('This port speaks WebSocket only')
+  })
+  const wss = new WebSocketServer({
+    server,
+    maxPayload: limits.maxLineBytes,
+    verifyClient: ({ origin }: { origin?: string }) => origin == null || origin === '' || LOCAL_ORIGIN.test(origin)
+  })
+  wss.on('error', err => { log.error('IPC WebSocket error: %s', err.message) })
+  wss.on('connection', ws => {
+    if (wss.clients.size > limits.maxClients) {
+      ws.close(1013, `Too many clients (at most ${limits.maxClients})`)
+      return
+    }
+    serve(ws, deps)
+  })
+
+  return {
+    server,
+    get clients () { return wss.clients.size },
+    async listen (port, host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, host, () => { server.off('error', reject); resolve() })
+      })
+      return server.address() as AddressInfo
+    },
+    async close () {
+      for (const ws of wss.clients) ws.terminate()
+      await new Promise<void>(resolve => wss.close(() => { resolve() }))
+      if (server.listening) await new Promise<void>(resolve => server.close(() => { resolve() }))
+    }
+  }
+}
+
+function serve (ws: WebSocket, { handle, hub, limits, log }: IpcWebSocketDeps): void {
+  const controller = new AbortController()
+  const send = (value: unknown): void => {
+    if (ws.bufferedAmount > limits.maxWriteBuffer) {
+      log('dropping a WebSocket client that does not read')
+      ws.terminate()
+      return
+    }
+    ws.send(JSON.stringify(value))
+  }
+  let unsubscribe: (() => void) | undefined = hub.subscribe(notice => { send(notice) })
+  const replies = new OrderedReplies(async (reply: Reply) => { send(reply) }, () => {})
+  const context = {
+    signal: controller.signal,
+    subscribe: (events?: readonly ChatNoticeName[]) => { unsubscribe?.(); unsubscribe = hub.subscribe(notice => { send(notice) }, events) },
+    unsubscribe: () => { unsubscribe?.(); unsubscribe = undefined }
+  }
+  ws.on('message', (data, isBinary) => {
+    if (replies.pending >= limits.maxPending) { replies.push(Promise.resolve(failure(`Too many requests under way (at most ${limits.maxPending})`))); return }
+    if (isBinary) { replies.push(Promise.resolve(failure('Invalid JSON: send text messages'))); return }
+    replies.push(handle(data.toString(), context))
+  })
+  ws.on('error', err => { log('WebSocket client error: %s', err.message) })
+  ws.on('close', () => { controller.abort(new Error('The WebSocket client went away')); unsubscribe?.() })
+}

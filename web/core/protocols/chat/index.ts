@@ -1,0 +1,234 @@
+import { sha256 } from '@noble/hashes/sha2.js'
+import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { anySignal, type AbortOptions } from '../../util/abort'
+import { fromBase64, toBase64 } from './base64'
+import { ChatStream } from './chat-stream'
+import { FrameType } from './codec'
+import {
+  DEFAULT_MAX_FILE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, MAX_CHUNK_SIZE, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES,
+  MAX_OUTBOUND_STREAMS, MIN_CHUNK_SIZE, PROTOCOL, SEEN_MESSAGE_IDS
+} from './constants'
+import { ChatClosedError, ChatLimitedConnectionError, ChatProtocolError } from './errors'
+import { initiateKeys } from './keys'
+import { sendFile } from './send-file'
+import { ChatServer } from './server'
+import type { ChatEvent, ChatKeys, FileReceiver, FrameTap, Hasher, OutgoingFile } from './types'
+import { randomId, SeenIds } from './util'
+
+export { PROTOCOL } from './constants'
+export * from './errors'
+export type * from './types'
+
+export interface ChatProtocolComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  peerId: PeerId
+  logger: ComponentLogger
+}
+
+export interface ChatProtocolInit {
+  /** Our display name, announced in HELLO (read at each hello: it may change). */
+  name(): string
+  keys: ChatKeys
+  receiver: FileReceiver
+  onEvent?(event: ChatEvent): void
+  /** SHA-256 for file transfers (default @noble/hashes; Node passes its native one). */
+  createHasher?(): Hasher
+  maxFileBytes?: number
+  tap?: FrameTap
+  requestTimeoutMs?: number
+  fileIdleTimeoutMs?: number
+}
+
+export interface SendFileOptions extends AbortOptions {
+  chunkSize: number
+  /** Bytes the receiver acknowledged. */
+  onProgress?(bytes: number): void
+}
+
+/** Direct messages, files and key negotiation with named peers. */
+export interface ChatProtocol {
+  /** Whether we take chat streams (`p2p stop` turns it off). */
+  accepting: boolean
+  /** Exchange names and KEM keys with a peer (done on its own when a chat peer connects). */
+  hello(peer: PeerId, options?: AbortOptions): Promise<{ name: string, publicKey?: Uint8Array }>
+  /** Deliver one message; resolves once the peer acknowledged it. Messages to one peer go out in order. */
+  sendMessage(peer: PeerId, text: string, options?: AbortOptions): Promise<{ id: string, encrypted: boolean }>
+  sendFile(peer: PeerId, file: OutgoingFile, options: SendFileOptions): Promise<{ id: string, sha256: string, encrypted: boolean }>
+  negotiateKeys(peer: PeerId, options?: AbortOptions): Promise<{ fingerprint: string }>
+}
+
+const nobleHasher = (): Hasher => {
+  const h = sha256.create()
+  return { update: d => { h.update(d) }, digest: () => h.digest() }
+}
+
+class ChatProtocolService implements ChatProtocol, Startable {
+  accepting = true
+  private readonly log
+  private readonly server: ChatServer
+  private readonly queues = new Map<string, Promise<unknown>>()
+  private readonly greeted = new Set<string>()
+  private readonly emit: (event: ChatEvent) => void
+
+  constructor (private readonly components: ChatProtocolComponents, private readonly init: ChatProtocolInit) {
+    this.log = components.logger.forComponent('pipbingo:chat')
+    this.emit = event => {
+      if (event.type === 'hello') this.greeted.add(event.peer)
+      try { init.onEvent?.(event) } catch (err: any) { this.log.error('chat event handler failed: %s', err?.message) }
+    }
+    this.server = new ChatServer({
+      self: components.peerId.toString(),
+      hello: () => this.helloBody(),
+      keys: init.keys,
+      receiver: init.receiver,
+      createHasher: init.createHasher ?? nobleHasher,
+      maxFileBytes: init.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      seen: new SeenIds(SEEN_MESSAGE_IDS),
+      accepting: () => this.accepting,
+      onEvent: this.emit,
+      tap: init.tap,
+      log: this.log,
+      requestTimeoutMs: init.requestTimeoutMs,
+      fileIdleTimeoutMs: init.fileIdleTimeoutMs
+    })
+  }
+
+  private readonly onIdentify = (e: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols } = e.detail
+    if (!this.accepting || !protocols.includes(PROTOCOL) || this.greeted.has(peerId.toString())) return
+    this.hello(peerId).catch((err: Error) => { this.log('hello to %p failed: %s', peerId, err.message) })
+  }
+
+  private readonly onDisconnect = (e: CustomEvent<PeerId>): void => {
+    const peer = e.detail.toString()
+    if (this.greeted.delete(peer)) this.emit({ type: 'peer-left', peer })
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(PROTOCOL, (stream, connection) => this.server.handle(stream, connection), {
+      maxInboundStreams: MAX_INBOUND_STREAMS,
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+      // messages and key negotiation are small enough for a relayed connection; files are refused there
+      runOnLimitedConnection: true
+    })
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  async stop (): Promise<void> {
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    await this.components.registrar.unhandle(PROTOCOL)
+  }
+
+  async hello (peer: PeerId, options?: AbortOptions): Promise<{ name: string, publicKey?: Uint8Array }> {
+    return await this.exchange(peer, false, options, async (s, opts) => {
+      await s.sendJson(FrameType.Hello, this.helloBody(), opts)
+      const hello = await s.expect(FrameType.Hello, opts)
+      const publicKey = hello.public_key == null ? undefined : fromBase64(hello.public_key)
+      this.emit({ type: 'hello', peer: s.peer, name: hello.name, publicKey })
+      return { name: hello.name, publicKey }
+    })
+  }
+
+  async sendMessage (peer: PeerId, text: string, options?: AbortOptions): Promise<{ id: string, encrypted: boolean }> {
+    if (new TextEncoder().encode(text).byteLength > MAX_MESSAGE_BYTES) throw new RangeError(`A message is at most ${MAX_MESSAGE_BYTES} bytes`)
+    const id = randomId()
+    const body = { id, text, sent_at: new Date().toISOString() }
+    return await this.serialize(peer.toString(), async () => {
+      // one retry, same id, when the stream broke: the receiver drops the copy it already has
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.exchange(peer, false, options, async (s, opts) => {
+            await s.sendJson(FrameType.Message, body, opts)
+            const ack = await s.expect(FrameType.Ack, opts)
+            if (ack.id !== id) throw new ChatProtocolError('The peer acknowledged another message')
+            return { id, encrypted: s.sealed }
+          })
+        } catch (err: any) {
+          if (attempt >= 2 || !(err instanceof ChatClosedError) || options?.signal?.aborted === true) throw err
+        }
+      }
+    })
+  }
+
+  async sendFile (peer: PeerId, file: OutgoingFile, options: SendFileOptions): Promise<{ id: string, sha256: string, encrypted: boolean }> {
+    if (!Number.isInteger(options.chunkSize) || options.chunkSize < MIN_CHUNK_SIZE || options.chunkSize > MAX_CHUNK_SIZE) {
+      throw new RangeError(`chunk_size must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}`)
+    }
+    const id = randomId()
+    const emitOut = (bytes: number): void => {
+      this.emit({ type: 'file-progress', direction: 'out', peer: peer.toString(), id, name: file.name, bytes, total: file.size })
+      options.onProgress?.(bytes)
+    }
+    const s = await this.open(peer, true, options)
+    try {
+      const { sha256 } = await sendFile(s, file, {
+        id, chunkSize: options.chunkSize, hasher: (this.init.createHasher ?? nobleHasher)(),
+        onProgress: emitOut, signal: options.signal, idleTimeoutMs: this.init.fileIdleTimeoutMs
+      })
+      await s.close()
+      return { id, sha256, encrypted: s.sealed }
+    } catch (err: any) {
+      s.abort(err instanceof Error ? err : new Error(String(err)))
+      this.emit({ type: 'file-failed', direction: 'out', peer: peer.toString(), id, name: file.name, error: err?.message ?? String(err) })
+      throw err
+    }
+  }
+
+  async negotiateKeys (peer: PeerId, options?: AbortOptions): Promise<{ fingerprint: string }> {
+    return await this.serialize(peer.toString(), async () => await this.exchange(peer, false, options, async (s, opts) => {
+      const ciphers = await initiateKeys(s, this.init.keys, this.components.peerId.toString(), opts)
+      this.emit({ type: 'keys', peer: s.peer, initiator: true, fingerprint: ciphers.fingerprint })
+      return { fingerprint: ciphers.fingerprint }
+    }))
+  }
+
+  private helloBody (): { name: string, public_key: string, agent: string } {
+    return { name: this.init.name(), public_key: toBase64(this.init.keys.publicKey()), agent: 'pipbingo/0.1' }
+  }
+
+  /** One request/response exchange on a fresh stream, with a deadline. */
+  private async exchange<T> (peer: PeerId, direct: boolean, options: AbortOptions | undefined, run: (s: ChatStream, opts: { signal: AbortSignal }) => Promise<T>): Promise<T> {
+    const signal = anySignal(options?.signal, AbortSignal.timeout(this.init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS))
+    const s = await this.open(peer, direct, { signal })
+    try {
+      const result = await run(s, { signal })
+      await s.close()
+      return result
+    } catch (err: any) {
+      s.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+  }
+
+  private async open (peer: PeerId, direct: boolean, options?: AbortOptions): Promise<ChatStream> {
+    const signal = anySignal(options?.signal, AbortSignal.timeout(this.init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS))
+    const open = this.components.connectionManager.getConnections(peer).filter(c => c.status === 'open')
+    let connection: Connection | undefined = open.find(c => c.limits == null) ?? (direct ? undefined : open[0])
+    connection ??= await this.components.connectionManager.openConnection(peer, { signal })
+    if (direct && connection.limits != null) throw new ChatLimitedConnectionError()
+    const stream = await connection.newStream(PROTOCOL, { signal, runOnLimitedConnection: !direct })
+    return new ChatStream(stream, { peer: peer.toString(), ciphers: this.init.keys.session(peer.toString()), tap: this.init.tap })
+  }
+
+  /** Run `task` after the previous tasks for `key`: messages to one peer leave (and arrive) in order. */
+  private async serialize<T> (key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve()
+    const next = previous.catch(() => {}).then(task)
+    this.queues.set(key, next)
+    try {
+      return await next
+    } finally {
+      if (this.queues.get(key) === next) this.queues.delete(key)
+    }
+  }
+}
+
+/** A libp2p service: `services: { chat: chatProtocol({ name, keys, receiver, onEvent }) }`. */
+export function chatProtocol (init: ChatProtocolInit): (components: ChatProtocolComponents) => ChatProtocol & Startable {
+  return (components) => new ChatProtocolService(components, init)
+}
