@@ -49,7 +49,7 @@ export function decryptMessage (encryptedB64: string, privateKeyB64: string): st
   if (suite == null) throw new MalformedCiphertextError(`Invalid encrypted_data: unknown format version ${version}`)
   const keySuite = suiteForSecretKey(privateKey)
   if (keySuite == null) throw new InvalidKeyError(`Invalid private_key: ${privateKey.byteLength} bytes is no supported KEM key (X-Wing keys are ${PREFERRED.secretKeyBytes} bytes)`)
-  if (keySuite !== suite) throw new InvalidKeyError(`Invalid private_key: a ${keySuite.name} key cannot open ${suite.name} data`)
+  if (keySuite !== suite) throw new InvalidKeyError(`Invalid private_key: a key of ${keySuite.name} cannot open data sealed for ${suite.name}`)
   const headBytes = 1 + suite.cipherTextBytes
   if (data.byteLength < headBytes + NONCE_BYTES + TAG_BYTES) throw new MalformedCiphertextError('Invalid encrypted_data: too short')
   const head = data.subarray(0, headBytes)
