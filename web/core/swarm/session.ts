@@ -50,6 +50,9 @@ export interface SwarmSessionInit {
 }
 
 const MAX_STALLS = 3
+/** How long blocked reads wait for the first discovery round before going to the origin. */
+const URGENT_GRACE_MS = 400
+const RETRY_CONNECT_MS = 500
 const NONE: ReadonlySet<number> = new Set()
 /** 16 × 256 KiB = 4 MiB in flight per peer: enough to cover the round trip on a fast link. */
 const DEFAULT_PEER_SLOTS = 16
@@ -90,6 +93,7 @@ export class SwarmSession extends EventTarget {
   private resolveDone!: () => void
   private rejectDone!: (err: Error) => void
   private pumping = false
+  private startedAt = 0
   /** The origin waits for the first discovery round, so peers get asked first. */
   private originAllowed: boolean
   private started = false
@@ -139,6 +143,7 @@ export class SwarmSession extends EventTarget {
       this.finish()
       return
     }
+    this.startedAt = this.now()
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(Math.max(50, Math.min(250, (this.init.stallMs ?? 2000) / 4)), () => this.tick())
     if (this.init.locator != null && this.init.chunks != null) {
@@ -249,7 +254,9 @@ export class SwarmSession extends EventTarget {
       this.dispatchEvent(new Event('peer'))
     } catch (err: any) {
       this.log('cannot reach %s for %s: %s', peer.id, this.contentId, err?.message)
-      this.peers.delete(peer.id) // found again on the next discovery
+      this.peers.delete(peer.id)
+      // a direct dial (WebRTC) can fail once and work the next time: look again soon, not in 3 s
+      if (!this.stopped && !this.complete) this.timers.push(setTimeout(() => { void this.discover() }, RETRY_CONNECT_MS))
     } finally {
       peer.connecting = false
     }
@@ -328,7 +335,9 @@ export class SwarmSession extends EventTarget {
       position: this.position,
       criticalWindow: Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize),
       sources: sources.map(s => s.view()),
-      urgent: (this.init.urgentOrigin ?? false) ? new Set(this.waiters.keys()) : NONE,
+      // blocked reads may go to the origin at once — after a short grace at
+      // start, in which the first discovery round may find a peer for them
+      urgent: (this.init.urgentOrigin ?? false) && (this.originAllowed || this.now() - this.startedAt >= URGENT_GRACE_MS) ? new Set(this.waiters.keys()) : NONE,
       originAllowed: this.originAllowed
     })
     for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)

@@ -85,8 +85,13 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
     let connection: Connection | undefined = this.components.connectionManager.getConnections(peer)
       .find(c => c.status === 'open' && c.limits == null)
     if (connection == null) {
-      const target = options?.addrs != null && options.addrs.length > 0 ? options.addrs : peer
-      connection = await this.components.connectionManager.openConnection(target, { signal })
+      const addrs = options?.addrs ?? []
+      const target = addrs.length > 0 ? addrs : peer
+      // a relayed connection may already exist (signalling); without `force`
+      // the connection manager would hand it back instead of trying the
+      // direct (WebRTC) dial again
+      const relayedOnly = this.components.connectionManager.getConnections(peer).some(c => c.status === 'open' && c.limits != null)
+      connection = await this.components.connectionManager.openConnection(target, { signal, force: relayedOnly && addrs.length > 0 })
       if (connection.limits != null) {
         // a relayed connection is for signalling only; a direct one may still come (WebRTC upgrade)
         const direct = this.components.connectionManager.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
