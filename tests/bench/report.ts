@@ -35,7 +35,7 @@ rewrites this file whole. The figures below are from the run described here.
   median meets it. A target not met is a finding, not a failure of the bench.
 - Rows marked *(extra)* are not what a client runs (knob experiments,
   diagnostics): they explain the figures, they are not the figures.
-- Everything runs on loopback (127.0.0.1) in **one Node process**: the relay,
+- The Node suites run on loopback (127.0.0.1) in **one Node process**: the relay,
   the peers and the HTTP client share one main thread (and the machine's
   cores with libuv's threads, the disk and the kernel). A figure and its
   baseline always run in that same arrangement, so the ratios compare like
@@ -81,6 +81,21 @@ seeding. The value is what the origin served over all paths (relay
 **≤ 1.2** (ideally 1.0: the origin sends each byte once). The baseline is 5
 plain HTTP downloads, measured the same way (5.0); the ratio is the part of
 the plain-HTTP load the origin still carries.
+
+**browser** — real Chromium processes (Debian's, headless) against a real
+relay serving the built web app; each tab is a peer (WebRTC between tabs,
+IndexedDB, the service worker). Tabs run in their own browser processes, so
+these rows do not share the Node process's main thread; the two cores are
+shared by everything. Rows: tab → tab throughput over libp2p WebRTC for
+64 MiB against a raw \`RTCDataChannel\` between the same two pages (the
+ceiling, target ratio **≥ 0.8**); navigation → \`playing\` for a video another
+tab holds (target **≤ 1.5 s**) and seek → \`playing\` (target **≤ 0.5 s**), each
+next to a plain \`<video src=/videos/...>\` page from the origin; and what the
+origin serves when 4 tabs watch one after another (target **≤ 1.2 ×** the
+file, baseline 4 plain plays). WebRTC between tabs uses host candidates on
+the machine's own interface address (Chromium gathers no loopback
+candidates); the packets never leave the machine. Each row's notes say how
+it was measured.
 
 \`npm run bench\` runs everything and rewrites this file; \`npm run bench --
 --only <suite>[,<suite>]\` or \`--runs <n>\` print the table without writing
