@@ -16,6 +16,7 @@ import type { JobSource } from './downloads/job'
 import { DownloadManager } from './downloads/manager'
 import { loadOrCreateIdentity } from './identity'
 import { createChatStack, defaultName } from './chat/stack'
+import { toBase64 } from './crypto/base64'
 import type { ChatService } from './chat/service'
 import type { ContactStore } from './contacts/store'
 import { EventHub } from './ipc/hub'
@@ -209,7 +210,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       connectedPeers: () => node.getPeers().length,
       relayConnected: () => relayLink.connected,
       ipcClients: () => ipc.tcp.clients + ipc.ws.clients,
-      receiveDir: chatStack.receiveFolder.dir
+      receiveDir: chatStack.receiveFolder.dir,
+      publicKey: toBase64(chatStack.identity.publicKey)
     })
   })
 

@@ -55,6 +55,11 @@ export class ChatService {
 
   constructor (private readonly init: ChatServiceInit) {}
 
+  /** The KEM key and sessions (tests reach the sealed frames' keys through it). */
+  get keyring (): ChatKeyring {
+    return this.init.keyring
+  }
+
   get running (): boolean {
     return this.init.protocol.accepting
   }

@@ -17,6 +17,8 @@ export interface IpcStatusDeps {
   relayConnected(): boolean
   ipcClients(): number
   receiveDir: string
+  /** The node's KEM public key, base64: what others pin in a contact. */
+  publicKey: string
 }
 
 /** `{"command":"status","action":null}`: the daemon's state. */
@@ -33,6 +35,7 @@ export function describeIpcStatus (d: IpcStatusDeps): Record<string, unknown> {
     contacts: d.contacts.list().length,
     relay_connected: d.relayConnected(),
     kem: PREFERRED.name,
+    public_key: d.publicKey,
     stun_urls: d.chat.stunUrls,
     ipc_clients: d.ipcClients(),
     receive_dir: d.receiveDir

@@ -80,7 +80,7 @@ describe('the ciphertext format (encrypt / decrypt)', () => {
     const bytes = Buffer.from(data, 'base64')
     for (const at of [1, 600, 1121, 1145, bytes.length - 1]) {
       const flipped = Buffer.from(bytes)
-      flipped[at] ^= 0x01
+      flipped[at]! ^= 0x01
       expect(() => decryptMessage(flipped.toString('base64'), alice.private_key), `byte ${at}`).toThrow(expect.objectContaining({ name: 'DecryptionError' }))
     }
     const versioned = Buffer.from(bytes)

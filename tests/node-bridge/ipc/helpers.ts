@@ -1,21 +1,63 @@
-import { startBridge, type StartBridgeOptions, type TestBridge } from '../../helpers/bridge'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createBridge, type Bridge, type CreateBridgeOptions } from '../../../node-bridge/bridge'
+import { parseConfigObject, type BridgeConfigInput } from '../../../node-bridge/config'
 import type { TestRelay } from '../../helpers/relay'
 import { TestIpcClient } from './client'
 
 export const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
-export interface ChatBridge extends TestBridge {
+export interface ChatBridge {
+  bridge: Bridge
   name: string
+  /** Its folder: `cache/`, `data/` (identity, kem.key, contacts.json, received/). */
+  dir: string
+  receiveDir: string
   ipc(): Promise<TestIpcClient>
+  /** Stop the bridge; its folder is removed unless `keep` (a restart follows). */
+  close(options?: { keep?: boolean }): Promise<void>
 }
 
-/** A real bridge with a display name and its IPC on an ephemeral port. */
-export async function startChatBridge (relay: TestRelay, name: string, options: StartBridgeOptions & Parameters<typeof startBridge>[1] = {}): Promise<ChatBridge> {
-  const b = await startBridge(relay, { name, ...options })
-  return Object.assign(b, {
+export interface ChatBridgeOptions extends Partial<BridgeConfigInput>, CreateBridgeOptions {
+  /** Reuse a folder (a restart). */
+  dir?: string
+}
+
+/**
+ * A real bridge on loopback with a display name, every port ephemeral (the
+ * IPC's too), in its own folder, against a test relay. Like
+ * tests/helpers/bridge.ts, plus createBridge's options (a frame tap, IPC limits).
+ */
+export async function startChatBridge (relay: TestRelay, name: string, options: ChatBridgeOptions = {}): Promise<ChatBridge> {
+  const { dir: given, chatTap, ipcLimits, onScanProgress, logger, ...overrides } = options
+  const dir = given ?? await mkdtemp(join(tmpdir(), 'pipbingo-ipc-'))
+  const config = parseConfigObject({
+    apiPort: 0, p2pPort: 0, wsPort: 0, ipcPort: 0,
+    relayHttp: relay.relay.httpUrl(),
+    cacheDir: join(dir, 'cache'),
+    dataDir: join(dir, 'data'),
     name,
-    ipc: async () => await TestIpcClient.connect(b.bridge.ipcAddress().port)
+    ...overrides
   })
+  const bridge = await createBridge(config, { chatTap, ipcLimits, onScanProgress, logger })
+  try {
+    await bridge.start()
+  } catch (err) {
+    await bridge.stop().catch(() => {})
+    throw err
+  }
+  return {
+    bridge,
+    name,
+    dir,
+    receiveDir: config.receiveDir ?? join(config.dataDir, 'received'),
+    ipc: async () => await TestIpcClient.connect(bridge.ipcAddress().port),
+    async close ({ keep = false } = {}) {
+      await bridge.stop()
+      if (!keep) await rm(dir, { recursive: true, force: true })
+    }
+  }
 }
 
 /** Connect two bridges directly (loopback TCP) and wait until each knows the other's name. */
