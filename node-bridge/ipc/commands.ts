@@ -32,6 +32,8 @@ export type RequestHandler = (line: string, ctx: ConnectionContext) => Promise<R
 /** Parse one line, run it, and wrap the outcome in the envelope. Never throws. */
 export function createRequestHandler (deps: CommandDeps): RequestHandler {
   return async (line, ctx) => {
+    // one turn of the event loop per request: a client pipelining CPU-bound requests (key pairs) lets other sockets in between
+    await new Promise<void>(resolve => { setImmediate(resolve) })
     const parsed = parseRequest(line)
     if (!parsed.ok) return failure(parsed.error, parsed.id)
     try {

@@ -5,7 +5,7 @@ import type { RequestHandler } from './commands'
 import { failure, toLine, type Reply } from './envelope'
 import type { EventHub } from './hub'
 import type { IpcLimits } from './limits'
-import { LineSplitter } from './line-splitter'
+import { LineSplitter, type LineEvent } from './line-splitter'
 import { OrderedReplies } from './replies'
 
 /** A browser's request line: the IPC port is no web server, and a page must not reach it (cross-protocol requests). */
@@ -13,7 +13,8 @@ const HTTP_REQUEST = /^[A-Z]{3,7} \S+ HTTP\/\d/
 
 /**
  * One TCP client: lines in, replies out in order, notices when it
- * subscribed. Reading pauses while `maxPending` requests are under way;
+ * subscribed. At most `maxPending` requests run at once (a reply counts
+ * until it is written); lines beyond wait, and reading pauses meanwhile;
  * a client that stops reading and lets `maxWriteBuffer` bytes pile up is
  * dropped; an idle one is closed after `idleTimeoutMs` with an error line.
  */
@@ -21,6 +22,8 @@ export class IpcConnection {
   private readonly splitter: LineSplitter
   private readonly replies: OrderedReplies
   private readonly controller = new AbortController()
+  /** Lines read but not started: one read can hold thousands; at most `maxPending` run at once. */
+  private backlog: LineEvent[] = []
   private unsubscribe?: () => void
   private first = true
   private ended = false
@@ -56,12 +59,19 @@ export class IpcConnection {
         return
       }
     }
-    for (const event of this.splitter.push(chunk)) {
+    this.backlog.push(...this.splitter.push(chunk))
+    this.pump()
+    // read no more until the backlog is worked off (and the client reads its replies: they count until written)
+    if (this.backlog.length > 0) this.socket.pause()
+  }
+
+  private pump (): void {
+    while (this.replies.pending < this.limits.maxPending && this.backlog.length > 0) {
+      const event = this.backlog.shift() as LineEvent
       if ('line' in event) this.replies.push(this.handle(event.line, this.context))
       else if ('tooLong' in event) this.replies.push(Promise.resolve(failure(`Line too long: more than ${this.limits.maxLineBytes} bytes (files travel by file_path, not inline); skipped to the next newline`)))
       else this.replies.push(Promise.resolve(failure('Invalid JSON: the line is not UTF-8')))
     }
-    if (this.replies.pending >= this.limits.maxPending) this.socket.pause()
   }
 
   private readonly context = {
@@ -101,14 +111,15 @@ export class IpcConnection {
     }
   }
 
-  /** A reply went out: read again if we had paused; close once a half-closed client has all its replies. */
+  /** A reply went out: start what waits, read again once nothing does; close once a half-closed client has all its replies. */
   private settled (): void {
-    if (this.replies.pending < this.limits.maxPending && this.socket.isPaused()) this.socket.resume()
-    if (this.ended && this.replies.pending === 0 && !this.subscribed) this.socket.end()
+    this.pump()
+    if (this.backlog.length === 0 && this.socket.isPaused() && !this.socket.destroyed) this.socket.resume()
+    if (this.ended && this.backlog.length === 0 && this.replies.pending === 0 && !this.subscribed) this.socket.end()
   }
 
   private onIdle (): void {
-    if (this.subscribed || this.replies.pending > 0) return // listening for events, or waiting on a peer: not idle
+    if (this.subscribed || this.replies.pending > 0 || this.backlog.length > 0) return // listening for events, or busy: not idle
     this.socket.end(toLine(failure(`Idle for ${this.limits.idleTimeoutMs / 1000} s: closing the connection`)))
     this.socket.destroySoon()
   }
