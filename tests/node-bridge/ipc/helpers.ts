@@ -10,6 +10,7 @@ export const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 export interface ChatBridge {
   bridge: Bridge
+  /** Its display name (the default one when none was given). */
   name: string
   /** Its folder: `cache/`, `data/` (identity, kem.key, contacts.json, received/). */
   dir: string
@@ -29,7 +30,7 @@ export interface ChatBridgeOptions extends Partial<BridgeConfigInput>, CreateBri
  * IPC's too), in its own folder, against a test relay. Like
  * tests/helpers/bridge.ts, plus createBridge's options (a frame tap, IPC limits).
  */
-export async function startChatBridge (relay: TestRelay, name: string, options: ChatBridgeOptions = {}): Promise<ChatBridge> {
+export async function startChatBridge (relay: TestRelay, name: string | undefined, options: ChatBridgeOptions = {}): Promise<ChatBridge> {
   const { dir: given, chatTap, ipcLimits, onScanProgress, logger, ...overrides } = options
   const dir = given ?? await mkdtemp(join(tmpdir(), 'pipbingo-ipc-'))
   const config = parseConfigObject({
@@ -49,7 +50,7 @@ export async function startChatBridge (relay: TestRelay, name: string, options: 
   }
   return {
     bridge,
-    name,
+    name: bridge.name,
     dir,
     receiveDir: config.receiveDir ?? join(config.dataDir, 'received'),
     ipc: async () => await TestIpcClient.connect(bridge.ipcAddress().port),
