@@ -1,4 +1,6 @@
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { runChat } from './chat'
 import { ApiClient } from './client'
 import { cancel, download, ls, stats, status, watch, type CommandContext } from './commands'
 import { CliError } from './errors'
@@ -11,13 +13,16 @@ export const CLI_USAGE = `Usage: pipbingo <command> [options]
   ls                 the relay's catalogue (● = in the cache)
   cancel <file>…     cancel a download and delete its partial file
   watch              live bars of every download under way
+  chat …             messages, files, contacts and keys over the daemon's IPC (pipbingo chat --help)
 Options:
   --api <url>        the daemon's REST API (default http://127.0.0.1:9090, env PIPBINGO_API)
   --json             print the API's JSON
   --detach           download: return once the daemon has the request`
 
 /** Run the CLI; returns the exit code. Separate from the process so tests can call it. */
-export async function runCli (argv: string[], io: { out: Output, err: Output, env: NodeJS.ProcessEnv, signal?: AbortSignal }): Promise<number> {
+export async function runCli (argv: string[], io: { out: Output, err: Output, env: NodeJS.ProcessEnv, signal?: AbortSignal, input?: AsyncIterable<string> }): Promise<number> {
+  // the chat speaks the IPC, not the REST API: its own options
+  if (argv[0] === 'chat') return await runChat(argv.slice(1), io)
   let parsed
   try {
     parsed = parseArgs({
@@ -65,7 +70,8 @@ if (isMain) {
     out: { write: t => { process.stdout.write(t) }, isTTY: process.stdout.isTTY, columns: process.stdout.columns },
     err: { write: t => { process.stderr.write(t) } },
     env: process.env,
-    signal: controller.signal
+    signal: controller.signal,
+    input: process.argv[2] === 'chat' && process.argv[3] === 'with' ? createInterface({ input: process.stdin }) : undefined
   }).then(code => { process.exitCode ??= code }, (err: Error) => {
     if (controller.signal.aborted) return
     process.stderr.write(`❌ ${err.stack ?? err.message}\n`)

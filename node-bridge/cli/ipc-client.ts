@@ -1,0 +1,84 @@
+import { connect, type Socket } from 'node:net'
+import { CliError } from './errors'
+
+export interface IpcEvent {
+  event: string
+  data: any
+  meta?: any
+}
+
+/**
+ * The daemon's IPC as the CLI uses it: requests with ids, replies matched
+ * to them, events handed to listeners. Every failure is a CliError.
+ */
+export class IpcClient {
+  private nextId = 1
+  private buffer = ''
+  private readonly pending = new Map<number, { resolve(data: unknown): void, reject(err: Error): void }>()
+  private readonly listeners = new Set<(e: IpcEvent) => void>()
+  readonly closed: Promise<void>
+
+  private constructor (private readonly socket: Socket) {
+    socket.setEncoding('utf8')
+    socket.on('data', (text: string) => { this.onData(text) })
+    this.closed = new Promise(resolve => {
+      socket.on('close', () => {
+        for (const p of this.pending.values()) p.reject(new CliError('The daemon closed the IPC connection'))
+        this.pending.clear()
+        resolve()
+      })
+    })
+    socket.on('error', () => {})
+  }
+
+  /** `host:port` (default 127.0.0.1:8889). */
+  static async connect (address: string, signal?: AbortSignal): Promise<IpcClient> {
+    const match = /^(?:(.+):)?(\d+)$/.exec(address)
+    if (match == null) throw new CliError(`Not an IPC address: ${address} (expected host:port, e.g. 127.0.0.1:8889)`, undefined, 2)
+    const socket = connect({ host: match[1] ?? '127.0.0.1', port: Number(match[2]), signal })
+    try {
+      await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+    } catch (err: any) {
+      if (signal?.aborted === true) throw err
+      throw new CliError(`The daemon's IPC does not answer at ${address} (${err?.code ?? err?.message}). Start it with: npm run bridge`)
+    }
+    return new IpcClient(socket)
+  }
+
+  async request (command: string, action: string | null, data: unknown = null): Promise<any> {
+    const id = this.nextId++
+    return await new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.socket.write(`${JSON.stringify({ id, command, action, data })}\n`)
+    })
+  }
+
+  onEvent (listener: (e: IpcEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  close (): void {
+    this.socket.end()
+  }
+
+  private onData (text: string): void {
+    this.buffer += text
+    let nl: number
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl)
+      this.buffer = this.buffer.slice(nl + 1)
+      let value: any
+      try { value = JSON.parse(line) } catch { continue }
+      if (typeof value?.event === 'string') {
+        for (const l of this.listeners) l(value as IpcEvent)
+        continue
+      }
+      const waiting = this.pending.get(value?.id)
+      if (waiting == null) continue
+      this.pending.delete(value.id)
+      if (value.success === true) waiting.resolve(value.data)
+      else waiting.reject(new CliError(String(value.error ?? 'The daemon refused')))
+    }
+  }
+}
