@@ -21,7 +21,7 @@ describe('chat frames', () => {
     expect(() => decodeFrame(bytes)).toThrow(expect.objectContaining({ name: 'ChatProtocolError' }))
   })
 
-  it.each([
+  it.each(([
     [FrameType.Message, '{"id":"zz","text":"x","sent_at":"now"}', 'id: expected 32 hex digits'],
     [FrameType.Message, '{"id":"abababababababababababababababab","text":"x","sent_at":"now","more":1}', 'Unrecognized key'],
     [FrameType.FileOffer, '{"id":"abababababababababababababababab","name":"x","size":-1,"chunk_size":8192}', 'size'],
@@ -29,7 +29,7 @@ describe('chat frames', () => {
     [FrameType.Hello, '{"name":""}', 'name'],
     [FrameType.KeysInit, '{"public_key":"not base64!"}', 'expected base64'],
     [FrameType.Ack, 'not json', 'not UTF-8 JSON']
-  ].map(([type, text, message]) => [FrameType[type as FrameType], type, text, message] as const))('checks a %s body against its schema', (_name, type, text, message) => {
+  ] as Array<[FrameType, string, string]>).map(([type, text, message]) => [FrameType[type], type, text, message] as const))('checks a %s body against its schema', (_name, type, text, message) => {
     expect(() => decodeJson(type as any, new TextEncoder().encode(text))).toThrow(message)
   })
 
