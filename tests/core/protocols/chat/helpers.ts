@@ -59,6 +59,8 @@ export interface TestChatNode {
   frames: Array<{ direction: 'in' | 'out', peer: string, frame: Uint8Array }>
   /** Resolves with the first event (already seen or to come) that matches. */
   next(predicate: (e: ChatEvent) => boolean): Promise<ChatEvent>
+  /** Resolves once a tapped frame matches. */
+  nextFrame(predicate: (f: TestChatNode['frames'][number]) => boolean): Promise<void>
 }
 
 export async function chatNode (name: string, init: Partial<ChatProtocolInit> = {}): Promise<TestChatNode> {
@@ -74,7 +76,7 @@ export async function chatNode (name: string, init: Partial<ChatProtocolInit> = 
       keys,
       receiver,
       onEvent: e => { events.push(e); for (const w of waiters.splice(0)) w() },
-      tap: (direction, peer, frame) => { frames.push({ direction, peer, frame: new Uint8Array(frame) }) },
+      tap: (direction, peer, frame) => { frames.push({ direction, peer, frame: new Uint8Array(frame) }); for (const w of waiters.splice(0)) w() },
       ...init
     })
   }) as unknown as ChatNode
@@ -91,6 +93,9 @@ export async function chatNode (name: string, init: Partial<ChatProtocolInit> = 
         if (found != null) return found
         await new Promise<void>(resolve => waiters.push(resolve))
       }
+    },
+    async nextFrame (predicate) {
+      while (!frames.some(predicate)) await new Promise<void>(resolve => waiters.push(resolve))
     }
   }
 }

@@ -111,6 +111,58 @@ describe('/pipbingo/chat/1.0.0 between two real libp2p nodes', () => {
     expect(messages(b).map(m => m.text)).toEqual(['tampered'])
   })
 
+  it('both sides negotiating at once end with one session, the same on both sides', async () => {
+    const [a, b] = await pair()
+    // whether the two overlap or one finishes before the other starts, both sides end with one session
+    for (let round = 0; round < 10; round++) {
+      await Promise.all([
+        a.node.services.chat.negotiateKeys(b.node.peerId),
+        b.node.services.chat.negotiateKeys(a.node.peerId)
+      ])
+      const onA = a.keys.session(b.node.peerId.toString())?.fingerprint
+      expect(onA, `round ${round}`).toBeDefined()
+      expect(b.keys.session(a.node.peerId.toString())?.fingerprint, `round ${round}`).toBe(onA)
+    }
+    expect(await b.node.services.chat.sendMessage(a.node.peerId, 'sealed both ways')).toMatchObject({ encrypted: true })
+    expect(await a.node.services.chat.sendMessage(b.node.peerId, 'and back')).toMatchObject({ encrypted: true })
+  })
+
+  it.each([['the lower', true], ['the higher', false]])('when %s peer id asks while the other\'s negotiation is under way, both keep that one session', async (_which, lowerAsks) => {
+    const [x, y] = await pair()
+    const [low, high] = x.node.peerId.toString() < y.node.peerId.toString() ? [x, y] : [y, x]
+    const [first, second] = lowerAsks ? [high, low] : [low, high]
+    // `second` holds its answer to `first` until released: its own negotiation starts meanwhile
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const establish = second.keys.establish
+    second.keys.establish = async h => { if (!h.initiator) await gate; return await establish(h) }
+    const one = first.node.services.chat.negotiateKeys(second.node.peerId)
+    await second.nextFrame(f => f.direction === 'in' && f.frame[0] === FrameType.KeysFinish)
+    const two = second.node.services.chat.negotiateKeys(first.node.peerId)
+    release()
+    const [a, b] = await Promise.all([one, two])
+    expect(b.fingerprint).toBe(a.fingerprint)
+    expect(first.keys.session(second.node.peerId.toString())?.fingerprint).toBe(a.fingerprint)
+    expect(second.keys.session(first.node.peerId.toString())?.fingerprint).toBe(a.fingerprint)
+  })
+
+  it('while the lower peer id negotiates, a negotiation from the higher one is refused as a collision', async () => {
+    const [x, y] = await pair()
+    const [low, high] = x.node.peerId.toString() < y.node.peerId.toString() ? [x, y] : [y, x]
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const establish = high.keys.establish
+    high.keys.establish = async h => { if (!h.initiator) await gate; return await establish(h) }
+    const negotiating = low.node.services.chat.negotiateKeys(high.node.peerId)
+    await high.nextFrame(f => f.direction === 'in' && f.frame[0] === FrameType.KeysFinish)
+    const s = await raw(high, low)
+    await s.write(FrameType.KeysInit, encodeJson({ public_key: Buffer.from(high.keys.publicKey()).toString('base64') }))
+    expect(decodeJson(FrameType.Error, (await s.read()).body)).toMatchObject({ code: 'collision' })
+    release()
+    const { fingerprint } = await negotiating
+    expect(high.keys.session(low.node.peerId.toString())?.fingerprint).toBe(fingerprint)
+  })
+
   it('refuses a key that differs from the pinned one', async () => {
     const [a, b] = await pair()
     a.keys.pins.set(b.node.peerId.toString(), new Uint8Array(1216))

@@ -9,7 +9,7 @@ import {
   DEFAULT_MAX_FILE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, MAX_CHUNK_SIZE, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES,
   MAX_OUTBOUND_STREAMS, MIN_CHUNK_SIZE, PROTOCOL, SEEN_MESSAGE_IDS
 } from './constants'
-import { ChatClosedError, ChatLimitedConnectionError, ChatProtocolError } from './errors'
+import { ChatClosedError, ChatLimitedConnectionError, ChatProtocolError, ChatTimeoutError } from './errors'
 import { initiateKeys } from './keys'
 import { sendFile } from './send-file'
 import { ChatServer } from './server'
@@ -71,12 +71,21 @@ class ChatProtocolService implements ChatProtocol, Startable {
   private readonly server: ChatServer
   private readonly queues = new Map<string, Promise<unknown>>()
   private readonly greeted = new Set<string>()
+  /** Peers we are negotiating keys with, peers negotiating with us, and the last negotiation each peer started with us. */
+  private readonly initiating = new Set<string>()
+  private readonly responding = new Map<string, number>()
+  private readonly answered = new Map<string, { fingerprint: string, at: number }>()
+  private readonly answerWaiters = new Map<string, Array<(fingerprint: string) => void>>()
   private readonly emit: (event: ChatEvent) => void
 
   constructor (private readonly components: ChatProtocolComponents, private readonly init: ChatProtocolInit) {
     this.log = components.logger.forComponent('pipbingo:chat')
     this.emit = event => {
       if (event.type === 'hello') this.greeted.add(event.peer)
+      if (event.type === 'keys' && !event.initiator) {
+        this.answered.set(event.peer, { fingerprint: event.fingerprint, at: Date.now() })
+        for (const w of this.answerWaiters.get(event.peer)?.splice(0) ?? []) w(event.fingerprint)
+      }
       try { init.onEvent?.(event) } catch (err: any) { this.log.error('chat event handler failed: %s', err?.message) }
     }
     this.server = new ChatServer({
@@ -88,6 +97,12 @@ class ChatProtocolService implements ChatProtocol, Startable {
       maxFileBytes: init.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
       seen: new SeenIds(SEEN_MESSAGE_IDS),
       accepting: () => this.accepting,
+      keysCollision: peer => this.initiating.has(peer) && components.peerId.toString() < peer,
+      responding: (peer, busy) => {
+        const n = (this.responding.get(peer) ?? 0) + (busy ? 1 : -1)
+        if (n > 0) this.responding.set(peer, n)
+        else this.responding.delete(peer)
+      },
       onEvent: this.emit,
       tap: init.tap,
       log: this.log,
@@ -179,12 +194,47 @@ class ChatProtocolService implements ChatProtocol, Startable {
     }
   }
 
+  /**
+   * Negotiate a session with `peer`. One negotiation at a time per pair, so
+   * both sides end with the same session: while the peer's negotiation with
+   * us is under way we wait for it instead of starting ours; when both start
+   * at once, the one from the lower peer id goes on (the other side refuses
+   * ours with `collision`) and we return the session it set up.
+   */
   async negotiateKeys (peer: PeerId, options?: AbortOptions): Promise<{ fingerprint: string }> {
-    return await this.serialize(peer.toString(), async () => await this.exchange(peer, false, options, async (s, opts) => {
-      const ciphers = await initiateKeys(s, this.init.keys, this.components.peerId.toString(), opts)
-      this.emit({ type: 'keys', peer: s.peer, initiator: true, fingerprint: ciphers.fingerprint })
-      return { fingerprint: ciphers.fingerprint }
-    }))
+    const key = peer.toString()
+    return await this.serialize(key, async () => {
+      const started = Date.now()
+      if (this.responding.has(key)) return { fingerprint: await this.answeredSince(key, started, options) }
+      this.initiating.add(key)
+      try {
+        return await this.exchange(peer, false, options, async (s, opts) => {
+          const ciphers = await initiateKeys(s, this.init.keys, this.components.peerId.toString(), opts)
+          this.emit({ type: 'keys', peer: s.peer, initiator: true, fingerprint: ciphers.fingerprint })
+          return { fingerprint: ciphers.fingerprint }
+        })
+      } catch (err: any) {
+        if (err?.code !== 'collision') throw err
+        return { fingerprint: await this.answeredSince(key, started, options) }
+      } finally {
+        this.initiating.delete(key)
+      }
+    })
+  }
+
+  /** The fingerprint of the negotiation `peer` started with us after `since` (now, or when it finishes). */
+  private async answeredSince (peer: string, since: number, options?: AbortOptions): Promise<string> {
+    const done = this.answered.get(peer)
+    if (done != null && done.at >= since) return done.fingerprint
+    const signal = anySignal(options?.signal, AbortSignal.timeout(this.init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS))
+    return await new Promise<string>((resolve, reject) => {
+      const waiters = this.answerWaiters.get(peer) ?? []
+      this.answerWaiters.set(peer, waiters)
+      const onAbort = (): void => { waiters.splice(waiters.indexOf(settle), 1); reject(new ChatTimeoutError('The peer\'s own key negotiation did not finish')) }
+      const settle = (fingerprint: string): void => { signal.removeEventListener('abort', onAbort); resolve(fingerprint) }
+      waiters.push(settle)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 
   private helloBody (): { name: string, public_key: string, agent: string } {

@@ -18,6 +18,10 @@ export interface ChatServerInit {
   maxFileBytes: number
   seen: SeenIds
   accepting(): boolean
+  /** True when we are negotiating keys with `peer` ourselves and our negotiation is the one to go on. */
+  keysCollision(peer: string): boolean
+  /** A negotiation `peer` started with us begins / ends (ours waits for it rather than start another). */
+  responding(peer: string, busy: boolean): void
   onEvent(event: ChatEvent): void
   tap?: FrameTap
   log: Logger
@@ -70,8 +74,14 @@ export class ChatServer {
           })
           break
         case FrameType.KeysInit: {
-          const ciphers = await respondKeys(s, keys, this.init.self, s.parse(FrameType.KeysInit, first), timeout())
-          this.init.onEvent({ type: 'keys', peer, initiator: false, fingerprint: ciphers.fingerprint })
+          if (this.init.keysCollision(peer)) throw new ChatRejectedError('Both sides started a key negotiation: the one from the lower peer id goes on', 'collision')
+          this.init.responding(peer, true)
+          try {
+            const ciphers = await respondKeys(s, keys, this.init.self, s.parse(FrameType.KeysInit, first), timeout())
+            this.init.onEvent({ type: 'keys', peer, initiator: false, fingerprint: ciphers.fingerprint })
+          } finally {
+            this.init.responding(peer, false)
+          }
           break
         }
         default:
