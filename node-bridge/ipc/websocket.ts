@@ -30,7 +30,9 @@ const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
  * The IPC over a WebSocket: every client gets every notice (one JSON text
  * message each, the same `{ event, data }` objects), and may send the same
  * requests as on TCP, one per message, answered in order. `status
- * unsubscribe` / `subscribe {events}` narrow the notices.
+ * unsubscribe` / `subscribe {events}` narrow the notices. Clients are
+ * pinged every idle timeout and dropped when they did not answer the last
+ * ping; a message over 1 MiB closes the socket (code 1009).
  */
 export function createIpcWebSocket (deps: IpcWebSocketDeps): IpcWebSocket {
   const { limits, log } = deps
@@ -43,6 +45,20 @@ export function createIpcWebSocket (deps: IpcWebSocketDeps): IpcWebSocket {
     verifyClient: ({ origin }: { origin?: string }) => origin == null || origin === '' || LOCAL_ORIGIN.test(origin)
   })
   wss.on('error', err => { log.error('IPC WebSocket error: %s', err.message) })
+  // a client that does not answer a ping within the idle timeout is gone: drop it
+  const alive = new WeakMap<WebSocket, boolean>()
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) { ws.terminate(); continue }
+      alive.set(ws, false)
+      ws.ping()
+    }
+  }, limits.idleTimeoutMs)
+  heartbeat.unref()
+  wss.on('connection', ws => {
+    alive.set(ws, true)
+    ws.on('pong', () => { alive.set(ws, true) })
+  })
   wss.on('connection', ws => {
     if (wss.clients.size > limits.maxClients) {
       ws.close(1013, `Too many clients (at most ${limits.maxClients})`)
@@ -62,6 +78,7 @@ export function createIpcWebSocket (deps: IpcWebSocketDeps): IpcWebSocket {
       return server.address() as AddressInfo
     },
     async close () {
+      clearInterval(heartbeat)
       for (const ws of wss.clients) ws.terminate()
       await new Promise<void>(resolve => wss.close(() => { resolve() }))
       if (server.listening) await new Promise<void>(resolve => server.close(() => { resolve() }))
