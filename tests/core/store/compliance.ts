@@ -4,18 +4,11 @@ import { buildManifest } from '@core/content/builder'
 import { CHUNK_SIZE } from '@core/content/constants'
 import { contentIdOf, type ContentId, type Manifest } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
+import { pseudoRandomBytes as xorshiftBytes } from '../../helpers/content'
 
-/** Deterministic pseudo-random bytes (xorshift32): the same seed gives the same file. */
+/** Deterministic pseudo-random bytes: the same seed gives the same file (seeds spread apart). */
 export function pseudoRandomBytes (length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = (seed * 2654435761) >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    out[i] = x & 0xff
-  }
-  return out
+  return xorshiftBytes(length, (seed * 2654435761) >>> 0)
 }
 
 export interface Content {
