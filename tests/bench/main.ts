@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { machineInfo } from './lib/machine'
 import { renderReport } from './report'
+import * as bridge from './suites/bridge'
 import * as browser from './suites/browser'
 import * as offload from './suites/offload'
 import * as originDownload from './suites/origin-download'
@@ -13,7 +14,7 @@ import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload, browser]
+const SUITES: Suite[] = [originDownload, offload, browser, bridge]
 
 /** The whole bench stops by itself past this, whatever hangs. */
 const WATCHDOG_MS = 15 * 60_000

@@ -1,0 +1,161 @@
+import { cpus } from 'node:os'
+import type { DownloadMeasure } from '../lib/bridge-download'
+import type { ProcMemory } from '../lib/bridge-process'
+import { megabytesPerSecond, MiB, pairedRatios, spread, type Spread } from '../lib/stats'
+import { formatNumber } from '../table'
+import { checkTarget, type Row, type Target } from '../types'
+
+const SUITE = 'bridge'
+const MEMORY_TARGET: Target = { of: 'value', op: '<=', limit: 100 }
+const STARTUP_TARGET: Target = { of: 'value', op: '<=', limit: 1000 }
+const GIB = '1 GiB'
+
+/** What the bridge suite measured; start-up arrays hold one sample per round (2 rounds per run), the rest one per run. */
+export interface BridgeSamples {
+  /** `node -e ''`: spawn → exit, ms. */
+  nodeExit: number[]
+  /** `node --import tsx -e "await import('./node-bridge/bridge.ts')"`: spawn → exit, ms. */
+  tsxImport: number[]
+  /** The relay (`node --import tsx relay/main.ts`, empty library): spawn → /health OK, ms. */
+  relayReady: number[]
+  /** The bridge, fresh folders: spawn → /health OK and relay connected, ms. */
+  bridgeReady: number[]
+  /** The same, bundled (no tsx), ms. */
+  bundleReady: number[]
+  /** The bridge restarted over a cache holding the 1 GiB file (one per run), ms. */
+  bridgeReadyCached: number[]
+  /** Per restart over the full cache: whether the bridge hashed the file again (a console line `Analyse de …`). */
+  cachedRehashed: boolean[]
+  /** Memory of the start-up bridges at ready. */
+  readyMemory: ProcMemory[]
+  bundleReadyMemory: ProcMemory[]
+  /** The 1 GiB downloads, one per run. */
+  downloads: DownloadMeasure[]
+  /** The knob experiment's download (once). */
+  knob: DownloadMeasure[]
+  /** The node flag of the knob experiment. */
+  knobFlag: string
+  /** Why the knob experiment failed, if it did. */
+  knobError?: string
+  /** The largest RSS sample during GET /stream of the whole file. */
+  streamPeak: ProcMemory[]
+  /** MB/s per run. */
+  stream: number[]
+  file: number[]
+  /** A minimal node:http server in a child process piping fs.createReadStream, MB/s per run. */
+  plainHttp: number[]
+  /** 1-minute load average at the start and at the end of the suite. */
+  load: number[]
+  nodeMemory?: ProcMemory
+  bundleWhy?: string
+}
+
+const mb = (bytes: number): number => bytes / 1e6
+const med = (xs: number[]): number => spread(xs).median
+const text = (s: Spread): string => s.min === s.max ? formatNumber(s.median) : `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`
+const memText = (m: ProcMemory[], key: 'rss' | 'hwm' = 'rss'): string =>
+  `${formatNumber(med(m.map(x => mb(x[key]))))} MB (anon ${formatNumber(med(m.map(x => mb(x.anon))))} + file-backed ${formatNumber(med(m.map(x => mb(x.file))))})`
+
+function row (name: string, values: number[], unit: string, more: Partial<Row> = {}): Row {
+  const s = spread(values)
+  return { suite: SUITE, name, value: s.median, range: [s.min, s.max], runs: s.runs, unit, ...more }
+}
+
+function withBaseline (r: Row, values: number[], base: number[], baselineName: string): Row {
+  const ratio = spread(pairedRatios(values, base))
+  return { ...r, baseline: med(base), baselineName, ratio: ratio.median, ratioRange: [ratio.min, ratio.max] }
+}
+
+function targeted (r: Row, target: Target): Row {
+  return { ...r, target, met: checkTarget(target, r) }
+}
+
+/** Per run: the mean of that run's `perRun` start-up rounds (to pair with one-per-run samples). */
+function perRun (xs: number[], runs: number): number[] {
+  const per = xs.length / runs
+  return Array.from({ length: runs }, (_, r) => xs.slice(r * per, (r + 1) * per).reduce((a, b) => a + b, 0) / per)
+}
+
+export function bridgeRows (s: BridgeSamples): Row[] {
+  const d = s.downloads
+  const runs = d.length
+  const peaks = d.map(m => mb(m.end.hwm))
+  const idles = d.map(m => mb(m.idle.rss))
+  const added = spread(d.map(m => mb(m.end.hwm - m.idle.rss)))
+  const speed = (ms: number): number => megabytesPerSecond(1024 * MiB, ms)
+  const over = med(idles) > MEMORY_TARGET.limit
+  const load = `Load average (1 min) at the suite's start and end: ${s.load.map(x => formatNumber(x)).join(' and ')} on ${cpus().length} cores${Math.max(...s.load) > cpus().length ? ': other work was running, every figure of this suite is skewed by it' : ''}.`
+  const memory = targeted(withBaseline(row(`peak RSS (VmHWM) of the bridge process while it downloads a ${GIB} file, node --import tsx node-bridge/main.ts`, peaks, 'MB'),
+    peaks, idles, 'RSS of the same process at ready'), MEMORY_TARGET)
+  memory.notes = `The child process as \`npm run bridge\` runs it; VmHWM (the kernel's peak RSS since spawn) read from /proc/<pid>/status once the download reached \`seeding\`, MB = 10^6 bytes (100 MB = 95.4 MiB). ` +
+    `At ready it held ${memText(d.map(m => m.idle))}; the ${GIB} download added ${text(added)} MB over that; the 50 ms samples (${med(d.map(x => x.samples))} per download) peaked at ${memText(d.map(m => m.sampled))}. ` +
+    `V8 at the end of the download (bridge /metrics): heap used ${formatNumber(med(d.map(x => mb(x.heapUsed))))} MB of ${formatNumber(med(d.map(x => mb(x.heapTotal))))} MB, external ${formatNumber(med(d.map(x => mb(x.external))))} MB. ` +
+    `During GET /stream of the whole file the RSS peaked at ${memText(s.streamPeak)}. ` +
+    (s.nodeMemory != null ? `Floor: a bare \`node -e\` holds ${memText([s.nodeMemory])}. ` : '') +
+    (s.bundleReadyMemory.length > 0 ? `The same bridge bundled (no tsx) holds ${memText(s.bundleReadyMemory)} at ready. ` : '') +
+    (over ? 'The target is out of reach before any download: at ready the process already holds the Node binary and native libraries (file-backed pages, shared with the page cache) plus the heap of the loaded modules (libp2p, noise, yamux, WebRTC with node-datachannel, express, zod, prom-client). ' : '') +
+    `Download speed (POST /download → \`seeding\` event): ${text(spread(d.map(m => speed(m.ms))))} MB/s; the origin (relay /metrics) served ${[...new Set(d.map(x => x.originServed))].join(', ')} bytes per download, ${d.reduce((a, x) => a + x.originHttp, 0)} over HTTP in all; the bridge's /status counted ${[...new Set(d.map(x => x.fromOrigin))].join(', ')} from the origin and ${[...new Set(d.map(x => x.fromPeers))].join(', ')} from peers. Each cached file's SHA-256 matched the source. ${load}`
+
+  const rows: Row[] = [memory]
+  if (s.bundleReadyMemory.length === s.readyMemory.length && s.readyMemory.length > 0) {
+    const bundled = s.bundleReadyMemory.map(m => mb(m.rss))
+    const r = withBaseline(row('diagnostic: RSS at ready of the same bridge bundled by esbuild, run without tsx', bundled, 'MB', { extra: true }),
+      bundled, s.readyMemory.map(m => mb(m.rss)), 'the tsx bridge at ready, same rounds')
+    r.notes = `node-bridge/ and @core in one ES module, packages imported from node_modules as before: what tsx's in-process part (its loader hooks, source maps, transformed sources) adds. tsx bridge at ready in the same rounds: ${memText(s.readyMemory)}; bundled: ${memText(s.bundleReadyMemory)}.`
+    rows.push(r)
+  }
+
+  if (s.knob.length > 0) {
+    const knob = s.knob.map(m => mb(m.end.hwm))
+    const r = row(`knob experiment: the same download with node ${s.knobFlag}, peak RSS (VmHWM)`, knob, 'MB', { extra: true, baseline: med(peaks), baselineName: 'the default bridge (row above, median)' })
+    r.ratio = med(knob) / med(peaks)
+    const heap = (ms: DownloadMeasure[]): string => `heap used ${formatNumber(med(ms.map(x => mb(x.heapUsed))))} MB of ${formatNumber(med(ms.map(x => mb(x.heapTotal))))} MB, external ${formatNumber(med(ms.map(x => mb(x.external))))} MB`
+    const cut = med(peaks) - med(knob)
+    r.notes = `Once per bench, after the runs; not what \`npm run bridge\` runs. Ratio against the median of the default runs (not paired). At ready ${memText(s.knob.map(m => m.idle))}; the 50 ms samples peaked at ${memText(s.knob.map(m => m.sampled))}. ` +
+      `V8 at the end: ${heap(s.knob)} (default: ${heap(d)}); download ${text(spread(s.knob.map(m => speed(m.ms))))} MB/s against ${text(spread(d.map(m => speed(m.ms))))} MB/s by default. ` +
+      `The cap takes ${formatNumber(cut)} MB off the peak, of the ${formatNumber(added.median)} MB the default download adds over ready: ` +
+      (cut >= added.median / 2
+        ? 'most of the growth is heap V8 reserves (its young generation grows to its maximum under the download\'s allocations), not memory in use.'
+        : 'the rest of the growth is outside V8\'s heap (buffers of chunk data and native allocations until they are collected or freed).')
+    rows.push(r)
+  } else if (s.knobError != null) {
+    rows.push(row(`knob experiment: the same download with node ${s.knobFlag}`, [Number.NaN], 'MB', { extra: true, notes: `Failed: ${s.knobError}` }))
+  }
+
+  const startup = targeted(withBaseline(row('start-up to ready: spawn → GET /health OK and relay connected, fresh folders, node --import tsx node-bridge/main.ts', s.bridgeReady, 'ms'),
+    s.bridgeReady, s.nodeExit, "node -e '' (spawn → exit)"), STARTUP_TARGET)
+  startup.notes = `${s.bridgeReady.length} start-ups (${s.bridgeReady.length / runs} per run, each in a rotating order with the baselines and diagnostics), after one warm-up start that is not counted (tsx's transform cache). ` +
+    `The API's port is ephemeral, so /health and /stats are asked as soon as the bridge prints its API line; the time ends when both answered (relay_connected true). Fresh folders: a new identity key, an empty cache. ` +
+    `Where the time goes: importing the bridge's modules through tsx alone (spawn → exit) takes ${text(spread(s.tsxImport))} ms` +
+    (s.bundleReady.length > 0 ? `; the same bridge bundled, without tsx, is ready in ${text(spread(s.bundleReady))} ms.` : `; no bundled variant (${s.bundleWhy ?? 'not built'}).`)
+  rows.push(startup)
+  rows.push(withBaseline(row('baseline: the relay\'s own start-up, spawn → GET /health OK, empty library, node --import tsx relay/main.ts', s.relayReady, 'ms'),
+    s.relayReady, s.nodeExit, "node -e ''"))
+  const cachedBase = perRun(s.bridgeReady, runs)
+  const cached = withBaseline(row(`start-up to ready, restarted over a cache holding the ${GIB} file (already manifested)`, s.bridgeReadyCached, 'ms'),
+    s.bridgeReadyCached, cachedBase, 'fresh start-up, same run')
+  cached.notes = 'The bridge that downloaded the file, stopped (SIGTERM) and started again on the same folders; checked: /stats says 1 file seeding. ' +
+    (s.cachedRehashed.some(x => x)
+      ? `In ${s.cachedRehashed.filter(x => x).length} of ${s.cachedRehashed.length} restarts the bridge hashed the file again (its console said so): the scan cache did not recognise it.`
+      : 'The bridge printed no hashing line in any restart: the scan cache knew the file (size, mtime) and it was seeded without being read again.')
+  rows.push(cached)
+  if (s.bundleReady.length === s.bridgeReady.length) {
+    rows.push(withBaseline(row('diagnostic: start-up to ready of the same bridge bundled by esbuild, run without tsx', s.bundleReady, 'ms', { extra: true }),
+      s.bundleReady, s.bridgeReady, 'the tsx bridge, same rounds'))
+  }
+  const tsx = withBaseline(row('diagnostic: node --import tsx, import the bridge\'s modules (node-bridge/bridge.ts) and exit', s.tsxImport, 'ms', { extra: true }),
+    s.tsxImport, s.nodeExit, "node -e ''")
+  tsx.notes = 'Module loading only (tsx transforms from its cache, libp2p and the rest evaluated), no node started, no port bound: the part of the start-up that is not the bridge\'s own work.'
+  rows.push(tsx)
+
+  const fileRow = row(`baseline: fs.createReadStream of the cached file (defaults: 64 KiB pieces), counted and dropped, ${GIB}`, s.file, 'MB/s')
+  fileRow.notes = 'In the bench process, the file just written by the bridge (in the page cache, as it is for /stream): the ceiling of reading it.'
+  const stream = withBaseline(row(`GET /stream/<file> from the bridge's cache (complete file), node:http client, body counted and dropped, ${GIB}`, s.stream, 'MB/s'),
+    s.stream, s.file, 'fs.createReadStream')
+  stream.notes = `The bridge child serves from its cache (256 KiB reads, written to the socket as it drains); the client is the bench process. The bytes of /stream were checked once against the source's SHA-256. The three reads (with the diagnostic below) rotate their order per run. ${load}`
+  const plain = withBaseline(row(`diagnostic: a minimal node:http server (child process) piping fs.createReadStream of the same file, same client, ${GIB}`, s.plainHttp, 'MB/s', { extra: true }),
+    s.plainHttp, s.file, 'fs.createReadStream')
+  plain.notes = `The ceiling of an HTTP server on loopback with this client: /stream against it is ${text(spread(pairedRatios(s.stream, s.plainHttp)))} (median of per-run ratios) — what the bridge's own handler costs, apart from what HTTP costs.`
+  rows.push(fileRow, stream, plain)
+  return rows
+}

@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { bundleBridge } from '../lib/bridge-bundle'
+import { measureDownload, type DownloadMeasure } from '../lib/bridge-download'
+import { MemorySampler, procMemory, spawnNode, startBridgeProcess, startRelayProcess, stopProcess, timeToExit, type BridgeEntry, type BridgeProcess, type ProcMemory } from '../lib/bridge-process'
+import { readFileStream, readUrl, startPlainFileServer } from '../lib/bridge-read'
+import { sha256OfFile, writePseudoRandomFile } from '../lib/files'
+import { startBenchRelay, type BenchRelay } from '../lib/relay'
+import { megabytesPerSecond, MiB } from '../lib/stats'
+import type { BenchContext, Row } from '../types'
+import { bridgeRows, type BridgeSamples } from './bridge-rows'
+
+export const name = 'bridge'
+
+export const SIZE = 1024 * MiB
+export const FILENAME = 'bench-bridge-1gib.mp4'
+/** Start-ups measured per run: they are short and noisy. */
+const STARTS_PER_RUN = 2
+/** The knob experiment: V8's young generation capped (semi-spaces of 2 MB; Node sizes them up to 64 MB on this machine). */
+const KNOB = '--max-semi-space-size=2'
+
+interface Env {
+  ctx: BenchContext
+  dir: string
+  relay: BenchRelay
+  expected: string
+  bundle?: string
+  samples: BridgeSamples
+}
+
+/**
+ * The bridge daemon as a user runs it: a child process
+ * `node --import tsx node-bridge/main.ts` (what `npm run bridge` runs),
+ * every port ephemeral, against a real relay (createRelay, in this process)
+ * whose temporary library holds a 1 GiB file of pseudo-random bytes.
+ * Per run:
+ * 1. start-ups, in a rotating order: the bridge to ready (spawn → `/health`
+ *    OK and `/stats` relay_connected) with fresh folders; baselines `node -e ''`
+ *    (spawn → exit) and the relay's own start-up (`node --import tsx
+ *    relay/main.ts`, spawn → `/health` OK, empty library); diagnostics: the
+ *    bridge's modules imported through tsx (spawn → exit), and the same bridge
+ *    bundled by esbuild, run without tsx;
+ * 2. memory: a fresh bridge downloads the 1 GiB file (POST /download → the
+ *    `seeding` event on /events) while /proc/<pid>/status is sampled every
+ *    50 ms; the row is the kernel's VmHWM (peak RSS since spawn) at the end;
+ * 3. throughput: `GET /stream/<file>` of that bridge (the file now in its
+ *    cache) vs fs.createReadStream of the same file, and a minimal node:http
+ *    server (its own child process) sending that file, in a rotating order;
+ * 4. the same bridge restarted over its cache (1 GiB file held) to ready.
+ * Once at the end, a knob experiment: the download again with V8's young
+ * generation capped. The load average is recorded before and after: other
+ * work on the machine skews every figure here.
+ */
+export async function run (ctx: BenchContext): Promise<Row[]> {
+  const dir = await ctx.tempDir('bridge-')
+  const libraryDir = join(dir, 'library')
+  await mkdir(libraryDir)
+  let t = performance.now()
+  ctx.progress(`${name}: writing ${SIZE / MiB} MiB of pseudo-random bytes`)
+  const expected = await writePseudoRandomFile(join(libraryDir, FILENAME), SIZE, 4)
+  ctx.progress(`${name}: written in ${((performance.now() - t) / 1000).toFixed(1)} s; starting the relay (it hashes its library)`)
+  t = performance.now()
+  const relay = await startBenchRelay(libraryDir, join(dir, 'relay'))
+  ctx.progress(`${name}: relay up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  const samples: BridgeSamples = {
+    nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], bundleReady: [], bridgeReadyCached: [], cachedRehashed: [],
+    readyMemory: [], bundleReadyMemory: [], downloads: [], knob: [], streamPeak: [],
+    stream: [], file: [], plainHttp: [], load: [loadAverage()], knobFlag: KNOB
+  }
+  try {
+    const bundled = await bundleBridge(join(dir, 'bundle'))
+    samples.bundleWhy = bundled.why
+    const env: Env = { ctx, dir, relay, expected, bundle: bundled.path, samples }
+    samples.nodeMemory = await bareNodeMemory()
+    // warm-up, not counted: tsx's transform cache, the disk cache of node_modules
+    ctx.progress(`${name}: warm-up start (tsx compiles and caches the bridge's modules)`)
+    await stopProcess(await startBridgeProcess({ kind: 'tsx' }, await folders(env, 'warm-up')))
+    for (let r = 0; r < ctx.runs; r++) {
+      const tag = `${name} run ${r + 1}/${ctx.runs}`
+      for (let k = 0; k < STARTS_PER_RUN; k++) await startUps(env, `${tag}.${k + 1}`, r * STARTS_PER_RUN + k)
+      await downloadAndStream(env, tag, r)
+    }
+    await knobExperiment(env)
+  } finally {
+    samples.load.push(loadAverage())
+    await relay.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  return bridgeRows(samples)
+}
+
+/** The 1-minute load average: other work on the machine shows here. */
+function loadAverage (): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+}
+
+async function folders (env: Env, label: string): Promise<{ relayHttp: string, cacheDir: string, dataDir: string, root: string }> {
+  const root = join(env.dir, label)
+  await mkdir(root, { recursive: true })
+  return { relayHttp: env.relay.relay.httpUrl(), cacheDir: join(root, 'cache'), dataDir: join(root, 'data'), root }
+}
+
+/** What a bare `node` holds resident: the floor under any Node program. */
+async function bareNodeMemory (): Promise<ProcMemory> {
+  const p = spawnNode(['-e', 'process.stdout.write(require("fs").readFileSync("/proc/self/status", "utf8"))'])
+  await p.exited
+  const text = p.output.join('\n')
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') }
+}
+
+/** One round of start-ups, each process stopped before the next starts; the order rotates with `turn`. */
+async function startUps (env: Env, tag: string, turn: number): Promise<void> {
+  const { samples, ctx } = env
+  const bridgeOnce = async (entry: BridgeEntry, label: string): Promise<{ ms: number, memory: ProcMemory }> => {
+    const f = await folders(env, `start-${label}-${turn}`)
+    const bridge = await startBridgeProcess(entry, f)
+    try {
+      return { ms: bridge.readyMs, memory: await procMemory(bridge.pid) }
+    } finally {
+      await stopProcess(bridge)
+      await rm(f.root, { recursive: true, force: true })
+    }
+  }
+  const steps: Array<() => Promise<string>> = [
+    async () => {
+      const ms = await timeToExit(['-e', ''])
+      samples.nodeExit.push(ms)
+      return `node -e '' ${ms.toFixed(0)} ms`
+    },
+    async () => {
+      const relayDir = join(env.dir, `relay-start-${turn}`)
+      await mkdir(join(relayDir, 'library'), { recursive: true })
+      const relay = await startRelayProcess(relayDir)
+      await stopProcess(relay)
+      await rm(relayDir, { recursive: true, force: true })
+      samples.relayReady.push(relay.readyMs)
+      return `relay ${relay.readyMs.toFixed(0)} ms`
+    },
+    async () => {
+      const { ms, memory } = await bridgeOnce({ kind: 'tsx' }, 'tsx')
+      samples.bridgeReady.push(ms)
+      samples.readyMemory.push(memory)
+      return `bridge ${ms.toFixed(0)} ms (RSS ${(memory.rss / 1e6).toFixed(0)} MB)`
+    },
+    async () => {
+      const ms = await timeToExit(['--import', 'tsx', '--input-type=module', '-e', "await import('./node-bridge/bridge.ts')"])
+      samples.tsxImport.push(ms)
+      return `tsx import of the bridge's modules ${ms.toFixed(0)} ms`
+    },
+    async () => {
+      if (env.bundle == null) return 'no bundle'
+      const { ms, memory } = await bridgeOnce({ kind: 'bundle', path: env.bundle }, 'bundle')
+      samples.bundleReady.push(ms)
+      samples.bundleReadyMemory.push(memory)
+      return `bundled bridge ${ms.toFixed(0)} ms (RSS ${(memory.rss / 1e6).toFixed(0)} MB)`
+    }
+  ]
+  const said: string[] = []
+  for (let k = 0; k < steps.length; k++) said.push(await steps[(k + turn) % steps.length]!())
+  ctx.progress(`${tag}: start-ups: ${said.join(', ')}`)
+}
+
+/** Memory while downloading the 1 GiB file, then /stream vs the disk, then a restart over the full cache. */
+async function downloadAndStream (env: Env, tag: string, r: number): Promise<void> {
+  const { samples, ctx } = env
+  const f = await folders(env, `download-${r}`)
+  let bridge: BridgeProcess | undefined = await startBridgeProcess({ kind: 'tsx' }, f)
+  try {
+    const m = await measureDownload(bridge, env.relay, FILENAME)
+    samples.downloads.push(m)
+    ctx.progress(`${tag}: ${describe(m)}`)
+    const cached = join(f.cacheDir, FILENAME)
+    if (await sha256OfFile(cached) !== env.expected) throw new Error('the bridge\'s cached file differs from the source')
+
+    // GET /stream from the cache vs the same file read from disk, in a rotating order
+    const streamUrl = `${bridge.url}/stream/${encodeURIComponent(FILENAME)}`
+    if (r === 0 && (await readUrl(streamUrl, { hash: true })).sha256 !== env.expected) throw new Error('GET /stream sent other bytes than the file')
+    const pid = bridge.pid
+    const reads: Array<[number[], () => Promise<{ bytes: number, ms: number }>, string]> = [
+      [samples.stream, async () => {
+        const sampler = new MemorySampler(pid, 50)
+        try {
+          return await readUrl(streamUrl)
+        } finally {
+          const peak = await sampler.stop()
+          if (peak != null) samples.streamPeak.push(peak)
+        }
+      }, 'GET /stream'],
+      [samples.file, async () => await readFileStream(cached), 'fs.createReadStream'],
+      [samples.plainHttp, async () => {
+        const server = await startPlainFileServer(cached)
+        try {
+          return await readUrl(server.url)
+        } finally {
+          await server.stop()
+        }
+      }, 'plain node:http server']
+    ]
+    const said: string[] = []
+    for (let k = 0; k < reads.length; k++) {
+      const [into, read, what] = reads[(k + r) % reads.length]!
+      const result = await read()
+      if (result.bytes !== SIZE) throw new Error(`${what} gave ${result.bytes} bytes, expected ${SIZE}`)
+      into.push(megabytesPerSecond(SIZE, result.ms))
+      said.push(`${what} ${megabytesPerSecond(SIZE, result.ms).toFixed(0)} MB/s`)
+    }
+    ctx.progress(`${tag}: ${said.join(', ')}`)
+
+    await stopProcess(bridge)
+    bridge = await startBridgeProcess({ kind: 'tsx' }, f)
+    const stats = await (await fetch(`${bridge.url}/stats`)).json()
+    if (stats.seeding_files !== 1) throw new Error(`the restarted bridge seeds ${stats.seeding_files} files, expected 1`)
+    samples.bridgeReadyCached.push(bridge.readyMs)
+    samples.cachedRehashed.push(bridge.output.some(line => line.includes('Analyse de')))
+    ctx.progress(`${tag}: restart over the 1 GiB cache: ready in ${bridge.readyMs.toFixed(0)} ms`)
+  } finally {
+    if (bridge != null) await stopProcess(bridge)
+    await rm(f.root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Once per bench: the same download with V8's young generation capped
+ * (`node ${KNOB}`), to tell the memory the download uses from the heap V8
+ * reserves for it. Not the product's configuration: a failure here is
+ * reported in its row, it does not fail the suite.
+ */
+async function knobExperiment (env: Env): Promise<void> {
+  const f = await folders(env, 'knob')
+  let bridge: BridgeProcess | undefined
+  try {
+    bridge = await startBridgeProcess({ kind: 'tsx' }, f, { nodeArgs: [KNOB] })
+    const m = await measureDownload(bridge, env.relay, FILENAME)
+    if (await sha256OfFile(join(f.cacheDir, FILENAME)) !== env.expected) throw new Error('the bridge\'s cached file differs from the source')
+    env.samples.knob.push(m)
+    env.ctx.progress(`${name} knob ${KNOB}: ${describe(m)}`)
+  } catch (err: any) {
+    env.samples.knobError = `${err?.message ?? err}`.split('\n')[0]
+    env.ctx.progress(`${name} knob ${KNOB} failed: ${err?.message ?? err}${bridge != null ? `\n${bridge.output.slice(-10).join('\n')}` : ''}`)
+  } finally {
+    if (bridge != null) await stopProcess(bridge)
+    await rm(f.root, { recursive: true, force: true })
+  }
+}
+
+function describe (m: DownloadMeasure): string {
+  return `1 GiB downloaded in ${(m.ms / 1000).toFixed(1)} s (${megabytesPerSecond(SIZE, m.ms).toFixed(0)} MB/s); RSS at ready ${(m.idle.rss / 1e6).toFixed(0)} MB, ` +
+    `peak (VmHWM) ${(m.end.hwm / 1e6).toFixed(0)} MB, sampled max ${(m.sampled.rss / 1e6).toFixed(0)} MB over ${m.samples} samples; heap ${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} MB, external ${(m.external / 1e6).toFixed(0)} MB`
+}
