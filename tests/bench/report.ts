@@ -97,6 +97,15 @@ the machine's own interface address (Chromium gathers no loopback
 candidates); the packets never leave the machine. Each row's notes say how
 it was measured.
 
+**bridge** — the bridge daemon as a child process (\`node --import tsx
+node-bridge/main.ts\`, what \`npm run bridge\` runs) against a real relay: its
+peak resident memory (VmHWM from /proc) while downloading a 1 GiB content
+(target **≤ 100 MB**, the seed's figure; the RSS at ready beside it), the time
+from spawn to ready (health OK and relay connected; target **≤ 1 s**; beside
+it a bare \`node -e ''\` and the relay's own start-up), and \`GET /stream\` from
+the cache against reading the same file with \`fs.createReadStream\` (the
+ceiling) and a plain Node HTTP server sending it.
+
 \`npm run bench\` runs everything and rewrites this file; \`npm run bench --
 --only <suite>[,<suite>]\` or \`--runs <n>\` print the table without writing
 it. The exit code is 1 only when a suite failed (an error, wrong bytes), not
