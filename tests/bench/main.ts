@@ -17,7 +17,7 @@ import type { BenchContext, Row, Suite } from './types'
 const SUITES: Suite[] = [originDownload, offload, browser, bridge]
 
 /** The whole bench stops by itself past this, whatever hangs. */
-const WATCHDOG_MS = 15 * 60_000
+const WATCHDOG_MS = 25 * 60_000
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const reportPath = join(repoRoot, 'docs', 'BENCHMARKS.md')
