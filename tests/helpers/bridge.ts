@@ -110,7 +110,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
  */
 export async function spawnBridge (args: string[], options: { timeoutMs?: number } = {}): Promise<ChildBridge> {
   // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child of its own, which a kill -9 would orphan
-  const child = spawn(process.execPath, ['--import', 'tsx', 'node-bridge/main.ts', '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'node-bridge/main.ts', '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0', '--ipc-ws-port', '0', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DEBUG: process.env.BRIDGE_DEBUG ?? '' }
