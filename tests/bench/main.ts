@@ -8,13 +8,14 @@ import { machineInfo } from './lib/machine'
 import { renderReport } from './report'
 import * as bridge from './suites/bridge'
 import * as browser from './suites/browser'
+import * as ipc from './suites/ipc'
 import * as offload from './suites/offload'
 import * as originDownload from './suites/origin-download'
 import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload, browser, bridge]
+const SUITES: Suite[] = [originDownload, offload, browser, bridge, ipc]
 
 /** The whole bench stops by itself past this, whatever hangs. */
 const WATCHDOG_MS = 25 * 60_000

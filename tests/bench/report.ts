@@ -106,6 +106,32 @@ it a bare \`node -e ''\` and the relay's own start-up), and \`GET /stream\` from
 the cache against reading the same file with \`fs.createReadStream\` (the
 ceiling) and a plain Node HTTP server sending it.
 
+**ipc** — the bridge's JSON-lines IPC (the one on 8889; here every port is
+ephemeral) with three real bridges (\`createBridge\`, in this process) and a
+real relay on loopback. Alice is connected directly (TCP + noise + yamux) to
+Bob and to Carol; Alice and Carol ran \`negotiate_keys\` first, so everything
+between them is sealed (X-Wing session, AES-256-GCM per frame) while Alice ↔
+Bob stays in clear. Each group below runs in every run, in a rotating order.
+No targets: the issue asks for figures and ratios.
+- Request rate: \`{"command":"status"}\` on Alice's IPC, each connection
+  keeping 16 requests in flight (one more written per reply, every reply
+  parsed), on one connection and on 50 at once, against a trivial JSON-lines
+  echo server in the same process driven by the same client the same way (the
+  ceiling of Node's TCP and JSON framing); a diagnostic pads the echo's
+  replies to a status reply's size, to tell bytes from the IPC's own work.
+- Message latency: 500 messages one after another, \`send_message\` written on
+  Alice's IPC → \`p2p_message_received\` read on the receiver's IPC client,
+  p50 and p99, clear (→ Bob) and sealed (→ Carol), against libp2p ping between
+  the same two nodes over the same connection (wall time of \`ping()\`: a new
+  stream and 32 bytes there and back, as each chat message opens a stream).
+- File transfer: \`send_file\` of a 64 MiB file of pseudo-random bytes,
+  \`chunk_size\` 8192 (the seed's), left out (64 KiB, what the CLI sends) and
+  262144 *(extra)*, clear and sealed, timed from the request to its reply
+  \`File sent\` (the receiver verified and stored the file; the stored copy is
+  hashed again outside the timing), against the bare libp2p stream pump of
+  origin-download (256 KiB pieces, counted not stored) from Alice's node to
+  the same peer over the same connection.
+
 \`npm run bench\` runs everything and rewrites this file; \`npm run bench --
 --only <suite>[,<suite>]\` or \`--runs <n>\` print the table without writing
 it. The exit code is 1 only when a suite failed (an error, wrong bytes), not
