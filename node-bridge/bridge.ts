@@ -192,6 +192,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
   const onAddressChange = (): void => { announcer.refresh() }
 
   let startedAt = Date.now()
+  // the node's KEM public key, in base64 once: `status` is the IPC's most frequent request
+  const publicKeyBase64 = toBase64(chatStack.identity.publicKey)
   let ipcBound: { host: string, port: number, wsPort: number } | undefined
   let ipcError: Error | undefined
   const ipc = createIpcStack({
@@ -211,7 +213,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       relayConnected: () => relayLink.connected,
       ipcClients: () => ipc.tcp.clients + ipc.ws.clients,
       receiveDir: chatStack.receiveFolder.dir,
-      publicKey: toBase64(chatStack.identity.publicKey)
+      publicKey: publicKeyBase64
     })
   })
 
