@@ -64,7 +64,7 @@ bytes from the origin (a real relay, \`createRelay\`, ephemeral ports).
 - Diagnostics *(extra)* split (a) into layers, each adding one part of it to
   the one before, all over the same connection as (b): d1 the chunk protocol
   alone (the product's \`ChunkServer\` over a \`MemoryChunkStore\` on the relay's
-  node under a throw-away protocol id, 8 requests in flight like the session,
+  node under a throw-away protocol id, 16 requests in flight like the session at most,
   data dropped); d2 the same from the relay's real chunk server, whose
   \`FsChunkStore\` opens, reads and re-verifies every chunk it serves; d3 the
   whole session into a \`MemoryChunkStore\` (no client disk). The note on (a)

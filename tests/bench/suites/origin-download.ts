@@ -21,7 +21,7 @@ const MB = `${SIZE / MiB} MiB`
 const FILENAME = 'bench-origin-256mib.mp4'
 const TARGET: Target = { of: 'ratio', op: '>=', limit: 0.7 }
 /** The session's default requests in flight per peer; the diagnostics keep as many. */
-const IN_FLIGHT = 8
+const IN_FLIGHT = 16
 const CHUNKS = SIZE / (256 * 1024)
 
 interface Env {
@@ -124,8 +124,8 @@ const DIAGNOSTICS: Step[] = [
 
 /** Knobs the session exposes; each an extra row, never what a client runs. */
 const KNOBS: Step[] = [
-  swarmStep('k-slots16', 'peerSlots 16', { peerSlots: 16 }, '8'),
-  swarmStep('k-slots32', 'peerSlots 32', { peerSlots: 32 }, '8'),
+  swarmStep('k-slots8', 'peerSlots 8', { peerSlots: 8 }, '16, adapted to the measured speed'),
+  swarmStep('k-slots32', 'peerSlots 32', { peerSlots: 32 }, '16, adapted to the measured speed'),
   swarmStep('k-window0', 'criticalWindowBytes 0', { criticalWindowBytes: 0 }, '4 MiB')
 ]
 
@@ -218,7 +218,7 @@ function rows (samples: Map<string, Array<Measured<unknown>>>, checks: { connect
   const perChunk = (key: string): string => `${formatNumber(spread((samples.get(key) ?? []).map(m => m.ms)).median / CHUNKS)} ms`
   const layers = [
     { key: 'b', what: '(b) the bare stream' },
-    { key: 'd1', what: 'd1 (+ the chunk protocol: requests, framing, 8 in flight, the server\'s upload cap)' },
+    { key: 'd1', what: 'd1 (+ the chunk protocol: requests, framing, 16 in flight, the server\'s upload cap)' },
     { key: 'd2', what: 'd2 (+ the relay\'s FsChunkStore: open + read + close + SHA-256 per chunk served)' },
     { key: 'd3', what: 'd3 (+ the session and the client\'s SHA-256, into memory)' },
     { key: 'a', what: '(a) (+ the client\'s FsChunkStore: copy, open + write + close per chunk, bitfield saved with fsync + rename)' }
