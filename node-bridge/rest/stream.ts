@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import type { RequestHandler, Response } from 'express'
 import { chunkRange, type ContentId, type Manifest } from '@core/content/manifest'
-import { decideRange } from '@core/http/range'
+import { decideRange, rangeReply } from '@core/http/range'
 import type { ChunkStore } from '@core/store/types'
 import type { SwarmSession } from '@core/swarm/session'
 import type { DownloadManager } from '../downloads/manager'
@@ -37,17 +37,12 @@ export function streamHandler (deps: StreamDeps): RequestHandler {
     res.setHeader('ETag', `"${contentId}"`)
     res.setHeader('Cache-Control', 'no-cache')
     res.setHeader('X-Pipbingo-Complete', session == null ? 'true' : 'false')
-    const range = decideRange(req.headers.range, size)
-    if (range.kind === 'unsatisfiable') {
-      res.setHeader('Content-Range', `bytes */${size}`)
-      throw new RangeNotSatisfiableError(`The range "${req.headers.range ?? ''}" is outside the file (${size} bytes)`)
-    }
-    const start = range.kind === 'partial' ? range.start : 0
-    const end = range.kind === 'partial' ? range.end : size - 1
-    res.status(range.kind === 'partial' ? 206 : 200)
-    if (range.kind === 'partial') res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`)
+    const reply = rangeReply(decideRange(req.headers.range, size), size)
+    res.set(reply.headers)
+    if (reply.status === 416) throw new RangeNotSatisfiableError(`The range "${req.headers.range ?? ''}" is outside the file (${size} bytes)`)
+    const { start, end } = reply
+    res.status(reply.status)
     res.setHeader('Content-Type', manifest.mime)
-    res.setHeader('Content-Length', String(end - start + 1))
     if (req.method === 'HEAD') {
       res.end()
       return

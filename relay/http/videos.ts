@@ -5,7 +5,7 @@ import { LibraryFileChangedError, type CatalogueEntry, type Library } from '../l
 import type { RelayMetrics } from '../metrics'
 import { NotFoundError, RangeNotSatisfiableError } from './errors'
 import { filenameParam } from './params'
-import { decideRange } from './range'
+import { decideRange, rangeReply } from '@core/http/range'
 
 export interface VideosDeps {
   library: Library
@@ -58,17 +58,12 @@ export function videosHandler (deps: VideosDeps): RequestHandler {
       }
 
       const size = entry.size
-      const range = rangeStillValid(req, etag, lastModified) ? decideRange(req.headers.range, size) : { kind: 'full' as const }
-      if (range.kind === 'unsatisfiable') {
-        res.setHeader('Content-Range', `bytes */${size}`)
-        throw new RangeNotSatisfiableError(`The range "${req.headers.range ?? ''}" is outside the file (${size} bytes)`)
-      }
-      const start = range.kind === 'partial' ? range.start : 0
-      const end = range.kind === 'partial' ? range.end : size - 1
-      res.status(range.kind === 'partial' ? 206 : 200)
-      if (range.kind === 'partial') res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`)
+      const reply = rangeReply(rangeStillValid(req, etag, lastModified) ? decideRange(req.headers.range, size) : { kind: 'full' }, size)
+      res.set(reply.headers)
+      if (reply.status === 416) throw new RangeNotSatisfiableError(`The range "${req.headers.range ?? ''}" is outside the file (${size} bytes)`)
+      const { start, end } = reply
+      res.status(reply.status)
       res.setHeader('Content-Type', entry.mime)
-      res.setHeader('Content-Length', String(end - start + 1))
       if (req.method === 'HEAD') {
         res.end()
         return

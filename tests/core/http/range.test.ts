@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decideRange, type RangeDecision } from '@core/http/range'
+import { decideRange, rangeReply, type RangeDecision } from '@core/http/range'
 import { decideRange as relayDecideRange } from '../../../relay/http/range'
 
 const full: RangeDecision = { kind: 'full' }
@@ -36,5 +36,16 @@ describe('decideRange from @core/http (the service worker and the relay share it
   ]
   it.each(table)('%j of %i bytes', (header, size, expected) => {
     expect(decideRange(header, size)).toEqual(expected)
+  })
+})
+
+describe('rangeReply', () => {
+  it.each([
+    [{ kind: 'full' }, 10, { status: 200, start: 0, end: 9, headers: { 'Content-Length': '10' } }],
+    [{ kind: 'partial', start: 2, end: 5 }, 10, { status: 206, start: 2, end: 5, headers: { 'Content-Length': '4', 'Content-Range': 'bytes 2-5/10' } }],
+    [{ kind: 'partial', start: 9, end: 9 }, 10, { status: 206, start: 9, end: 9, headers: { 'Content-Length': '1', 'Content-Range': 'bytes 9-9/10' } }],
+    [{ kind: 'unsatisfiable' }, 10, { status: 416, headers: { 'Content-Range': 'bytes */10' } }]
+  ] as const)('%j of %d bytes', (decision, size, expected) => {
+    expect(rangeReply(decision as RangeDecision, size)).toEqual(expected)
   })
 })

@@ -53,3 +53,22 @@ function toNumber (digits: string): number {
   const n = Number(digits)
   return Number.isSafeInteger(n) ? n : Number.MAX_SAFE_INTEGER
 }
+
+/** The status, byte span and headers of an answer to a range decision. */
+export type RangeReply =
+  | { status: 200 | 206, start: number, end: number, headers: Record<string, string> }
+  | { status: 416, headers: Record<string, string> }
+
+/**
+ * What a server sends for a decision on a representation of `size` bytes:
+ * 200 or 206 with the inclusive span `[start, end]`, `Content-Length` and (for
+ * 206) `Content-Range`; or 416 with `Content-Range: bytes <star>/<size>`.
+ */
+export function rangeReply (decision: RangeDecision, size: number): RangeReply {
+  if (decision.kind === 'unsatisfiable') return { status: 416, headers: { 'Content-Range': `bytes */${size}` } }
+  const start = decision.kind === 'partial' ? decision.start : 0
+  const end = decision.kind === 'partial' ? decision.end : size - 1
+  const headers: Record<string, string> = { 'Content-Length': String(end - start + 1) }
+  if (decision.kind === 'partial') headers['Content-Range'] = `bytes ${start}-${end}/${size}`
+  return { status: decision.kind === 'partial' ? 206 : 200, start, end, headers }
+}
