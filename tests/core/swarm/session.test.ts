@@ -3,7 +3,10 @@ import { MemoryChunkStore } from '@core/store/memory-store'
 import type { ChunkStore } from '@core/store/types'
 import { digest, makeContent, type TestContent } from '../../helpers/content'
 import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
+import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { PROTOCOL } from '@core/protocols/chunk'
+import { decodeFrame, encodeFrame, FrameType, Status } from '@core/protocols/chunk/codec'
+import { Bitfield } from '@core/swarm/bitfield'
 
 /** A store that hands out wrong bytes for every chunk: a peer that lies. */
 class LyingStore extends MemoryChunkStore {
@@ -109,26 +112,16 @@ describe('SwarmSession between real libp2p nodes', () => {
     origin = await startOrigin([content])
     const silent = await peer()
     await fill(silent.store, content)
-    // it still says it holds everything, then never sends a chunk
+    // it says it holds everything, then never sends a chunk
     await silent.node.unhandle(PROTOCOL)
-    const { ChunkServer } = await import('@core/protocols/chunk/server')
-    const { logger } = await import('@libp2p/logger')
-    const real = new ChunkServer({ store: silent.store, log: logger('test') })
-    await silent.node.handle(PROTOCOL, async (stream, conn) => {
-      // answer HAVE through the real server, swallow everything else
-      const { FrameType, encodeFrame, Status } = await import('@core/protocols/chunk/codec')
-      const { Bitfield } = await import('@core/swarm/bitfield')
-      const { LengthPrefixedDecoder } = await import('@libp2p/utils')
+    await silent.node.handle(PROTOCOL, async (stream) => {
       const decoder = new LengthPrefixedDecoder()
-      const { decodeFrame } = await import('@core/protocols/chunk/codec')
-      void real
       for await (const buf of stream) {
         for (const raw of decoder.decode(buf)) {
           const f = decodeFrame(raw)
           if (f.type === FrameType.HaveRequest) stream.send(encodeFrame({ type: FrameType.HaveResponse, id: f.id, status: Status.Ok, bitfield: Bitfield.full(content.manifest.hashes.length).toBytes() }))
         }
       }
-      void conn
     })
     silent.announcer.set(content.contentId, true)
     await silent.announcer.settled()
