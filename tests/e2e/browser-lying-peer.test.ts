@@ -11,19 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildManifest } from '@core/content/builder'
 import { chunkProtocol } from '@core/protocols/chunk'
 import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
-import { MemoryChunkStore } from '@core/store/memory-store'
 import { Announcer } from '@core/swarm/announcer'
 import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
 import { inPieces } from '../helpers/content'
-
-/** Serves every chunk with one byte flipped: a peer that lies. */
-class LyingStore extends MemoryChunkStore {
-  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
-    const data = await super.getChunk(contentId, index)
-    if (data != null) data[7] = (data[7] as number) ^ 0x55
-    return data
-  }
-}
+import { LyingStore } from '../helpers/stores'
 
 describe('a peer that sends corrupt chunks to a tab', () => {
   let rig: WebRig
@@ -34,7 +25,7 @@ describe('a peer that sends corrupt chunks to a tab', () => {
     rig = await startWebRig(['library/sample.mp4'])
     const bytes = new Uint8Array(await readFile('library/sample.mp4'))
     const { manifest, contentId } = await buildManifest(inPieces(bytes), { name: 'sample.mp4', mime: 'video/mp4' })
-    const store = new LyingStore()
+    const store = new LyingStore(7)
     await store.putManifest(manifest)
     for (let i = 0; i < manifest.hashes.length; i++) {
       await store.putChunk(contentId, i, bytes.subarray(i * manifest.chunkSize, (i + 1) * manifest.chunkSize))

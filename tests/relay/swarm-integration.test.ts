@@ -1,17 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { makeContent, digest, type TestContent } from '../helpers/content'
 import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
+import { LyingStore } from '../helpers/stores'
 import { fill, readAll, startPeer, type Peer } from '../helpers/swarm'
-
-/** A store that corrupts every chunk it serves: a peer that lies. */
-import { MemoryChunkStore } from '@core/store/memory-store'
-class LyingStore extends MemoryChunkStore {
-  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
-    const data = await super.getChunk(contentId, index)
-    if (data != null) data[data.byteLength - 1] = (data[data.byteLength - 1] as number) ^ 1
-    return data
-  }
-}
 
 describe('Node peers and a real relay on loopback', () => {
   let content: TestContent
@@ -74,7 +65,7 @@ describe('Node peers and a real relay on loopback', () => {
 
   it('catches a peer that serves corrupt chunks and completes from others', async () => {
     relay = await startRelay([{ name: content.manifest.name, bytes: content.bytes }])
-    const liar = await peer({ store: new LyingStore() })
+    const liar = await peer({ store: new LyingStore(-1) })
     await fill(liar.store, content)
     liar.announcer.set(content.contentId, true)
     await liar.announcer.settled()

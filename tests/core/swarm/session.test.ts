@@ -7,15 +7,7 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { PROTOCOL } from '@core/protocols/chunk'
 import { decodeFrame, encodeFrame, FrameType, Status } from '@core/protocols/chunk/codec'
 import { Bitfield } from '@core/swarm/bitfield'
-
-/** A store that hands out wrong bytes for every chunk: a peer that lies. */
-class LyingStore extends MemoryChunkStore {
-  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
-    const data = await super.getChunk(contentId, index)
-    if (data != null) data[0] = (data[0] as number) ^ 0xff
-    return data
-  }
-}
+import { LyingStore } from '../../helpers/stores'
 
 /** A store that answers slowly, so a transfer can be interrupted half-way. */
 class SlowStore extends MemoryChunkStore {

@@ -1,0 +1,18 @@
+import { MemoryChunkStore } from '@core/store/memory-store'
+
+/**
+ * A peer that lies: it serves every chunk with one byte flipped (at
+ * `offset`, from the end when negative), after storing the right bytes.
+ */
+export class LyingStore extends MemoryChunkStore {
+  constructor (private readonly offset = 0) { super() }
+
+  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
+    const data = await super.getChunk(contentId, index)
+    if (data != null) {
+      const at = this.offset < 0 ? data.byteLength + this.offset : this.offset
+      data[at] = (data[at] as number) ^ 0x55
+    }
+    return data
+  }
+}
