@@ -61,7 +61,7 @@ describe('browser tabs watch and share over WebRTC', () => {
     await tabB.waitForFunction((a) => {
       const s = window.pipbingo.stats() as any
       return s?.peers.some((p: any) => p.id === a && p.direct && p.transport === 'webrtc') && (s.bySource[a] ?? 0) > 0
-    }, aId, { timeout: 20_000, polling: 50 })
+    }, aId, { timeout: 30_000, polling: 50 })
     const originAtCut = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
     await rig.relay.stop()
     try {

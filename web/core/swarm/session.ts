@@ -247,15 +247,26 @@ export class SwarmSession extends EventTarget {
   private async connect (peer: PeerSource): Promise<void> {
     peer.connecting = true
     try {
-      const channel = await this.init.chunks!.channel(peer.peerId, { addrs: peer.addrs, signal: this.controller.signal })
-      peer.channel = channel
-      channel.addEventListener('close', () => this.dropPeer(peer, false), { once: true })
+      // a direct dial (WebRTC) can fail once and work the next time: a peer
+      // gets a second try at once, so the "peers first" window is not lost to
+      // one failed upgrade
+      const attempts = peer.kind === 'peer' ? 2 : 1
+      for (let attempt = 1; ; attempt++) {
+        try {
+          peer.channel = await this.init.chunks!.channel(peer.peerId, { addrs: peer.addrs, signal: this.controller.signal })
+          break
+        } catch (err) {
+          if (attempt >= attempts || this.stopped) throw err
+          await delay(RETRY_CONNECT_MS / 2, { signal: this.controller.signal })
+        }
+      }
+      peer.channel.addEventListener('close', () => this.dropPeer(peer, false), { once: true })
       await this.pollHave(peer)
       this.dispatchEvent(new Event('peer'))
     } catch (err: any) {
       this.log('cannot reach %s for %s: %s', peer.id, this.contentId, err?.message)
       this.peers.delete(peer.id)
-      // a direct dial (WebRTC) can fail once and work the next time: look again soon, not in 3 s
+      // and look again soon, not in 3 s
       if (!this.stopped && !this.complete) this.timers.push(setTimeout(() => { void this.discover() }, RETRY_CONNECT_MS))
     } finally {
       peer.connecting = false
