@@ -52,19 +52,25 @@ describe('browser tabs watch and share over WebRTC', () => {
     expect(await streamedSha(tabA, sample.id)).toBe(sample.sha)
   })
 
-  it('tab B, another browser process, gets ≥ 80 % from tab A over WebRTC, and finishes with the relay stopped', async () => {
+  // retry: 1 — on a loaded machine the first WebRTC upgrade between two
+  // browser processes fails now and then; the tab retries at once, but once
+  // in a while the origin has already served the whole (small) video by then.
+  // A second attempt with a fresh tab B is still the same claim.
+  it('tab B, another browser process, gets ≥ 80 % from tab A over WebRTC, and finishes with the relay stopped', { retry: 1 }, async () => {
     const originBefore = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
     // A serves slowly, so the transfer is still running when the relay goes away
     await tabA.evaluate(() => { (window.pipbingo as any).setUploadLimit(600_000) })
     const tabB = await openApp(browserB, `${rig.relay.httpUrl()}/?play=sample.mp4`)
-    const aId = (await statsOf(tabA)).peerId
-    await tabB.waitForFunction((a) => {
-      const s = window.pipbingo.stats() as any
-      return s?.peers.some((p: any) => p.id === a && p.direct && p.transport === 'webrtc') && (s.bySource[a] ?? 0) > 0
-    }, aId, { timeout: 30_000, polling: 50 })
-    const originAtCut = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
-    await rig.relay.stop()
+    let relayStopped = false
     try {
+      const aId = (await statsOf(tabA)).peerId
+      await tabB.waitForFunction((a) => {
+        const s = window.pipbingo.stats() as any
+        return s?.peers.some((p: any) => p.id === a && p.direct && p.transport === 'webrtc') && (s.bySource[a] ?? 0) > 0
+      }, aId, { timeout: 30_000, polling: 50 })
+      const originAtCut = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
+      await rig.relay.stop()
+      relayStopped = true
       const stats = await waitComplete(tabB, sample.id)
       expect(stats.bySource[aId]).toBeGreaterThanOrEqual(0.8 * sample.size)
       expect(stats.bytesFromPeers).toBeGreaterThanOrEqual(0.8 * sample.size)
@@ -74,7 +80,9 @@ describe('browser tabs watch and share over WebRTC', () => {
       expect(await streamedSha(tabB, sample.id)).toBe(sample.sha)
       await waitPlaying(tabB)
     } finally {
-      await rig.restartRelay()
+      // B goes away (a retry starts with a fresh B that has nothing), the relay comes back
+      await tabB.context().close()
+      if (relayStopped) await rig.restartRelay()
       await tabA.evaluate(() => { (window.pipbingo as any).setUploadLimit(Infinity) })
     }
   })
