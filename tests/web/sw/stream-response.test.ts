@@ -218,7 +218,10 @@ describe('streamResponse: the body is pulled', () => {
   it('a cancel aborts the pending ask of the tab and reads nothing more', async () => {
     const h = await harness([0])
     let aborted: unknown
+    let askedTab!: () => void
+    const tabAsked = new Promise<void>(resolve => { askedTab = resolve })
     h.onAsk = async (_request, options) => {
+      askedTab()
       await new Promise((_resolve, reject) => {
         options?.signal?.addEventListener('abort', () => { aborted = options.signal?.reason; reject(options.signal?.reason) })
       })
@@ -226,7 +229,7 @@ describe('streamResponse: the body is pulled', () => {
     const res = await streamResponse(target(), get(), h.deps)
     const reader = res.body!.getReader()
     await reader.read() // chunk 0
-    await new Promise(resolve => setTimeout(resolve, 10)) // the stream has asked the tab for chunk 1
+    await tabAsked // the stream has asked the tab for chunk 1
     expect(h.asked.map(r => r.type === 'chunk' ? r.index : -1)).toEqual([1])
     await reader.cancel(new Error('the video element went away'))
     expect(aborted).toEqual(new Error('the video element went away'))
