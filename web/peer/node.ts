@@ -15,6 +15,8 @@ export type TabNode = Libp2p<{ identify: unknown, chunk: ChunkProtocol, tracker:
 
 export interface TabNodeInit {
   privateKey: PrivateKey
+  /** Sent through identify: `pipbingo-tab/<version> (<display name>)`. */
+  userAgent?: string
   /** The relay's WebSockets address, ending in /p2p/<relay id>. */
   relay: Multiaddr
   store: ChunkStore
@@ -35,6 +37,7 @@ export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
   return await createLibp2p({
     start: false,
     privateKey: init.privateKey,
+    ...(init.userAgent != null ? { nodeInfo: { userAgent: init.userAgent } } : {}),
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),

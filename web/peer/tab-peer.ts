@@ -10,11 +10,16 @@ import { UploadLimiter } from '@core/swarm/upload-limiter'
 import { delay } from '@core/util/abort'
 import { loadOrCreateIdentity } from './identity'
 import { createTabNode, type TabNode } from './node'
+import { PeerBook, tabUserAgent } from './peer-book'
 import { acquireProfile, type Profile } from './profile'
 import { fetchRelayAddr } from './relay-info'
 import { IdbChunkStore } from './store/index'
 import { idbName, TAB_CHUNK_TIMEOUT_MS, type SwReply, type SwRequest } from './sw-protocol'
+import { storeFile, type StoreFileOptions } from './store-file'
 import { describeStats, type ChunkOrigin, type TabStats } from './tab-stats'
+
+/** The version tabs announce in their identify user agent. */
+const TAB_VERSION = '0.1.0'
 
 export interface TabPeerInit {
   /** The relay's HTTP origin (the page's own origin when served by the relay). */
@@ -22,6 +27,14 @@ export interface TabPeerInit {
   iceServers?: RTCIceServer[]
   /** Bytes per second this tab may upload; Infinity for no limit. */
   uploadLimit?: number
+  /** The profile this tab holds (default: the first free one). */
+  profile?: Profile
+  /** False: origin only — no chunk from peers, none served, nothing announced. */
+  p2p?: boolean
+  /** The name other peers see (through identify). */
+  displayName?: string
+  /** Most bytes of chunks the cache holds (default DEFAULT_CAP_BYTES). */
+  capBytes?: number
 }
 
 interface Watched {
@@ -30,12 +43,6 @@ interface Watched {
   origins: ChunkOrigin[]
 }
 
-/**
- * One tab = one peer: a profile (Web Lock), its identity and IndexedDB
- * store, a libp2p node connected to the relay, a swarm session per watched
- * content, and the answers to the service worker's requests. Every chunk it
- * holds it serves to others (within the upload limit) while the tab is open.
- */
 interface Parts {
   profile: Profile
   store: IdbChunkStore
@@ -44,10 +51,20 @@ interface Parts {
   announcer: Announcer
   stats: TransferStats
   limiter: UploadLimiter
+  book: PeerBook
   /** Contents being watched: never evicted from the store. */
   pinned: Set<ContentId>
 }
 
+/**
+ * One tab = one peer: a profile (Web Lock), its identity and IndexedDB
+ * store, a libp2p node connected to the relay, a swarm session per watched
+ * content, and the answers to the service worker's requests. Every chunk it
+ * holds it serves to others (within the upload limit) while the tab is open.
+ *
+ * Events: `progress` (a chunk arrived, P2P switched), `relay` (its state
+ * changed), `cache` (a content was stored, evicted or removed).
+ */
 export class TabPeer extends EventTarget {
   readonly profile: Profile
   readonly store: IdbChunkStore
@@ -56,10 +73,15 @@ export class TabPeer extends EventTarget {
   readonly announcer: Announcer
   readonly stats: TransferStats
   readonly limiter: UploadLimiter
+  readonly book: PeerBook
   private readonly pinned: Set<ContentId>
   private readonly watched = new Map<ContentId, Watched>()
+  /** Where the origin serves a content over HTTP (`/videos/…`), null when only peers hold it. */
+  private readonly originUrls = new Map<ContentId, string | null>()
   private readonly log: Logger
   private stopped = false
+  private p2pOn: boolean
+  private uploadLimit: number
   current?: ContentId
 
   private constructor (readonly init: TabPeerInit, parts: Parts) {
@@ -71,29 +93,40 @@ export class TabPeer extends EventTarget {
     this.announcer = parts.announcer
     this.stats = parts.stats
     this.limiter = parts.limiter
+    this.book = parts.book
     this.pinned = parts.pinned
     this.log = defaultLogger().forComponent('pipbingo:tab')
+    this.p2pOn = init.p2p ?? true
+    this.uploadLimit = init.uploadLimit ?? Infinity
   }
 
   static async start (init: TabPeerInit): Promise<TabPeer> {
-    const profile = await acquireProfile()
+    const profile = init.profile ?? await acquireProfile()
     const pinned = new Set<ContentId>()
-    const store = await IdbChunkStore.open({ name: idbName(profile.name), pinned: () => pinned })
+    let peer: TabPeer | undefined
+    const store = await IdbChunkStore.open({
+      name: idbName(profile.name),
+      pinned: () => pinned,
+      capBytes: init.capBytes,
+      onEvicted: contentId => { peer?.forgetContent(contentId) }
+    })
     void IdbChunkStore.persist()
     const relay = await fetchRelayAddr(init.origin)
     const stats = new TransferStats()
-    const limiter = new UploadLimiter(init.uploadLimit ?? Infinity)
+    const book = new PeerBook()
+    const limiter = new UploadLimiter(init.p2p === false ? 0 : init.uploadLimit ?? Infinity)
     const node = await createTabNode({
       privateKey: await loadOrCreateIdentity(profile.name),
+      userAgent: tabUserAgent(TAB_VERSION, init.displayName ?? ''),
       relay,
       store,
       iceServers: init.iceServers,
       canUpload: () => limiter.allow(),
       beforeUpload: async (bytes, options) => { await limiter.take(bytes, options) },
-      onUpload: e => { stats.uploaded(e.bytes) }
+      onUpload: e => { stats.uploaded(e.bytes); book.uploaded(e) }
     })
     const announcer = new Announcer({ locator: node.services.tracker, log: defaultLogger().forComponent('pipbingo:tab:announce') })
-    const peer = new TabPeer(init, { profile, store, node, relay, announcer, stats, limiter, pinned })
+    peer = new TabPeer(init, { profile, store, node, relay, announcer, stats, limiter, book, pinned })
     await peer.startNode()
     return peer
   }
@@ -103,12 +136,56 @@ export class TabPeer extends EventTarget {
     this.node.addEventListener('peer:disconnect', (evt) => { void this.onDisconnect(evt.detail) })
     // announcements carry our addresses: renew them when the reservation arrives
     this.node.addEventListener('self:peer:update', () => { this.announcer.refresh() })
+    this.node.addEventListener('peer:identify', (evt) => { this.book.identified(evt.detail.peerId.toString(), evt.detail.agentVersion) })
     await this.connectRelay()
+    if (this.p2pOn) await this.announceStore()
+  }
+
+  /** Tell the tracker about everything the store holds. */
+  private async announceStore (): Promise<void> {
     this.announcer.start()
     for (const contentId of await this.store.listContents()) {
       const have = await this.store.have(contentId)
       if (have != null && have.count() > 0) this.announcer.set(contentId, have.isComplete())
     }
+  }
+
+  get p2p (): boolean {
+    return this.p2pOn
+  }
+
+  /**
+   * P2P off: nothing is served (the chunk server answers BUSY), nothing is
+   * announced, connections to peers are closed, and the contents being
+   * watched continue from the origin alone. On: the opposite.
+   */
+  async setP2P (on: boolean): Promise<void> {
+    if (on === this.p2pOn) return
+    this.p2pOn = on
+    this.limiter.setLimit(on ? this.uploadLimit : 0)
+    // sessions restart on the next request of the player, with or without peers
+    for (const [contentId, { session }] of this.watched) {
+      session.stop()
+      this.watched.delete(contentId)
+    }
+    if (on) {
+      await this.announceStore()
+    } else {
+      this.announcer.stop()
+      const held = await this.store.listContents()
+      for (const contentId of held) this.announcer.remove(contentId)
+      const relayId = this.relayId()
+      await Promise.allSettled(this.node.getConnections()
+        .filter(c => c.remotePeer.toString() !== relayId)
+        .map(async c => { await c.close() }))
+    }
+    this.dispatchEvent(new Event('progress'))
+  }
+
+  /** Bytes per second this tab uploads at most (Infinity: no limit); P2P off keeps it at 0. */
+  setUploadLimit (bytesPerSecond: number): void {
+    this.uploadLimit = bytesPerSecond
+    if (this.p2pOn) this.limiter.setLimit(bytesPerSecond)
   }
 
   private async connectRelay (): Promise<void> {
@@ -146,13 +223,30 @@ export class TabPeer extends EventTarget {
   async manifest (contentId: ContentId): Promise<Manifest> {
     const known = await this.store.getManifest(contentId)
     if (known != null) return known
-    const response = await fetch(`${this.init.origin}/manifest/${contentId}`, { signal: AbortSignal.timeout(10_000) })
-    if (!response.ok) throw new Error(`The relay has no manifest for ${contentId} (${response.status})`)
-    const body = await response.json() as { manifest: unknown }
-    const manifest = parseManifest(body.manifest)
-    await verifyManifest(manifest, contentId)
+    const manifest = await this.fetchManifest(contentId)
+    if (manifest == null) throw new Error('The relay does not know this video (it may have been removed)')
     await this.store.putManifest(manifest)
     return manifest
+  }
+
+  /** The relay's `/manifest/:id`, verified; it also says whether the origin holds the bytes. */
+  private async fetchManifest (contentId: ContentId): Promise<Manifest | undefined> {
+    const response = await fetch(`${this.init.origin}/manifest/${contentId}`, { signal: AbortSignal.timeout(10_000), cache: 'no-cache' })
+    if (response.status === 404) return undefined
+    if (!response.ok) throw new Error(`The relay could not give the video's description (${response.status})`)
+    const body = await response.json() as { manifest: unknown, url?: unknown }
+    const manifest = parseManifest(body.manifest)
+    await verifyManifest(manifest, contentId)
+    this.originUrls.set(contentId, typeof body.url === 'string' && body.url.startsWith('/videos/') ? body.url : null)
+    return manifest
+  }
+
+  /** The origin's HTTP source for a content, if the relay holds its bytes. */
+  private async httpSource (contentId: ContentId): Promise<HttpChunkSource | undefined> {
+    if (!this.originUrls.has(contentId)) await this.fetchManifest(contentId).catch(() => undefined)
+    const url = this.originUrls.get(contentId)
+    if (url == null) return undefined
+    return new HttpChunkSource({ baseUrl: this.init.origin, filename: decodeURIComponent(url.slice('/videos/'.length)) })
   }
 
   /** Start (or return) the swarm session of a content: it fetches while it lives. */
@@ -160,15 +254,19 @@ export class TabPeer extends EventTarget {
     const existing = this.watched.get(contentId)
     if (existing != null) return existing.session
     const manifest = await this.manifest(contentId)
+    const http = await this.httpSource(contentId)
+    const again = this.watched.get(contentId) // watched meanwhile
+    if (again != null) return again.session
+    const p2p = this.p2pOn
     const session = new SwarmSession({
       contentId,
       manifest,
       store: this.store,
       log: defaultLogger().forComponent('pipbingo:tab:swarm'),
-      chunks: this.node.services.chunk,
-      locator: this.node.services.tracker,
-      http: new HttpChunkSource({ baseUrl: this.init.origin, filename: manifest.name }),
-      announcer: this.announcer,
+      chunks: p2p ? this.node.services.chunk : undefined,
+      locator: p2p ? this.node.services.tracker : undefined,
+      http,
+      announcer: p2p ? this.announcer : undefined,
       parentStats: this.stats,
       selfId: this.node.peerId.toString(),
       urgentOrigin: true
@@ -184,9 +282,62 @@ export class TabPeer extends EventTarget {
     })
     await session.start()
     for (const i of session.have.indices()) watched.origins[i] ??= 'cache'
-    this.current = contentId
     await this.store.touch(contentId)
     return session
+  }
+
+  /** Open a content in the player: it becomes the current one (the overlay's). */
+  async play (contentId: ContentId): Promise<SwarmSession> {
+    const session = await this.watch(contentId)
+    this.current = contentId
+    return session
+  }
+
+  /**
+   * Stop fetching a content nobody shows any more (a poster taken, a video
+   * left): what it holds stays in the cache and is still served.
+   */
+  release (contentId: ContentId): void {
+    const w = this.watched.get(contentId)
+    if (w == null || contentId === this.current) return
+    w.session.stop()
+    this.watched.delete(contentId)
+    this.pinned.delete(contentId)
+  }
+
+  /** Remove a content from this tab's cache: it is no longer served nor announced. */
+  async remove (contentId: ContentId): Promise<void> {
+    if (this.current === contentId) this.current = undefined
+    this.watched.get(contentId)?.session.stop()
+    this.watched.delete(contentId)
+    this.pinned.delete(contentId)
+    await this.store.deleteContent(contentId)
+    this.forgetContent(contentId)
+  }
+
+  /** A content left the store (removed or evicted). */
+  private forgetContent (contentId: ContentId): void {
+    this.announcer.remove(contentId)
+    this.book.forget(contentId)
+    this.dispatchEvent(new Event('cache'))
+  }
+
+  /**
+   * Seed a local file: its chunks go into the store (verified against the
+   * manifest hashed beforehand), it is kept out of eviction, and announced.
+   */
+  async publish (manifest: Manifest, contentId: ContentId, file: Blob, options: StoreFileOptions = {}): Promise<void> {
+    await verifyManifest(manifest, contentId)
+    this.pinned.add(contentId) // not evicted while its chunks go in
+    try {
+      await this.store.putManifest(manifest, options)
+      await this.store.setKeep(contentId, true, options)
+      await storeFile(this.store, contentId, manifest, file, options)
+    } finally {
+      if (!this.watched.has(contentId)) this.pinned.delete(contentId)
+    }
+    if (this.p2pOn) this.announcer.set(contentId, true)
+    this.dispatchEvent(new Event('cache'))
   }
 
   /** The playhead moved: move the critical window there. */
@@ -202,8 +353,14 @@ export class TabPeer extends EventTarget {
         await this.manifest(request.contentId)
         return { ok: true }
       }
-      const session = await this.watch(request.contentId)
-      await session.waitForChunk(request.index, { signal: AbortSignal.timeout(TAB_CHUNK_TIMEOUT_MS) })
+      const signal = AbortSignal.timeout(TAB_CHUNK_TIMEOUT_MS)
+      try {
+        await (await this.watch(request.contentId)).waitForChunk(request.index, { signal })
+      } catch (err: any) {
+        // the session was stopped under the player (P2P switched, video removed): once more with a new one
+        if (err?.name !== 'SessionStoppedError' || this.stopped) throw err
+        await (await this.watch(request.contentId)).waitForChunk(request.index, { signal })
+      }
       return { ok: true }
     } catch (err: any) {
       return { ok: false, status: err?.name === 'TimeoutError' ? 504 : 502, error: String(err?.message ?? err) }

@@ -9,8 +9,10 @@ export interface TabStats {
   profile: string
   peerId: string
   relay: { connected: boolean, addr: string }
+  /** False when P2P is off (origin only). */
+  p2p: boolean
   /** Peers this tab is connected to (the relay excluded). */
-  peers: Array<{ id: string, direct: boolean, transport: string }>
+  peers: PeerStats[]
   bytesFromPeers: number
   /** From the origin: its libp2p node and HTTP together. */
   bytesFromOrigin: number
@@ -26,6 +28,20 @@ export interface TabStats {
   contents: ContentStats[]
 }
 
+export interface PeerStats {
+  id: string
+  /** The display name it announced (tabs), or what it is (`bridge`). */
+  name?: string
+  /** False over the relay (only signalling goes that way). */
+  direct: boolean
+  transport: 'webrtc' | 'circuit' | 'websockets' | 'other'
+  /** Round-trip time measured by libp2p's connection monitor, ms. */
+  rttMs?: number
+  /** Verified chunk bytes from it, and bytes of chunks sent to it. */
+  bytesIn: number
+  bytesOut: number
+}
+
 export interface ContentStats {
   contentId: ContentId
   name: string
@@ -38,6 +54,8 @@ export interface ContentStats {
    * `C` already in the cache.
    */
   map: string
+  /** One character per chunk: `1` when this tab has sent it to another peer, else `0`. */
+  seeded: string
   sources: ReturnType<SwarmSession['sources']>
 }
 
@@ -48,9 +66,12 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
   const relayId = peer.relayId()
   const contents: ContentStats[] = [...watched.entries()].map(([contentId, { session, origins }]) => {
     const inFlight = new Set(session.inFlightChunks())
+    const sent = peer.book.seededChunks(contentId)
     let map = ''
+    let seeded = ''
     for (let i = 0; i < session.have.length; i++) {
       map += session.have.has(i) ? MAP_CHAR[origins[i] ?? 'cache'] : inFlight.has(i) ? '~' : '.'
+      seeded += sent.has(i) ? '1' : '0'
     }
     return {
       contentId,
@@ -59,6 +80,7 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
       have: session.have.count(),
       complete: session.complete,
       map,
+      seeded,
       sources: session.sources()
     }
   })
@@ -66,13 +88,8 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
     profile: peer.profile.name,
     peerId: peer.node.peerId.toString(),
     relay: { connected: peer.relayConnected(), addr: peer.relay.toString() },
-    peers: peer.node.getConnections()
-      .filter(c => c.remotePeer.toString() !== relayId && c.status === 'open')
-      .map(c => ({
-        id: c.remotePeer.toString(),
-        direct: c.limits == null,
-        transport: c.remoteAddr.toString().includes('/webrtc') ? 'webrtc' : c.remoteAddr.toString().includes('/p2p-circuit') ? 'circuit' : c.remoteAddr.toString().includes('/ws') ? 'websockets' : 'other'
-      })),
+    p2p: peer.p2p,
+    peers: describePeers(peer, relayId, s.bySource),
     bytesFromPeers: s.bytesFromPeers - s.bytesFromOriginPeer,
     bytesFromOrigin: s.bytesFromOriginPeer + s.bytesFromHttp,
     bytesFromHttp: s.bytesFromHttp,
@@ -84,4 +101,26 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
     current: contents.find(c => c.contentId === peer.current),
     contents
   }
+}
+
+/** One row per peer, its best connection first: direct beats relayed. */
+function describePeers (peer: TabPeer, relayId: string, bySource: Record<string, number>): PeerStats[] {
+  const rows = new Map<string, PeerStats>()
+  for (const c of peer.node.getConnections()) {
+    const id = c.remotePeer.toString()
+    if (id === relayId || c.status !== 'open') continue
+    const addr = c.remoteAddr.toString()
+    const row: PeerStats = {
+      id,
+      name: peer.book.nameOf(id),
+      direct: c.limits == null,
+      transport: addr.includes('/webrtc') ? 'webrtc' : addr.includes('/p2p-circuit') ? 'circuit' : addr.includes('/ws') ? 'websockets' : 'other',
+      rttMs: c.rtt,
+      bytesIn: bySource[id] ?? 0,
+      bytesOut: peer.book.bytesSentTo(id)
+    }
+    const known = rows.get(id)
+    if (known == null || (row.direct && !known.direct)) rows.set(id, row)
+  }
+  return [...rows.values()]
 }
