@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { defineConfig } from 'vite'
 
 const path = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url))
@@ -9,6 +10,8 @@ const path = (relative: string): string => fileURLToPath(new URL(relative, impor
 // so that its scope is `/` and its URL never changes between builds.
 export default defineConfig({
   root: 'web',
+  // Svelte 5 with runes only: no legacy component syntax anywhere in the app
+  plugins: [svelte({ compilerOptions: { runes: true } })],
   publicDir: path('./public'),
   resolve: {
     alias: { '@core': path('./web/core') }

@@ -41,7 +41,7 @@ describe('the relay serves the web app and the sample video plays in Chromium', 
   it('lists the sample and plays it: playing fires and currentTime advances', async () => {
     const page = await browser.newPage()
     await page.goto(relay.httpUrl())
-    const sample = page.getByRole('button', { name: /sample/i })
+    const sample = page.getByRole('link', { name: /sample/i })
     await sample.click()
     const video = page.locator('video')
     await video.evaluate(async (v: HTMLVideoElement) => {
