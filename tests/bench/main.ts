@@ -11,11 +11,12 @@ import * as browser from './suites/browser'
 import * as ipc from './suites/ipc'
 import * as offload from './suites/offload'
 import * as originDownload from './suites/origin-download'
+import * as publishHashing from './suites/publish-hashing'
 import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload, browser, bridge, ipc]
+const SUITES: Suite[] = [originDownload, offload, browser, bridge, ipc, publishHashing]
 
 /** The whole bench stops by itself past this, whatever hangs. */
 const WATCHDOG_MS = 25 * 60_000
