@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ContentId } from '@core/content/manifest'
 import { TrackerRegistry } from '@core/protocols/tracker/registry'
 
 const A = 'a'.repeat(64)
@@ -67,5 +68,89 @@ describe('TrackerRegistry', () => {
     expect(r.size()).toBe(2)
     // renewing what it already holds is still accepted
     expect(r.announce('p', [], [{ contentId: ids[0] as string, complete: true }])).toBe(1)
+  })
+})
+
+describe('TrackerRegistry: counting holders', () => {
+  const cases: Array<[string, (r: TrackerRegistry, c: ReturnType<typeof clock>) => void, { peers: number, seeders: number }]> = [
+    ['nobody', () => {}, { peers: 0, seeders: 0 }],
+    ['the origin alone is not counted', r => {
+      r.announce('origin', [], [{ contentId: A, complete: true }], { origin: true, pinned: true })
+    }, { peers: 0, seeders: 0 }],
+    ['a seeder and a partial holder', r => {
+      r.announce('s', [], [{ contentId: A, complete: true }])
+      r.announce('p', [], [{ contentId: A, complete: false }])
+      r.announce('other', [], [{ contentId: B, complete: true }])
+    }, { peers: 2, seeders: 1 }],
+    ['a partial holder that finished', r => {
+      r.announce('p', [], [{ contentId: A, complete: false }])
+      r.announce('p', [], [{ contentId: A, complete: true }])
+    }, { peers: 1, seeders: 1 }],
+    ['a withdrawn holder', r => {
+      r.announce('p', [], [{ contentId: A, complete: true }])
+      r.withdraw('p', [A])
+    }, { peers: 0, seeders: 0 }],
+    ['an expired holder', (r, c) => {
+      r.announce('p', [], [{ contentId: A, complete: true }])
+      c.advance(1000)
+    }, { peers: 0, seeders: 0 }]
+  ]
+  it.each(cases)('%s', (_name, act, expected) => {
+    const c = clock()
+    const r = new TrackerRegistry({ now: c.now, ttlMs: 1000 })
+    act(r, c)
+    expect(r.countHolders(A)).toEqual(expected)
+  })
+})
+
+describe('TrackerRegistry: change listeners', () => {
+  type Step = (r: TrackerRegistry, c: ReturnType<typeof clock>) => void
+  const announce = (peer: string, complete = true, id = A): Step => r => { r.announce(peer, [], [{ contentId: id, complete }]) }
+  const cases: Array<[string, Step[], Step, ContentId[][]]> = [
+    ['a new holder', [], announce('p'), [[A]]],
+    ['a renewal that changes nothing', [announce('p')], announce('p'), []],
+    ['a holder that finished', [announce('p', false)], announce('p', true), [[A]]],
+    ['a withdraw', [announce('p')], r => { r.withdraw('p', [A]) }, [[A]]],
+    ['a withdraw of what the peer never held', [announce('q')], r => { r.withdraw('p', [A]) }, []],
+    ['a disconnect, once for all its contents', [announce('p', true, A), announce('p', true, B)], r => { r.removePeer('p') }, [[A, B]]],
+    ['an expiry noticed by sweep()', [announce('p')], (r, c) => { c.advance(1000); r.sweep() }, [[A]]],
+    ['an expiry noticed by find()', [announce('p')], (r, c) => { c.advance(1000); r.find(A) }, [[A]]],
+    ['a sweep before anything expired', [announce('p')], (r, c) => { c.advance(999); r.sweep() }, []],
+    ['an announce after an expiry nobody noticed', [announce('p')], (r, c) => { c.advance(1000); announce('p')(r, c) }, [[A]]],
+    ['the origin pinning its library', [], r => { r.announce('o', [], [{ contentId: A, complete: true }, { contentId: B, complete: true }], { origin: true, pinned: true }) }, [[A, B]]]
+  ]
+  it.each(cases)('%s', (_name, before, act, expected) => {
+    const c = clock()
+    const r = new TrackerRegistry({ now: c.now, ttlMs: 1000 })
+    for (const step of before) step(r, c)
+    const told: ContentId[][] = []
+    const off = r.onChange(ids => { told.push([...ids].sort()) })
+    act(r, c)
+    expect(told).toEqual(expected)
+    off()
+    announce('late', false, B)(r, c)
+    expect(told).toEqual(expected) // unsubscribed
+  })
+
+  it('sweep() finds expiries after renewals moved them, and a throwing listener harms no one', () => {
+    const c = clock()
+    const r = new TrackerRegistry({ now: c.now, ttlMs: 1000 })
+    const told: ContentId[][] = []
+    r.onChange(() => { throw new Error('listener bug') })
+    r.onChange(ids => { told.push([...ids]) })
+    announce('p', true, A)(r, c)
+    announce('q', true, B)(r, c)
+    c.advance(600)
+    announce('p', true, A)(r, c) // renewed at 1600: now expires at 2600
+    c.advance(400)
+    r.sweep() // q expired, p did not
+    expect(told.slice(-1)).toEqual([[B]])
+    c.advance(599)
+    r.sweep()
+    expect(told).toHaveLength(3)
+    c.advance(1)
+    r.sweep()
+    expect(told.slice(-1)).toEqual([[A]])
+    expect(r.size()).toBe(0)
   })
 })

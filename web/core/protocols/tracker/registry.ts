@@ -17,9 +17,24 @@ export interface TrackerRegistryInit {
   now?: () => number
 }
 
+/** How many peers other than the origin hold a content: any part of it, and all of it. */
+export interface HolderCounts {
+  peers: number
+  seeders: number
+}
+
+/**
+ * Told, once per operation, the contents whose holders changed: a peer
+ * gained or lost one, or finished it (announce, withdraw, disconnect,
+ * expiry). A renewal that changes nothing is not a change.
+ */
+export type HoldersChangeListener = (contentIds: readonly ContentId[]) => void
+
 /**
  * Who holds which content: pure state, no I/O, a clock injected for tests.
- * Entries expire `ttlMs` after their last announcement.
+ * Entries expire `ttlMs` after their last announcement; expiry is noticed
+ * when the content is next looked at, or by `sweep()`, which the owner calls
+ * on a timer (it costs nothing until the earliest entry may have expired).
  */
 export class TrackerRegistry {
   readonly ttlMs: number
@@ -27,6 +42,11 @@ export class TrackerRegistry {
   private readonly now: () => number
   private readonly byContent = new Map<ContentId, Map<string, Holder>>()
   private readonly byPeer = new Map<string, Set<ContentId>>()
+  private readonly listeners = new Set<HoldersChangeListener>()
+  /** Changes of the operation under way, told to the listeners at its end. */
+  private changed = new Set<ContentId>()
+  /** No entry expires before this (a lower bound: renewals only push expiries later). */
+  private earliestExpiry = Infinity
 
   constructor (init: TrackerRegistryInit = {}) {
     this.ttlMs = init.ttlMs ?? DEFAULT_TTL_MS
@@ -39,6 +59,8 @@ export class TrackerRegistry {
     const now = this.now()
     const mine = this.byPeer.get(peer) ?? new Set<ContentId>()
     this.byPeer.set(peer, mine)
+    const expires = options.pinned === true ? Infinity : now + this.ttlMs
+    const origin = options.origin ?? false
     let accepted = 0
     for (const { contentId, complete } of entries) {
       if (!mine.has(contentId) && mine.size >= this.maxPerPeer) continue
@@ -47,22 +69,21 @@ export class TrackerRegistry {
         holders = new Map()
         this.byContent.set(contentId, holders)
       }
-      holders.set(peer, {
-        addrs,
-        complete,
-        origin: options.origin ?? false,
-        expires: options.pinned === true ? Infinity : now + this.ttlMs,
-        announced: now
-      })
+      const before = holders.get(peer)
+      if (before == null || before.expires <= now || before.complete !== complete || before.origin !== origin) this.changed.add(contentId)
+      holders.set(peer, { addrs, complete, origin, expires, announced: now })
       mine.add(contentId)
       accepted++
     }
     if (mine.size === 0) this.byPeer.delete(peer)
+    if (accepted > 0) this.earliestExpiry = Math.min(this.earliestExpiry, expires)
+    this.tell()
     return accepted
   }
 
   withdraw (peer: string, contentIds: ContentId[]): void {
     for (const id of contentIds) this.remove(peer, id)
+    this.tell()
   }
 
   /** Forget everything a peer announced (it disconnected). Pinned entries stay. */
@@ -70,6 +91,7 @@ export class TrackerRegistry {
     for (const id of [...this.byPeer.get(peer) ?? []]) {
       if (this.byContent.get(id)?.get(peer)?.expires !== Infinity) this.remove(peer, id)
     }
+    this.tell()
   }
 
   /**
@@ -78,11 +100,26 @@ export class TrackerRegistry {
    */
   find (contentId: ContentId, options: { limit?: number, exclude?: string } = {}): ProviderRecord[] {
     this.prune(contentId)
+    this.tell()
     const holders = [...this.byContent.get(contentId) ?? []]
       .filter(([peer]) => peer !== options.exclude)
       .sort(([, a], [, b]) => Number(a.origin) - Number(b.origin) || Number(b.complete) - Number(a.complete) || b.announced - a.announced)
     return holders.slice(0, options.limit ?? DEFAULT_FIND_LIMIT)
       .map(([peer, h]) => ({ peer, addrs: h.addrs, complete: h.complete, origin: h.origin }))
+  }
+
+  /** Live holders of a content other than origin entries. */
+  countHolders (contentId: ContentId): HolderCounts {
+    this.prune(contentId)
+    this.tell()
+    let peers = 0
+    let seeders = 0
+    for (const h of this.byContent.get(contentId)?.values() ?? []) {
+      if (h.origin) continue
+      peers++
+      if (h.complete) seeders++
+    }
+    return { peers, seeders }
   }
 
   /** Number of live (peer, content) entries. */
@@ -93,23 +130,58 @@ export class TrackerRegistry {
     return n
   }
 
+  /** Drop every expired entry now, telling the listeners. */
   pruneAll (): void {
-    for (const id of [...this.byContent.keys()]) this.prune(id)
+    let earliest = Infinity
+    for (const id of [...this.byContent.keys()]) earliest = Math.min(earliest, this.prune(id))
+    this.earliestExpiry = earliest
+    this.tell()
   }
 
-  private prune (contentId: ContentId): void {
+  /** `pruneAll()` if some entry may have expired since the last one; cheap otherwise. Call it on a timer. */
+  sweep (): void {
+    if (this.now() >= this.earliestExpiry) this.pruneAll()
+  }
+
+  /** Be told which contents' holders changed; returns the unsubscribe function. */
+  onChange (listener: HoldersChangeListener): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** Removes the expired holders of a content; returns the earliest expiry of those left. */
+  private prune (contentId: ContentId): number {
     const now = this.now()
+    let earliest = Infinity
     for (const [peer, h] of this.byContent.get(contentId) ?? []) {
       if (h.expires <= now) this.remove(peer, contentId)
+      else earliest = Math.min(earliest, h.expires)
     }
+    return earliest
   }
 
   private remove (peer: string, contentId: ContentId): void {
     const holders = this.byContent.get(contentId)
-    holders?.delete(peer)
+    if (holders?.delete(peer) === true) this.changed.add(contentId)
     if (holders?.size === 0) this.byContent.delete(contentId)
     const mine = this.byPeer.get(peer)
     mine?.delete(contentId)
     if (mine?.size === 0) this.byPeer.delete(peer)
+  }
+
+  /**
+   * Tell the listeners what this operation changed. A listener that throws
+   * does not stop the others, nor the registry: its error is dropped, so
+   * listeners should catch and log their own.
+   */
+  private tell (): void {
+    if (this.changed.size === 0) return
+    const contentIds = [...this.changed]
+    this.changed = new Set()
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(contentIds)
+      } catch {}
+    }
   }
 }
