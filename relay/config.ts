@@ -19,26 +19,31 @@ export const relayConfigSchema = z.object({
   /** circuit-relay-v2 reservations (browsers need one each to be reachable). */
   maxReservations: z.coerce.number().int().positive().default(1024),
   /** Tracker entries live this long unless renewed. */
-  trackerTtlMs: z.coerce.number().int().positive().default(10 * 60_000)
+  trackerTtlMs: z.coerce.number().int().positive().default(10 * 60_000),
+  /** A video published from a browser stays listed this long after the last peer holding it left. */
+  publishedGraceMs: z.coerce.number().int().min(0).default(24 * 60 * 60_000),
+  /** Most videos published from browsers the catalogue lists at once. */
+  maxPublished: z.coerce.number().int().positive().default(1000)
 })
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>
 
 const FLAGS = {
-  host: { type: 'string', env: 'PIPBINGO_HOST', key: 'host' },
-  'http-port': { type: 'string', env: 'PIPBINGO_HTTP_PORT', key: 'httpPort' },
-  'tcp-port': { type: 'string', env: 'PIPBINGO_TCP_PORT', key: 'tcpPort' },
-  'ws-port': { type: 'string', env: 'PIPBINGO_WS_PORT', key: 'wsPort' },
-  library: { type: 'string', env: 'PIPBINGO_LIBRARY', key: 'libraryDir' },
-  'data-dir': { type: 'string', env: 'PIPBINGO_RELAY_DATA', key: 'dataDir' },
-  'web-root': { type: 'string', env: 'PIPBINGO_WEB_ROOT', key: 'webRoot' },
-  'max-upload-bytes': { type: 'string', env: 'PIPBINGO_MAX_UPLOAD_BYTES', key: 'maxUploadBytes' },
-  'max-reservations': { type: 'string', env: 'PIPBINGO_MAX_RESERVATIONS', key: 'maxReservations' }
+  host: { type: 'string', env: 'PIPBINGO_HOST', key: 'host', help: 'interface to bind (127.0.0.1)' },
+  'http-port': { type: 'string', env: 'PIPBINGO_HTTP_PORT', key: 'httpPort', help: 'web app and API (8080)' },
+  'tcp-port': { type: 'string', env: 'PIPBINGO_TCP_PORT', key: 'tcpPort', help: 'libp2p TCP (10000)' },
+  'ws-port': { type: 'string', env: 'PIPBINGO_WS_PORT', key: 'wsPort', help: 'libp2p WebSockets (10002)' },
+  library: { type: 'string', env: 'PIPBINGO_LIBRARY', key: 'libraryDir', help: 'the videos the relay seeds (./library)' },
+  'data-dir': { type: 'string', env: 'PIPBINGO_RELAY_DATA', key: 'dataDir', help: 'identity key, published videos (./.pipbingo/relay)' },
+  'web-root': { type: 'string', env: 'PIPBINGO_WEB_ROOT', key: 'webRoot', help: 'the built web app (./dist/web)' },
+  'max-upload-bytes': { type: 'string', env: 'PIPBINGO_MAX_UPLOAD_BYTES', key: 'maxUploadBytes', help: 'largest upload (2 GiB)' },
+  'max-reservations': { type: 'string', env: 'PIPBINGO_MAX_RESERVATIONS', key: 'maxReservations', help: 'circuit relay reservations (1024)' },
+  'published-grace-ms': { type: 'string', env: 'PIPBINGO_PUBLISHED_GRACE_MS', key: 'publishedGraceMs', help: 'keep a browser-published video listed this long once no peer holds it (86400000: 24 h)' },
+  'max-published': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED', key: 'maxPublished', help: 'browser-published videos listed at most (1000)' }
 } as const
 
 export const RELAY_USAGE = `Usage: npm run relay -- [options]   (each also read from the environment)
-${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(18)} ${f.env}`).join('\n')}
-Defaults: host 127.0.0.1, HTTP 8080, libp2p TCP 10000, WebSockets 10002, library ./library`
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(20)} ${f.env.padEnd(29)} ${f.help}`).join('\n')}`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
 export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): RelayConfig {

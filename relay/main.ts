@@ -31,7 +31,8 @@ async function main (): Promise<void> {
       } else if (e.type === 'scan-done' && e.hashed > 0) {
         console.log(`   manifested ${e.hashed} new file(s), ${e.cached} unchanged`)
       }
-    }
+    },
+    onWarning: message => { console.warn(`⚠️  ${message}`) }
   })
   try {
     await relay.start()
@@ -46,6 +47,7 @@ async function main (): Promise<void> {
   console.log(`📡 relay peer id ${relay.node.peerId.toString()}`)
   for (const ma of relay.multiaddrs()) console.log(`   listening on ${ma.toString()}`)
   console.log(`🎬 ${relay.library.size} video(s) in ${config.libraryDir}: ${relay.library.entries().map(e => e.filename).join(', ')}`)
+  if (relay.published.size > 0) console.log(`   and ${relay.published.size} published from browsers (listed while peers hold them)`)
   console.log(`✅ open ${url}/   (catalogue: ${url}/list)`)
 
   let stopping = false

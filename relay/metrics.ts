@@ -10,6 +10,8 @@ export interface RelayMetricsSources {
   trackerEntries: () => number
   /** Videos in the catalogue (default: 0 until given). */
   libraryVideos?: () => number
+  /** Videos published from browsers, listed whether or not a peer holds them now (default: 0 until given). */
+  publishedVideos?: () => number
 }
 
 export interface RelayMetricsOptions {
@@ -65,6 +67,7 @@ export function createRelayMetrics (sources: RelayMetricsSources, options: Relay
   gauge('pipbingo_relay_reservations', 'Circuit relay reservations held', sources.reservations)
   gauge('pipbingo_tracker_entries', 'Live tracker entries (content id, peer)', sources.trackerEntries)
   gauge('pipbingo_library_videos', 'Videos in the library', sources.libraryVideos)
+  gauge('pipbingo_published_videos', 'Videos published from browsers and listed in the catalogue', sources.publishedVideos)
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
 

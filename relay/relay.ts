@@ -4,17 +4,23 @@ import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { TrackerRegistry } from '@core/protocols/tracker'
+import { Catalogue } from './catalogue'
 import type { RelayConfig } from './config'
-import { createHttpApp } from './http/index'
+import { CatalogueEvents, createHttpApp } from './http/index'
 import { loadOrCreateIdentity } from '../node-bridge/identity'
 import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { createRelayNode, type RelayNode } from './node'
+import { PublishedCatalogue } from './published/index'
 
 export interface Relay {
   readonly config: RelayConfig
   readonly node: RelayNode
   readonly library: Library
+  /** Videos published from browsers (only peers hold their bytes). */
+  readonly published: PublishedCatalogue
+  /** What `/list` and `/events` show: the library and the published videos, with peer counts. */
+  readonly catalogue: Catalogue
   readonly registry: TrackerRegistry
   readonly metrics: RelayMetrics
   /** Bind the HTTP server and the libp2p listeners, announce the library. */
@@ -30,24 +36,45 @@ export interface CreateRelayOptions {
   logger?: ComponentLogger
   /** Progress of the library scan (hashing new files), for the console. */
   onScanProgress?: Parameters<typeof Library.open>[0]['onProgress']
+  /** Problems the operator should see that do not stop the relay (a malformed file in the data folder). */
+  onWarning?(message: string): void
+  /** The clock of the tracker and of the published videos' grace period (tests). */
+  now?: () => number
+  /** How often expired tracker entries and published videos are looked for; default 2 s. */
+  sweepIntervalMs?: number
 }
 
 /**
  * The central server, assembled but not listening: the library (origin seed),
- * the libp2p node (relay, tracker, chunk protocol), the HTTP app and the
- * metrics. `start()` binds; main.ts owns signals and the console.
+ * the videos published from browsers, the catalogue joining both with the
+ * tracker's counts, the libp2p node (relay, tracker, chunk protocol), the
+ * HTTP app and the metrics. `start()` binds; main.ts owns signals and the console.
  */
 export async function createRelay (config: RelayConfig, options: CreateRelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? defaultLogger()
   const log = logger.forComponent('pipbingo:relay')
   const library = await Library.open({ dir: config.libraryDir, logger, onProgress: options.onScanProgress })
-  const registry = new TrackerRegistry({ ttlMs: config.trackerTtlMs })
+  const registry = new TrackerRegistry({ ttlMs: config.trackerTtlMs, now: options.now })
+  const published = await PublishedCatalogue.open({
+    dataDir: config.dataDir,
+    graceMs: config.publishedGraceMs,
+    maxEntries: config.maxPublished,
+    now: options.now,
+    logger,
+    onWarning: options.onWarning
+  }).catch(async (err: unknown) => {
+    await library.close()
+    throw err
+  })
+  const catalogue = new Catalogue({ library, published, registry, logger, sweepIntervalMs: options.sweepIntervalMs })
+  const events = new CatalogueEvents({ catalogue })
   let node!: RelayNode
   const metrics = createRelayMetrics({
     peersConnected: () => node.getPeers().length,
     reservations: () => node.services.relay.reservations.size,
     trackerEntries: () => registry.size(),
-    libraryVideos: () => library.size
+    libraryVideos: () => library.size,
+    publishedVideos: () => published.size
   })
   node = await createRelayNode({
     privateKey: await loadOrCreateIdentity(config.dataDir),
@@ -62,6 +89,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
   const multiaddrs = (): Multiaddr[] => node.getMultiaddrs()
   const app = createHttpApp({
     library,
+    catalogue,
+    events,
     metrics,
     webRoot: config.webRoot,
     maxUploadBytes: config.maxUploadBytes,
@@ -89,6 +118,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     config,
     node,
     library,
+    published,
+    catalogue,
     registry,
     metrics,
     async start () {
@@ -98,13 +129,17 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
         server.listen(config.httpPort, config.host, () => { server.off('error', reject); resolve() })
       })
       announce(library.entries())
-      log('relay %p up: %d videos, HTTP %s', node.peerId, library.size, httpUrl())
+      catalogue.start()
+      log('relay %p up: %d videos, %d published from browsers, HTTP %s', node.peerId, library.size, published.size, httpUrl())
     },
     async stop () {
       unsubscribe()
+      events.close()
+      catalogue.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await node.stop()
+      await published.close()
       await library.close()
     },
     httpUrl,

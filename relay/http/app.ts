@@ -1,14 +1,21 @@
 import { join, resolve } from 'node:path'
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
+import type { Catalogue } from '../catalogue'
 import type { Library } from '../library/index'
 import type { RelayMetrics } from '../metrics'
 import { HttpError, NotFoundError, ServiceUnavailableError } from './errors'
+import type { CatalogueEvents } from './events'
 import { filenameOrIdParam } from './params'
+import { publishHandlers } from './publish'
 import { uploadHandler } from './upload'
 import { videosHandler } from './videos'
 
 export interface HttpAppDeps {
   library: Library
+  /** The library and the browser-published videos, with peer counts. */
+  catalogue: Catalogue
+  /** `GET /events`; the owner closes it before closing the server. */
+  events: CatalogueEvents
   metrics: RelayMetrics
   /** The built web app (dist/web), served at `/`. */
   webRoot: string
@@ -20,18 +27,19 @@ export interface HttpAppDeps {
 }
 
 /** The paths the API owns: never answered with the web app's index.html. */
-const API_PATH = /^\/(health|list|manifest|info|videos|upload|metrics)(\/|$)/i
+const API_PATH = /^\/(health|list|manifest|info|videos|upload|publish|events|metrics)(\/|$)/i
 
 /**
- * The relay's HTTP side: web app, catalogue, manifests, the origin's video
- * bytes (with ranges), uploads and metrics. It never listens: main.ts does
+ * The relay's HTTP side: web app, catalogue (and its live stream),
+ * manifests, the origin's video bytes (with ranges), uploads, publications
+ * from browsers and metrics. It never listens: main.ts does
  * (and should raise the server's `requestTimeout` if uploads may take longer
  * than Node's default of 5 minutes).
  *
  * Every error is JSON `{ "error": message }` with a fitting status.
  */
 export function createHttpApp (deps: HttpAppDeps): express.Application {
-  const { library, metrics } = deps
+  const { library, catalogue, metrics } = deps
   const log = deps.logger ?? (() => {})
   const webRoot = resolve(deps.webRoot)
   const app = express()
@@ -61,19 +69,21 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
 
   app.route('/list').get((_req, res) => {
     res.setHeader('Cache-Control', 'no-cache')
-    res.json(library.entries())
+    res.json(catalogue.list())
   }).all(methodNotAllowed('GET, HEAD'))
 
-  // `{ contentId, manifest }`: a client checks it with verifyManifest(manifest, contentId)
+  app.route('/events').get(deps.events.handler).all(methodNotAllowed('GET, HEAD'))
+
+  // `{ contentId, manifest, url? }`: a client checks it with verifyManifest(manifest, contentId)
   // (and that contentId is the one it asked for). By id, the answer never changes.
+  // `url` is there when the relay serves the bytes itself.
   app.route('/manifest/:filenameOrId').get(async (req, res) => {
     const key = filenameOrIdParam(req.params.filenameOrId)
-    const entry = 'contentId' in key ? library.byContentId(key.contentId) : library.byFilename(key.filename)
-    const manifest = entry == null ? undefined : await library.manifest(entry.contentId)
-    if (entry == null || manifest == null) throw new NotFoundError('No such video')
+    const reply = await catalogue.manifest(key)
+    if (reply == null) throw new NotFoundError('No such video')
     res.setHeader('Cache-Control', 'contentId' in key ? 'public, max-age=31536000, immutable' : 'no-cache')
-    res.setHeader('ETag', `"${entry.contentId}"`)
-    res.json({ contentId: entry.contentId, manifest })
+    res.setHeader('ETag', `"${reply.contentId}"`)
+    res.json(reply)
   }).all(methodNotAllowed('GET, HEAD'))
 
   app.route('/info').get((_req, res) => {
@@ -88,10 +98,13 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
     res.json(info ?? null)
   }).all(methodNotAllowed('GET, HEAD'))
 
-  app.route('/videos/:filename').get(videosHandler({ library, metrics, log })).all(methodNotAllowed('GET, HEAD'))
+  app.route('/videos/:filename').get(videosHandler({ library, metrics, log, peerOnly: name => catalogue.peerOnly(name) }))
+    .all(methodNotAllowed('GET, HEAD'))
 
-  app.route('/upload').post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log }))
+  app.route('/upload').post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id) }))
     .all(methodNotAllowed('POST'))
+
+  app.route('/publish').post(publishHandlers({ catalogue, log })).all(methodNotAllowed('POST'))
 
   app.route('/metrics').get(async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')

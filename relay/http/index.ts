@@ -1,4 +1,6 @@
 export { createHttpApp, type HttpAppDeps } from './app'
+export { CatalogueEvents, type CatalogueEventsInit } from './events'
+export { MAX_PUBLISH_BODY_BYTES } from './publish'
 export { decideRange, type RangeDecision } from './range'
 export { UPLOAD_EXTENSIONS } from './upload'
 export * from './errors'

@@ -15,6 +15,8 @@ export interface UploadDeps {
   metrics: RelayMetrics
   maxUploadBytes: number
   log: (msg: string) => void
+  /** The entry as `GET /list` shows it (with peer counts); default: the library's. */
+  present?: (contentId: string) => object | undefined
 }
 
 /** The extensions an upload may have, and the one a raw upload's media type gives. */
@@ -77,7 +79,7 @@ export function uploadHandler (deps: UploadDeps): RequestHandler {
       const { entry, created } = await deps.library.addUploadedFile(filename, { title })
       deps.metrics.addUpload()
       deps.log(`upload ${received.originalName ?? '(no name)'}: ${received.bytes} bytes as ${filename}${created ? '' : `, already held as ${entry.filename}`}`)
-      res.status(created ? 201 : 200).location(entry.url).json(entry)
+      res.status(created ? 201 : 200).location(entry.url).json(deps.present?.(entry.contentId) ?? entry)
     } catch (err) {
       if (filename != null) await remove(join(deps.library.dir, filename))
       throw err

@@ -11,6 +11,8 @@ export interface VideosDeps {
   library: Library
   metrics: RelayMetrics
   log: (msg: string) => void
+  /** True for a name only peers hold the bytes of (a video published from a browser). */
+  peerOnly?: (filename: string) => boolean
 }
 
 /**
@@ -21,7 +23,8 @@ export interface VideosDeps {
 const CACHE_CONTROL = 'public, max-age=3600'
 
 /**
- * `GET|HEAD /videos/:filename`: the origin's HTTP fallback. One file handle
+ * `GET|HEAD /videos/:filename`: the origin's HTTP fallback (404 for a video
+ * only peers hold: the relay never had its bytes). One file handle
  * per request, opened before anything is decided so the size, the mtime and
  * the bytes all come from the same file; it is closed on every path,
  * including a client that goes away mid-body.
@@ -31,6 +34,7 @@ export function videosHandler (deps: VideosDeps): RequestHandler {
     const filename = filenameParam(req.params.filename)
     const entry = deps.library.byFilename(filename)
     const file = entry == null ? undefined : deps.library.fileOf(entry.contentId)
+    if (entry == null && deps.peerOnly?.(filename) === true) throw new NotFoundError('The relay does not hold this video: only peers share it')
     if (entry == null || file == null) throw new NotFoundError(`No video named "${filename}"`)
 
     let handle: FileHandle | undefined

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { parseRelayConfig } from '../../relay/config'
+import { parseRelayConfig, RELAY_USAGE } from '../../relay/config'
 
 describe('relay configuration', () => {
   it('has the documented defaults, on loopback', () => {
     const c = parseRelayConfig([], {})
     expect(c).toMatchObject({ host: '127.0.0.1', httpPort: 8080, tcpPort: 10000, wsPort: 10002, libraryDir: 'library' })
+  })
+
+  it('keeps browser-published videos 24 h after the last peer left, and lists at most 1000', () => {
+    const c = parseRelayConfig([], {})
+    expect(c.publishedGraceMs).toBe(24 * 60 * 60_000)
+    expect(c.maxPublished).toBe(1000)
+    const set = parseRelayConfig(['--published-grace-ms', '0', '--max-published', '5'], { PIPBINGO_MAX_PUBLISHED: '7' })
+    expect(set).toMatchObject({ publishedGraceMs: 0, maxPublished: 5 })
+    expect(parseRelayConfig([], { PIPBINGO_PUBLISHED_GRACE_MS: '60000' }).publishedGraceMs).toBe(60_000)
   })
 
   it('takes flags before environment variables', () => {
@@ -17,9 +26,17 @@ describe('relay configuration', () => {
     [['--http-port', 'eighty'], {}],
     [['--http-port', '70000'], {}],
     [[], { PIPBINGO_WS_PORT: '-1' }],
-    [['--max-upload-bytes', '0'], {}]
+    [['--max-upload-bytes', '0'], {}],
+    [['--published-grace-ms=-1'], {}],
+    [['--max-published', '0'], {}],
+    [[], { PIPBINGO_PUBLISHED_GRACE_MS: '1h' }]
   ])('refuses bad values with a readable error: %j %j', (argv, env) => {
     expect(() => parseRelayConfig(argv, env)).toThrow(/Invalid relay configuration: \w+/)
+  })
+
+  it('--help lists every flag with its environment variable', () => {
+    for (const flag of ['--published-grace-ms', '--max-published', '--max-upload-bytes']) expect(RELAY_USAGE).toContain(flag)
+    expect(RELAY_USAGE).toMatch(/--published-grace-ms\s+PIPBINGO_PUBLISHED_GRACE_MS\s+\S/)
   })
 
   it('refuses unknown flags', () => {

@@ -4,9 +4,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createHttpApp, type HttpAppDeps } from '../../relay/http/index'
+import { TrackerRegistry } from '@core/protocols/tracker/registry'
+import { Catalogue } from '../../relay/catalogue'
+import { CatalogueEvents, createHttpApp, type CatalogueEventsInit, type HttpAppDeps } from '../../relay/http/index'
 import { Library } from '../../relay/library/index'
 import { createRelayMetrics, type RelayMetrics } from '../../relay/metrics'
+import { PublishedCatalogue } from '../../relay/published/index'
 
 export const SAMPLE = fileURLToPath(new URL('../../library/sample.mp4', import.meta.url))
 export const SEEK_FIXTURE = fileURLToPath(new URL('../fixtures/seek-long.mp4', import.meta.url))
@@ -17,9 +20,17 @@ export interface TestRelay {
   /** The library folder (a temporary copy with sample.mp4 in it). */
   dir: string
   webRoot: string
+  /** The relay's data folder (published.json, published/). */
+  dataDir: string
   library: Library
+  registry: TrackerRegistry
+  published: PublishedCatalogue
+  catalogue: Catalogue
+  events: CatalogueEvents
   metrics: RelayMetrics
   logs: string[]
+  /** What the published catalogue reported (malformed files). */
+  warnings: string[]
   close(): Promise<void>
 }
 
@@ -28,6 +39,11 @@ export interface StartOptions {
   /** More files to put in the library before it opens. */
   files?: Record<string, Uint8Array>
   relayInfo?: HttpAppDeps['relayInfo']
+  /** Clock of the tracker registry and the published catalogue. */
+  now?: () => number
+  publishedGraceMs?: number
+  maxPublished?: number
+  events?: Omit<CatalogueEventsInit, 'catalogue'>
 }
 
 /** A real app over a real library in a temporary folder, listening on 127.0.0.1:0. */
@@ -35,21 +51,36 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
   const root = await mkdtemp(join(tmpdir(), 'pipbingo-relay-'))
   const dir = join(root, 'library')
   const webRoot = join(root, 'web')
+  const dataDir = join(root, 'data')
   await mkdir(dir)
   await mkdir(webRoot)
   await copyFile(SAMPLE, join(dir, 'sample.mp4'))
   for (const [name, bytes] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), bytes)
   await writeFile(join(webRoot, 'index.html'), '<!doctype html><title>pipbingo test page</title>')
   const library = await Library.open({ dir })
+  const registry = new TrackerRegistry({ now: options.now })
+  const warnings: string[] = []
+  const published = await PublishedCatalogue.open({
+    dataDir,
+    graceMs: options.publishedGraceMs ?? 24 * 60 * 60_000,
+    maxEntries: options.maxPublished ?? 1000,
+    now: options.now,
+    onWarning: message => { warnings.push(message) }
+  })
+  const catalogue = new Catalogue({ library, published, registry })
+  const events = new CatalogueEvents({ catalogue, ...options.events })
   const metrics = createRelayMetrics({
     peersConnected: () => 3,
     reservations: () => 2,
     trackerEntries: () => 5,
-    libraryVideos: () => library.size
+    libraryVideos: () => library.size,
+    publishedVideos: () => published.size
   }, { defaultMetrics: false })
   const logs: string[] = []
   const app = createHttpApp({
     library,
+    catalogue,
+    events,
     metrics,
     webRoot,
     maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
@@ -65,12 +96,21 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
     port,
     dir,
     webRoot,
+    dataDir,
     library,
+    registry,
+    published,
+    catalogue,
+    events,
     metrics,
     logs,
+    warnings,
     async close () {
+      events.close()
+      catalogue.stop()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
+      await published.close()
       await library.close()
       await rm(root, { recursive: true, force: true })
     }

@@ -38,8 +38,14 @@ describe('relay HTTP: routes', () => {
       chunks: Math.ceil(sample.byteLength / (256 * 1024)),
       chunkSize: 256 * 1024,
       duration: expect.closeTo(45, 1),
-      url: '/videos/sample.mp4'
+      url: '/videos/sample.mp4',
+      origin: true,
+      source: 'library',
+      peers: 0,
+      seeders: 0
     }])
+    // the fields keep their order (the library's, then the new ones)
+    expect(Object.keys(list[0]!)).toEqual(['filename', 'title', 'size', 'mime', 'contentId', 'chunks', 'chunkSize', 'url', 'duration', 'origin', 'source', 'peers', 'seeders'])
   })
 
   it.each(['by filename', 'by content id'])('GET /manifest %s → { contentId, manifest } that verifies', async (how) => {
@@ -47,8 +53,9 @@ describe('relay HTTP: routes', () => {
     const res = await fetch(`${relay.url}/manifest/${key}`)
     expect(res.status).toBe(200)
     expect(res.headers.get('access-control-allow-origin')).toBe('*')
-    const body = await res.json() as { contentId: string, manifest: unknown }
+    const body = await res.json() as { contentId: string, manifest: unknown, url?: string }
     expect(body.contentId).toBe(entry.contentId)
+    expect(body.url).toBe('/videos/sample.mp4')
     const manifest = parseManifest(body.manifest)
     await verifyManifest(manifest, entry.contentId)
     expect(manifest.size).toBe(sample.byteLength)
@@ -78,6 +85,7 @@ describe('relay HTTP: routes', () => {
     expect(text).toMatch(/^pipbingo_relay_reservations 2$/m)
     expect(text).toMatch(/^pipbingo_tracker_entries 5$/m)
     expect(text).toMatch(/^pipbingo_library_videos 1$/m)
+    expect(text).toMatch(/^pipbingo_published_videos 0$/m)
     expect(text).toMatch(/^pipbingo_http_bytes_served_total \d+$/m)
     expect(text).toMatch(/^pipbingo_libp2p_bytes_served_total 0$/m)
     expect(text).toMatch(/^pipbingo_uploads_total 0$/m)

@@ -41,7 +41,7 @@ async function snapshot (): Promise<Snapshot> {
 /** What a failed upload must leave behind: the library and catalogue as they were, an empty uploads folder, nothing beside the library. */
 async function expectNothingLeft (before: Snapshot): Promise<void> {
   expect(await snapshot()).toEqual({ ...before, uploads: [] })
-  expect((await readdir(dirname(relay.dir))).sort()).toEqual(['library', 'web'])
+  expect((await readdir(dirname(relay.dir))).sort()).toEqual(['data', 'library', 'web'])
 }
 
 async function expectStored (entry: CatalogueEntry, bytes: Uint8Array, ext: string): Promise<void> {
@@ -140,7 +140,7 @@ describe('POST /upload: accepted', () => {
     const listBefore = await (await fetch(`${relay.url}/list`)).json() as CatalogueEntry[]
     const res = await fetch(`${relay.url}/upload?name=again.mp4`, { method: 'POST', body: await readFile(SAMPLE), headers: { 'content-type': 'video/mp4' } })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual(relay.library.byFilename('sample.mp4'))
+    expect(await res.json()).toEqual({ ...relay.library.byFilename('sample.mp4'), origin: true, source: 'library', peers: 0, seeders: 0 })
     expect(await (await fetch(`${relay.url}/list`)).json()).toEqual(listBefore)
     expect(added).toEqual([])
   })

@@ -24,6 +24,7 @@ describe('relay metrics', () => {
     expect(value(text, 'pipbingo_relay_reservations')).toBe(4)
     expect(value(text, 'pipbingo_tracker_entries')).toBe(9)
     expect(value(text, 'pipbingo_library_videos')).toBe(0)
+    expect(value(text, 'pipbingo_published_videos')).toBe(0)
     peers = 7
     text = await metrics.text()
     expect(value(text, 'pipbingo_peers_connected')).toBe(7)

@@ -1,0 +1,216 @@
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { contentIdOf, type ContentId, type Manifest } from '@core/content/manifest'
+import type { TrackerRegistry } from '@core/protocols/tracker/registry'
+import type { CatalogueEntry, Library } from './library/index'
+import type { PublishedCatalogue, PublishedEntry } from './published/index'
+
+/** One video as `GET /list` and `GET /events` show it. */
+export interface ListEntry {
+  filename: string
+  title: string
+  size: number
+  mime: string
+  contentId: ContentId
+  chunks: number
+  chunkSize: number
+  /** Seconds; library videos only, when known. */
+  duration?: number
+  /** `/videos/<encoded filename>`: present only when the relay holds the bytes (`origin`). */
+  url?: string
+  /** True when the relay holds the bytes (a library video). */
+  origin: boolean
+  source: 'library' | 'browser'
+  /** Peers other than the relay holding any part of it, from the tracker. */
+  peers: number
+  /** Peers other than the relay holding all of it. */
+  seeders: number
+}
+
+/** What `GET /manifest/:filenameOrId` answers. */
+export interface ManifestReply {
+  contentId: ContentId
+  manifest: Manifest
+  /** Where the relay serves the bytes; absent when only peers hold them. */
+  url?: string
+}
+
+export interface CatalogueInit {
+  library: Library
+  published: PublishedCatalogue
+  registry: TrackerRegistry
+  logger?: ComponentLogger
+  /** How often `start()` looks for expiries (tracker entries, the published grace); default 2 s. */
+  sweepIntervalMs?: number
+}
+
+export type CatalogueChangeListener = () => void
+
+const DEFAULT_SWEEP_INTERVAL_MS = 2000
+
+/**
+ * The catalogue the relay shows: its library (videos it holds) and the
+ * videos published from browsers (only peers hold them), newest first, each
+ * with how many peers hold it according to the tracker. It keeps the
+ * published entries told whether anyone holds them, and tells its listeners
+ * whenever what `list()` shows may have changed.
+ */
+export class Catalogue {
+  private readonly library: Library
+  private readonly published: PublishedCatalogue
+  private readonly registry: TrackerRegistry
+  private readonly log: Logger
+  private readonly listeners = new Set<CatalogueChangeListener>()
+  private readonly unsubscribe: Array<() => void>
+  private timer?: ReturnType<typeof setInterval>
+
+  constructor (private readonly init: CatalogueInit) {
+    this.library = init.library
+    this.published = init.published
+    this.registry = init.registry
+    this.log = (init.logger ?? defaultLogger()).forComponent('pipbingo:relay:catalogue')
+    this.unsubscribe = [
+      this.registry.onChange(ids => { this.guard(() => { this.holdersChanged(ids) }) }),
+      this.library.on('added', entry => { this.guard(() => { this.joinedLibrary(entry.contentId) }) })
+    ]
+    for (const e of this.published.entries()) this.published.setHeld(e.contentId, this.isHeld(e.contentId))
+  }
+
+  /** Newest first (file time for the library, publication time for the others), then by filename. */
+  list (): ListEntry[] {
+    const library = this.library.entries().map(e => ({ time: this.library.fileOf(e.contentId)?.modified.getTime() ?? 0, entry: this.fromLibrary(e) }))
+    const published = this.published.entries()
+      .filter(e => this.library.byContentId(e.contentId) == null)
+      .map(e => ({ time: e.publishedAt, entry: this.fromPublished(e) }))
+    return [...library, ...published]
+      .sort((a, b) => b.time - a.time || compare(a.entry.filename, b.entry.filename))
+      .map(e => e.entry)
+  }
+
+  entry (contentId: ContentId): ListEntry | undefined {
+    const inLibrary = this.library.byContentId(contentId)
+    if (inLibrary != null) return this.fromLibrary(inLibrary)
+    const published = this.published.byContentId(contentId)
+    return published == null ? undefined : this.fromPublished(published)
+  }
+
+  /** A manifest by content id or by filename (a library file first, then the newest published one). */
+  async manifest (key: { contentId: ContentId } | { filename: string }): Promise<ManifestReply | undefined> {
+    const inLibrary = 'contentId' in key ? this.library.byContentId(key.contentId) : this.library.byFilename(key.filename)
+    if (inLibrary != null) {
+      const manifest = await this.library.manifest(inLibrary.contentId)
+      return manifest == null ? undefined : { contentId: inLibrary.contentId, manifest, url: inLibrary.url }
+    }
+    const published = 'contentId' in key ? this.published.byContentId(key.contentId) : this.published.byFilename(key.filename)
+    if (published == null) return undefined
+    const manifest = await this.published.manifest(published.contentId)
+    return manifest == null ? undefined : { contentId: published.contentId, manifest }
+  }
+
+  /** True when `filename` names a published video and no library file: only peers have its bytes. */
+  peerOnly (filename: string): boolean {
+    return this.library.byFilename(filename) == null && this.published.byFilename(filename) != null
+  }
+
+  /**
+   * List a video a browser published (its manifest already validated).
+   * Content the catalogue already shows answers its entry, `created: false`.
+   */
+  async publish (manifest: Manifest, title?: string): Promise<{ entry: ListEntry, created: boolean }> {
+    const contentId = await contentIdOf(manifest)
+    const inLibrary = this.library.byContentId(contentId)
+    if (inLibrary != null) return { entry: this.fromLibrary(inLibrary), created: false }
+    const { entry, created } = await this.published.publish(manifest, { title, held: this.isHeld(contentId) })
+    // a peer may have announced it while the manifest was being written
+    this.published.setHeld(contentId, this.isHeld(contentId))
+    if (created) this.changed()
+    return { entry: this.fromPublished(this.published.byContentId(contentId) ?? entry), created }
+  }
+
+  /** Notice expired tracker entries, and drop published videos nobody held for the grace period. */
+  async sweep (): Promise<void> {
+    this.registry.sweep()
+    if ((await this.published.sweep()).length > 0) this.changed()
+  }
+
+  /** Be told when `list()` may show something else; returns the unsubscribe function. */
+  onChange (listener: CatalogueChangeListener): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** Sweep on a timer until `stop()`. */
+  start (): void {
+    this.timer ??= setInterval(() => {
+      this.sweep().catch((err: Error) => { this.log.error('sweep failed: %s', err.message) })
+    }, this.init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS)
+    this.timer.unref?.()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+    for (const off of this.unsubscribe.splice(0)) off()
+    this.listeners.clear()
+  }
+
+  private holdersChanged (contentIds: readonly ContentId[]): void {
+    let shown = false
+    for (const id of contentIds) {
+      if (this.library.byContentId(id) != null) shown = true
+      else if (this.published.byContentId(id) != null) {
+        this.published.setHeld(id, this.isHeld(id))
+        shown = true
+      }
+    }
+    if (shown) this.changed()
+  }
+
+  /** The relay now holds the bytes itself: the library entry replaces the published one. */
+  private joinedLibrary (contentId: ContentId): void {
+    this.published.remove(contentId)
+      .catch((err: Error) => { this.log.error('cannot drop published %s: %s', contentId, err.message) })
+    this.changed()
+  }
+
+  private isHeld (contentId: ContentId): boolean {
+    return this.registry.countHolders(contentId).peers > 0
+  }
+
+  private fromLibrary (e: CatalogueEntry): ListEntry {
+    return { ...e, origin: true, source: 'library', ...this.registry.countHolders(e.contentId) }
+  }
+
+  private fromPublished (e: PublishedEntry): ListEntry {
+    const { peers, seeders } = this.registry.countHolders(e.contentId)
+    return {
+      filename: e.filename,
+      title: e.title,
+      size: e.size,
+      mime: e.mime,
+      contentId: e.contentId,
+      chunks: e.chunks,
+      chunkSize: e.chunkSize,
+      origin: false,
+      source: 'browser',
+      peers,
+      seeders
+    }
+  }
+
+  private changed (): void {
+    for (const listener of [...this.listeners]) this.guard(listener)
+  }
+
+  private guard (fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.log.error('a catalogue listener failed: %s', (err as Error).message)
+    }
+  }
+}
+
+function compare (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

@@ -1,0 +1,307 @@
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { z } from 'zod'
+import { chunkCount, contentIdOf, contentIdSchema, decodeManifest, encodeManifest, type ContentId, type Manifest } from '@core/content/manifest'
+import type { AbortOptions } from '@core/util/abort'
+import { cleanTitle, MAX_TITLE_LENGTH, titleFromFilename } from '../library/titles'
+import { writeFileAtomic } from './atomic-file'
+import { PublishedCatalogueFullError } from './errors'
+
+/** One video a browser published: the peers hold its bytes, the relay only its manifest. */
+export interface PublishedEntry {
+  /** The manifest's name. */
+  filename: string
+  title: string
+  size: number
+  mime: string
+  contentId: ContentId
+  chunks: number
+  chunkSize: number
+  /** When it was published, in ms since the epoch. */
+  publishedAt: number
+  /** Since when no peer holds it (ms since the epoch); absent while one does. */
+  unheldSince?: number
+}
+
+export interface PublishedCatalogueInit {
+  /** The relay's data folder: `published.json` and `published/<contentId>.json` go here. */
+  dataDir: string
+  /** An entry nobody has held for this long is dropped by `sweep()`. */
+  graceMs: number
+  /** Most entries at once (PublishedCatalogueFullError past it). */
+  maxEntries: number
+  now?: () => number
+  logger?: ComponentLogger
+  /** Problems an operator should see (a malformed file on disk); also logged. */
+  onWarning?(message: string): void
+}
+
+export interface PublishOptions {
+  /** Shown instead of the title the name gives. */
+  title?: string
+  /** Whether some peer holds the content now. */
+  held: boolean
+}
+
+const indexSchema = z.object({
+  version: z.literal(1),
+  entries: z.array(z.object({
+    contentId: contentIdSchema,
+    title: z.string().max(MAX_TITLE_LENGTH),
+    publishedAt: z.number().int().nonnegative(),
+    unheldSince: z.number().int().nonnegative().nullable()
+  }))
+})
+type IndexEntry = z.infer<typeof indexSchema>['entries'][number]
+
+/**
+ * The videos published from browsers, persisted in `<dataDir>/published.json`
+ * (titles and times) and `<dataDir>/published/<contentId>.json` (manifests,
+ * read on demand, never all held in memory). Files are replaced atomically;
+ * a malformed one is reported and ignored, never a crash.
+ *
+ * An entry knows whether some peer holds its content (the owner says so with
+ * `setHeld`); one nobody has held for `graceMs` is dropped by `sweep()`.
+ * Changes that touch manifest files run one at a time.
+ */
+export class PublishedCatalogue {
+  private readonly indexPath: string
+  private readonly manifestsDir: string
+  private readonly entriesById = new Map<ContentId, PublishedEntry>()
+  private readonly now: () => number
+  private readonly log: Logger
+  private queue: Promise<unknown> = Promise.resolve()
+  private writing?: Promise<void>
+  private version = 0
+  private written = 0
+
+  private constructor (private readonly init: PublishedCatalogueInit) {
+    this.indexPath = join(init.dataDir, 'published.json')
+    this.manifestsDir = join(init.dataDir, 'published')
+    this.now = init.now ?? Date.now
+    this.log = (init.logger ?? defaultLogger()).forComponent('pipbingo:relay:published')
+  }
+
+  /** Load what a previous run published (what does not load is reported and left out). */
+  static async open (init: PublishedCatalogueInit): Promise<PublishedCatalogue> {
+    const catalogue = new PublishedCatalogue(init)
+    await mkdir(catalogue.manifestsDir, { recursive: true })
+    await catalogue.load()
+    return catalogue
+  }
+
+  get size (): number {
+    return this.entriesById.size
+  }
+
+  /** Newest first, then by filename. */
+  entries (): PublishedEntry[] {
+    return [...this.entriesById.values()]
+      .sort((a, b) => b.publishedAt - a.publishedAt || (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0))
+      .map(e => ({ ...e }))
+  }
+
+  byContentId (contentId: ContentId): PublishedEntry | undefined {
+    const entry = this.entriesById.get(contentId)
+    return entry == null ? undefined : { ...entry }
+  }
+
+  /** The newest entry published under `name`. */
+  byFilename (name: string): PublishedEntry | undefined {
+    return this.entries().find(e => e.filename === name)
+  }
+
+  async manifest (contentId: ContentId, _options?: AbortOptions): Promise<Manifest | undefined> {
+    if (!this.entriesById.has(contentId)) return undefined
+    try {
+      return decodeManifest(await readFile(this.manifestPath(contentId)))
+    } catch (err) {
+      this.log.error('cannot read the manifest of %s: %s', contentId, (err as Error).message)
+      return undefined
+    }
+  }
+
+  /**
+   * List a manifest (already validated by the caller). The content already
+   * listed answers the existing entry (`created: false`).
+   */
+  async publish (manifest: Manifest, options: PublishOptions): Promise<{ entry: PublishedEntry, created: boolean }> {
+    const contentId = await contentIdOf(manifest)
+    return await this.exclusive(async () => {
+      const existing = this.entriesById.get(contentId)
+      if (existing != null) return { entry: { ...existing }, created: false }
+      if (this.entriesById.size >= this.init.maxEntries) await this.dropExpired()
+      if (this.entriesById.size >= this.init.maxEntries) {
+        throw new PublishedCatalogueFullError(`The relay already lists ${this.init.maxEntries} videos published from browsers, its limit: try again once some are no longer shared`)
+      }
+      const now = this.now()
+      const entry: PublishedEntry = {
+        filename: manifest.name,
+        title: cleanTitle(options.title ?? '') || titleFromFilename(manifest.name),
+        size: manifest.size,
+        mime: manifest.mime,
+        contentId,
+        chunks: chunkCount(manifest),
+        chunkSize: manifest.chunkSize,
+        publishedAt: now
+      }
+      if (!options.held) entry.unheldSince = now
+      await writeFileAtomic(this.manifestPath(contentId), encodeManifest(manifest))
+      this.entriesById.set(contentId, entry)
+      try {
+        await this.persist()
+      } catch (err) {
+        this.entriesById.delete(contentId)
+        await rm(this.manifestPath(contentId), { force: true })
+        throw err
+      }
+      this.log('published %s (%s, %d bytes)', contentId, entry.filename, entry.size)
+      return { entry: { ...entry }, created: true }
+    })
+  }
+
+  /** Say whether some peer holds a content; true when that changed the entry. */
+  setHeld (contentId: ContentId, held: boolean): boolean {
+    const entry = this.entriesById.get(contentId)
+    if (entry == null || held === (entry.unheldSince == null)) return false
+    if (held) delete entry.unheldSince
+    else entry.unheldSince = this.now()
+    this.persist().catch((err: Error) => { this.log.error('cannot save published.json: %s', err.message) })
+    return true
+  }
+
+  /** Drop the entries nobody has held for the grace period; returns them. */
+  async sweep (): Promise<PublishedEntry[]> {
+    return await this.exclusive(async () => await this.dropExpired())
+  }
+
+  /** Drop an entry (its content joined the library, say); true if there was one. */
+  async remove (contentId: ContentId): Promise<boolean> {
+    return await this.exclusive(async () => (await this.drop([contentId])).length > 0)
+  }
+
+  /** Wait for the changes under way and the last write. */
+  async close (): Promise<void> {
+    await this.queue.catch(() => {})
+    await this.writing?.catch(() => {})
+  }
+
+  private async dropExpired (): Promise<PublishedEntry[]> {
+    const now = this.now()
+    const expired = [...this.entriesById.values()]
+      .filter(e => e.unheldSince != null && now - e.unheldSince >= this.init.graceMs)
+    return await this.drop(expired.map(e => e.contentId))
+  }
+
+  private async drop (contentIds: ContentId[]): Promise<PublishedEntry[]> {
+    const dropped = contentIds.flatMap(id => {
+      const entry = this.entriesById.get(id)
+      this.entriesById.delete(id)
+      return entry == null ? [] : [entry]
+    })
+    if (dropped.length === 0) return []
+    await this.persist()
+    for (const e of dropped) {
+      await rm(this.manifestPath(e.contentId), { force: true })
+      this.log('dropped %s (%s): nobody holds it', e.contentId, e.filename)
+    }
+    return dropped
+  }
+
+  /** Write the index; resolves once a write that includes the current state has landed. */
+  private async persist (): Promise<void> {
+    const wanted = ++this.version
+    while (this.written < wanted) {
+      if (this.writing == null) {
+        const version = this.version
+        const data = JSON.stringify({ version: 1, entries: [...this.entriesById.values()].map(toIndexEntry) })
+        this.writing = writeFileAtomic(this.indexPath, data)
+          .then(() => { this.written = Math.max(this.written, version) })
+          .finally(() => { this.writing = undefined })
+      }
+      await this.writing
+    }
+  }
+
+  private async exclusive<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => {})
+    return await run
+  }
+
+  private async load (): Promise<void> {
+    let raw: string
+    try {
+      raw = await readFile(this.indexPath, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.warn(`cannot read ${this.indexPath} (${(err as Error).message}): starting with no published videos`)
+        return
+      }
+      raw = '{"version":1,"entries":[]}'
+    }
+    let index: IndexEntry[]
+    try {
+      index = indexSchema.parse(JSON.parse(raw)).entries
+    } catch (err) {
+      const kept = `${this.indexPath}.corrupt`
+      await rename(this.indexPath, kept).catch(() => {})
+      this.warn(`${this.indexPath} is malformed (${describe(err)}): starting with no published videos; the file is kept as ${kept}`)
+      return
+    }
+    let skipped = 0
+    for (const item of index) {
+      try {
+        this.entriesById.set(item.contentId, await this.loadEntry(item))
+      } catch (err) {
+        skipped++
+        this.warn(`leaving published video ${item.contentId} out: ${(err as Error).message}`)
+      }
+    }
+    // manifests no entry names: a crash between two writes, or entries left out above
+    const keep = new Set([...this.entriesById.keys()].map(id => `${id}.json`))
+    for (const name of await readdir(this.manifestsDir)) {
+      if (!keep.has(name)) await rm(join(this.manifestsDir, name), { force: true, recursive: true })
+    }
+    if (skipped > 0) await this.persist()
+    this.log('%d published videos', this.entriesById.size)
+  }
+
+  private async loadEntry (item: IndexEntry): Promise<PublishedEntry> {
+    if (this.entriesById.has(item.contentId)) throw new Error('listed twice')
+    const manifest = decodeManifest(await readFile(this.manifestPath(item.contentId)))
+    if (await contentIdOf(manifest) !== item.contentId) throw new Error('its manifest does not match its content id')
+    const entry: PublishedEntry = {
+      filename: manifest.name,
+      title: cleanTitle(item.title) || titleFromFilename(manifest.name),
+      size: manifest.size,
+      mime: manifest.mime,
+      contentId: item.contentId,
+      chunks: chunkCount(manifest),
+      chunkSize: manifest.chunkSize,
+      publishedAt: item.publishedAt
+    }
+    if (item.unheldSince != null) entry.unheldSince = item.unheldSince
+    return entry
+  }
+
+  private manifestPath (contentId: ContentId): string {
+    return join(this.manifestsDir, `${contentIdSchema.parse(contentId)}.json`)
+  }
+
+  private warn (message: string): void {
+    this.log.error(message)
+    this.init.onWarning?.(message)
+  }
+}
+
+function toIndexEntry (e: PublishedEntry): IndexEntry {
+  return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null }
+}
+
+function describe (err: unknown): string {
+  if (err instanceof z.ZodError) return err.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+  return (err as Error).message
+}
