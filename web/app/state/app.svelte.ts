@@ -23,6 +23,8 @@ export class AppState {
   readonly posters: Posters
   settings = $state.raw<Settings | undefined>(undefined)
   bridge = $state.raw<LocalBridge | undefined>(undefined)
+  /** Opening `?play=…`: no page is shown until the player's is. */
+  opening = $state(new URL(location.href).searchParams.has('play'))
 
   constructor (readonly origin: string) {
     this.catalogue = new Catalogue(origin)
@@ -35,7 +37,11 @@ export class AppState {
     const catalogue = this.catalogue.load().then(() => { this.catalogue.follow() })
     await Promise.all([catalogue, this.startPeer()])
     const wanted = new URL(location.href).searchParams.get('play')
-    if (wanted != null) await this.openFromLink(wanted)
+    try {
+      if (wanted != null) await this.openFromLink(wanted)
+    } finally {
+      this.opening = false
+    }
   }
 
   private async startPeer (): Promise<void> {

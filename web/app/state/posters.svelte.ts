@@ -23,8 +23,19 @@ export class Posters {
   private readonly queue: PosterSource[] = []
   private readonly failed = new Set<string>()
   private running = false
+  private paused = true
 
   constructor (private readonly onDone: (contentId: string) => void = () => {}) {}
+
+  /** Capture only while the catalogue is on screen: never in competition with the player. */
+  resume (): void {
+    this.paused = false
+    void this.drain()
+  }
+
+  pause (): void {
+    this.paused = true
+  }
 
   /** A poster for this content: from the cache, or captured when its turn comes. */
   request (source: PosterSource): void {
@@ -35,10 +46,11 @@ export class Posters {
   }
 
   private async drain (): Promise<void> {
-    if (this.running) return
+    if (this.running || this.paused) return
     this.running = true
     try {
-      for (let next = this.queue.shift(); next != null; next = this.queue.shift()) {
+      while (!this.paused && this.queue.length > 0) {
+        const next = this.queue.shift()!
         try {
           const blob = await cached(next.contentId) ?? await this.capture(next)
           this.urls.set(next.contentId, URL.createObjectURL(blob))

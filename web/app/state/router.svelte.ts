@@ -12,7 +12,9 @@ export function parseRoute (path: string): Route {
   if (path === '/' || path === '') return { page: 'catalogue' }
   const watch = /^\/watch\/([0-9a-f]{64})\/?$/.exec(path)
   if (watch != null) return { page: 'watch', contentId: watch[1]! }
-  const page = /^\/(publish|downloads|network|settings)\/?$/.exec(path)?.[1]
+  // `/share`, not `/publish`: that path is the relay's API (POST /publish)
+  if (/^\/share\/?$/.test(path)) return { page: 'publish' }
+  const page = /^\/(downloads|network|settings)\/?$/.exec(path)?.[1]
   if (page != null) return { page } as Route
   return { page: 'missing', path }
 }
