@@ -40,7 +40,13 @@ export interface HashTuning {
   readAhead?: boolean
 }
 
-export const DEFAULT_TUNING: Required<HashTuning> = { readSize: 4 * 1024 * 1024, inFlight: 16, reader: 'stream', readAhead: true }
+/**
+ * Measured with the bench on a 2-core EPYC (Chromium 156, 256 MiB from disk,
+ * quiet samples): the byte stream ~1.2 GB/s with a 1 MiB buffer, ~1.0 with
+ * 4 MiB, ~0.9 with 16 MiB (a small buffer stays in cache); slices ~0.45–0.6;
+ * digests in flight 1–16 within noise (WebCrypto seems to hash on one thread).
+ */
+export const DEFAULT_TUNING: Required<HashTuning> = { readSize: 1024 * 1024, inFlight: 4, reader: 'stream', readAhead: true }
 
 export interface HashFileOptions extends AbortOptions {
   onProgress?(progress: HashProgress): void
