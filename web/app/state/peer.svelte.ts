@@ -72,6 +72,18 @@ export class PeerState {
     return c.complete || c.chunks >= chunks ? 'whole' : 'part'
   }
 
+  /**
+   * The relay's holder counts without this tab: it announces what it holds
+   * (when P2P is on), so the relay counts it among the peers.
+   */
+  otherHolders (entry: { contentId: string, chunks: number, peers: number, seeders: number }): { peers: number, seeders: number } {
+    const held = this.peer?.p2p === true ? this.holding(entry.contentId, entry.chunks) : 'none'
+    return {
+      peers: Math.max(0, entry.peers - (held === 'none' ? 0 : 1)),
+      seeders: Math.max(0, entry.seeders - (held === 'whole' ? 1 : 0))
+    }
+  }
+
   /** Re-read the cache's usage, at most once per `delayMs`. */
   refreshUsage (delayMs: number): void {
     if (this.#usageTimer != null && delayMs > 0) return
