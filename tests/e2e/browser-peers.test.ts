@@ -116,7 +116,8 @@ describe('browser tabs watch and share over WebRTC', () => {
   })
 
   it('B seeks to 80 % of a video it has not fetched: the critical window moves there, and it plays', async () => {
-    const tabB = await openApp(browserB, rig.relay.httpUrl())
+    // the network page: the catalogue would take posters, fetching the start and the end of the video
+    const tabB = await openApp(browserB, `${rig.relay.httpUrl()}/network`)
     // a slow link (0.5 MB/s), so the seek lands where nothing has arrived yet
     const cdp = await tabB.context().newCDPSession(tabB)
     await cdp.send('Network.enable')

@@ -122,7 +122,7 @@ async function seekRuns (env: BrowserEnv, label: string, seek: (tab: Tab) => Pro
     const steps = [
       async () => {
         for (let attempt = 1; ; attempt++) {
-          const tab = await openTab(env.browserB, env.origin)
+          const tab = await openTab(env.browserB, `${env.origin}/network`)
           try {
             const s = withTarget(await seek(tab), seekLong)
             app.push(s)

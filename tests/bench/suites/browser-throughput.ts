@@ -55,7 +55,7 @@ export async function throughputRows (env: BrowserEnv): Promise<Row[]> {
   for (let r = 0; r < ctx.runs; r++) {
     for (let attempt = 1; ; attempt++) {
       const tag = `${SUITE} throughput run ${r + 1}/${ctx.runs}${attempt > 1 ? ` (attempt ${attempt})` : ''}`
-      const tab = await openTab(env.browserB, env.origin)
+      const tab = await openTab(env.browserB, `${env.origin}/network`)
       let got: { product?: Sample, raw?: RawSample, paced?: RawSample } = {}
       try {
         const steps: Array<() => Promise<void>> = [

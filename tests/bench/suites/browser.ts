@@ -79,7 +79,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     const browserB = await rig.newBrowser()
 
     // tab A fetches the 64 MiB file and the sample from the origin, fully, and seeds them
-    const seeder = await openTab(browserA, origin)
+    const seeder = await openTab(browserA, `${origin}/network`)
     const seederId = (await seeder.page.evaluate(() => (window.pipbingo.stats() as any).peerId)) as string
     for (const v of [big, sample]) {
       const got = await playToComplete(seeder.page, v.filename, v.contentId, undefined, 120_000)
