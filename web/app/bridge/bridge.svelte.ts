@@ -6,9 +6,6 @@ import {
 
 export type { BridgeDownload, BridgeStats } from './schemas'
 
-/** The bridge's default REST API (`node-bridge/README.md`). */
-export const DEFAULT_BRIDGE_URL = 'http://127.0.0.1:9090'
-
 const PROBE_TIMEOUT_MS = 1500
 const PROBE_EVERY_MS = 5000
 const REQUEST_TIMEOUT_MS = 10_000
