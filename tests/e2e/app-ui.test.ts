@@ -18,7 +18,7 @@ describe('the web app, driven as a person would', () => {
   let tabA: Page
 
   beforeAll(async () => {
-    rig = await startWebRig(['library/sample.mp4'])
+    rig = await startWebRig(['library/sample.mp4'], { netns: true })
     browserA = await rig.newBrowser()
     browserB = await rig.newBrowser()
   }, 120_000)
@@ -153,7 +153,7 @@ describe('publish in one browser, watch in another', () => {
   let dir: string
 
   beforeAll(async () => {
-    rig = await startWebRig([])
+    rig = await startWebRig([], { netns: true })
     dir = await mkdtemp(join(tmpdir(), 'pipbingo-publish-'))
     // a real video under a name of the person's choosing
     await copyFile('library/sample.mp4', join(dir, 'Summer trip.mp4'))

@@ -16,7 +16,7 @@ describe('browser tabs watch and share over WebRTC', () => {
   let sample: { id: string, size: number, sha: string }
 
   beforeAll(async () => {
-    rig = await startWebRig(['library/sample.mp4', 'tests/fixtures/seek-long.mp4'])
+    rig = await startWebRig(['library/sample.mp4', 'tests/fixtures/seek-long.mp4'], { netns: true })
     const bytes = await readFile('library/sample.mp4')
     const entry = rig.relay.library.byFilename('sample.mp4')!
     sample = { id: entry.contentId, size: bytes.byteLength, sha: createHash('sha256').update(bytes).digest('hex') }

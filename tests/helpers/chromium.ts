@@ -1,4 +1,7 @@
 import { accessSync, constants } from 'node:fs'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable']
@@ -20,21 +23,45 @@ export function findChromium (): string {
   throw new Error(`No Chromium found (looked at ${paths.join(', ')}). Install it (Debian: apt-get install -y chromium) or set PIPBINGO_CHROMIUM to its path.`)
 }
 
+export interface LaunchOptions {
+  /** Run the browser inside this network namespace (tests/helpers/netns.ts): `ip netns exec <name>`. */
+  netns?: { ip: string, name: string }
+  /**
+   * Plain-HTTP origins (`http://10.231.7.1:8080`) the browser treats as
+   * secure contexts, so pages there get service workers, Web Locks and
+   * crypto.subtle as they do on localhost.
+   */
+  secureOrigins?: string[]
+}
+
 /** Headless Chromium with the flags this machine needs (no sandbox as root, no background networking). */
-export async function launchChromium (): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: findChromium(),
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--autoplay-policy=no-user-gesture-required',
-      '--disable-features=WebRtcHideLocalIpsWithMdns'
-    ]
-  })
+export async function launchChromium (options: LaunchOptions = {}): Promise<Browser> {
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+    '--autoplay-policy=no-user-gesture-required',
+    '--disable-features=WebRtcHideLocalIpsWithMdns'
+  ]
+  if (options.secureOrigins != null && options.secureOrigins.length > 0) {
+    args.push(`--unsafely-treat-insecure-origin-as-secure=${options.secureOrigins.join(',')}`)
+  }
+  if (options.netns == null) {
+    return await chromium.launch({ executablePath: findChromium(), headless: true, args })
+  }
+  // Playwright talks to the browser over a pipe (fds 3 and 4), which
+  // `ip netns exec` passes on; the script is only needed until the exec
+  const dir = await mkdtemp(join(tmpdir(), 'pipbingo-chromium-'))
+  try {
+    const wrapper = join(dir, 'chromium')
+    await writeFile(wrapper, `#!/bin/sh\nexec ${options.netns.ip} netns exec ${options.netns.name} ${findChromium()} "$@"\n`)
+    await chmod(wrapper, 0o755)
+    return await chromium.launch({ executablePath: wrapper, headless: true, args })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }

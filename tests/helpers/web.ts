@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
 import { launchChromium } from './chromium'
+import { createTestNetwork, type TestNetwork } from './netns'
 
 export interface WebRig {
   dir: string
@@ -14,23 +15,49 @@ export interface WebRig {
   /** Start (again) a relay on the same folders and ports. */
   restartRelay(): Promise<Relay>
   browsers: Browser[]
+  /** With `netns: true`: the private network the relay and the browsers are on. */
+  network?: TestNetwork
   newBrowser(): Promise<Browser>
   close(): Promise<void>
   metric(name: string): Promise<number>
+}
+
+export interface WebRigOptions {
+  /**
+   * Each browser in its own network namespace (tests/helpers/netns.ts, root
+   * only), the relay on the namespaces' bridge: for browsers that talk
+   * WebRTC to each other. Chromium gathers no loopback candidates, so
+   * without this their WebRTC would run over the machine's own network
+   * address. Pages then load the relay from the bridge's address over plain
+   * HTTP, which the browsers are told to treat as a secure context. A page
+   * in a namespace reaches nothing on this machine's 127.0.0.1.
+   */
+  netns?: boolean
 }
 
 /**
  * Everything a browser test needs, real: the web app built by vite, a relay
  * over a temporary library holding `videos` (paths), and Chromium processes.
  */
-export async function startWebRig (videos: string[]): Promise<WebRig> {
+export async function startWebRig (videos: string[], options: WebRigOptions = {}): Promise<WebRig> {
+  const network = options.netns === true ? await createTestNetwork() : undefined
+  try {
+    return await startRig(videos, network)
+  } catch (err) {
+    await network?.close()
+    throw err
+  }
+}
+
+async function startRig (videos: string[], network: TestNetwork | undefined): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
   await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
   const libraryDir = join(dir, 'library')
   await mkdir(libraryDir)
   for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
-  const config = relayConfigSchema.parse({ httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
+  const host = network?.hostAddress ?? '127.0.0.1'
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was
@@ -51,14 +78,22 @@ export async function startWebRig (videos: string[]): Promise<WebRig> {
       return relay
     },
     browsers,
+    network,
     async newBrowser () {
-      const b = await launchChromium()
+      let b: Browser
+      if (network == null) {
+        b = await launchChromium()
+      } else {
+        const ns = await network.addNamespace()
+        b = await launchChromium({ netns: { ip: network.ip, name: ns.name }, secureOrigins: [`http://${host}:${ports.httpPort}`] })
+      }
       browsers.push(b)
       return b
     },
     async close () {
       await Promise.allSettled(browsers.map(async b => { await b.close() }))
       await relay.stop().catch(() => {})
+      await network?.close()
       await rm(dir, { recursive: true, force: true })
     },
     async metric (name: string) {

@@ -93,7 +93,7 @@ export async function takeScreenshots (outDir: string, options: ScreenshotOption
   const run = async (): Promise<string[]> => {
     await mkdir(outDir, { recursive: true })
     stepTo('building the web app and starting a relay over a library with sample.mp4')
-    const started = await startWebRig([SAMPLE])
+    const started = await startWebRig([SAMPLE], { netns: true })
     if (signal.aborted) {
       await started.close()
       return await stopped

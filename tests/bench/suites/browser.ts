@@ -57,7 +57,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   const bigPath = join(dir, BIG_NAME)
   ctx.progress(`${name}: writing ${BIG_SIZE / MiB} MiB of pseudo-random bytes, building the web app, starting the relay`)
   await writePseudoRandomFile(bigPath, BIG_SIZE, 3)
-  const rig = await startWebRig([bigPath, SAMPLE, SEEK_LONG])
+  const rig = await startWebRig([bigPath, SAMPLE, SEEK_LONG], { netns: true })
   try {
     const origin = rig.relay.httpUrl()
     const video = async (path: string): Promise<Video> => {
