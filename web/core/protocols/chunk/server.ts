@@ -1,12 +1,24 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
-import type { Connection, Logger, Stream } from '@libp2p/interface'
+import { TimeoutError, type Connection, type Logger, type Stream, type StreamCloseEvent } from '@libp2p/interface'
 import type { ChunkStore } from '../../store/types'
+import type { AbortOptions } from '../../util/abort'
 import { Semaphore } from '../../util/semaphore'
 import { encodeFrame, decodeFrame, FrameType, Status, type Frame } from './codec'
 import { DEFAULT_MAX_CONCURRENT_UPLOADS_PER_PEER, DEFAULT_MAX_QUEUED_REQUESTS } from './constants'
+import { ChannelClosedError, ProtocolViolationError } from './errors'
 
 /** Requests are tiny: anything larger than this from a client is a violation. */
 const MAX_REQUEST_FRAME_BYTES = 64
+
+/** A peer with this many requests unanswered on one stream asks without reading the answers: it loses the stream. */
+const MAX_UNANSWERED_REQUESTS = 1024
+
+/** A write that waits this long for the peer to read anything fails, and the stream ends. */
+const WRITE_STALL_TIMEOUT_MS = 30_000
+
+const EMPTY = new Uint8Array(0)
+
+type ChunkRequest = Extract<Frame, { type: FrameType.ChunkRequest }>
 
 export interface UploadEvent {
   peer: string
@@ -20,7 +32,7 @@ export interface ChunkServerInit {
   log: Logger
   maxConcurrentUploadsPerPeer?: number
   maxQueuedRequests?: number
-  /** Called after each chunk is handed to the stream. */
+  /** Called after each chunk has left the stream's buffer. */
   onUpload?(event: UploadEvent): void
   /** Return false to refuse serving (e.g. P2P turned off); answers BUSY. */
   canUpload?(peer: string, contentId: string): boolean
@@ -33,7 +45,15 @@ export interface ChunkServerInit {
  * in a store (ChunkStore.putChunk checks every hash), so only verified chunks
  * are served. At most `maxConcurrentUploadsPerPeer` chunks are read and sent
  * at once for one remote peer, across all its streams; more than
- * `maxQueuedRequests` waiting on one stream are answered BUSY.
+ * `maxQueuedRequests` CHUNK (or HAVE) requests waiting on one stream are
+ * answered BUSY.
+ *
+ * Whatever the peer does — stop reading, reset, flood, vanish — costs
+ * bounded memory and never an unhandled rejection: answers are written one
+ * at a time, each once the one before has left the stream's buffer (so a
+ * peer that does not read holds at most one frame there, plus the chunks
+ * that hold the peer's upload permits); a failed write ends the stream's
+ * work and is logged at debug level.
  */
 export class ChunkServer {
   private readonly slots = new Map<string, { semaphore: Semaphore, streams: number }>()
@@ -49,46 +69,70 @@ export class ChunkServer {
     const peer = connection.remotePeer.toString()
     const slot = this.slotFor(peer)
     const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_REQUEST_FRAME_BYTES, maxBufferSize: MAX_REQUEST_FRAME_BYTES * 256 })
+    // aborted when this stream's work ends: the peer left, reset, stalled or broke the protocol
+    const ended = new AbortController()
+    const out = new FrameWriter(stream, ended.signal)
     const queued = new Map<number, AbortController>()
     const work = new Set<Promise<void>>()
-    const track = (p: Promise<void>): void => {
+    let haves = 0
+
+    const end = (err: Error): void => {
+      if (ended.signal.aborted) return
+      this.init.log('chunk stream from %s ended: %s', peer, err.message)
+      ended.abort(err)
+      for (const c of queued.values()) c.abort(err)
+      stream.abort(err)
+    }
+    // every answer is a promise that never rejects: its failure ends the stream
+    const track = (answer: Promise<unknown>): void => {
+      const p: Promise<void> = answer.catch((err: unknown) => { end(err instanceof Error ? err : new Error(String(err))) })
+        .then(() => { work.delete(p) })
       work.add(p)
-      void p.finally(() => work.delete(p))
     }
 
     try {
       for await (const buf of stream) {
         for (const raw of decoder.decode(buf)) {
           const frame = decodeFrame(raw)
+          if (frame.type === FrameType.Cancel) {
+            queued.get(frame.id)?.abort()
+            continue
+          }
+          if (work.size >= MAX_UNANSWERED_REQUESTS) throw new ProtocolViolationError(`${work.size} requests unanswered: the peer does not read its answers`)
           switch (frame.type) {
-            case FrameType.HaveRequest:
-              track(this.answerHave(stream, frame.id, frame.contentId))
+            case FrameType.HaveRequest: {
+              const { id, contentId } = frame
+              if (haves >= this.maxQueued) {
+                track(out.write({ type: FrameType.HaveResponse, id, status: Status.Busy, bitfield: EMPTY }))
+                break
+              }
+              haves++
+              // the bitfield is read when its turn to be written comes: one at a time
+              track(out.write(async () => await this.haveAnswer(id, contentId)).finally(() => { haves-- }))
               break
+            }
             case FrameType.ChunkRequest: {
               if (queued.size >= this.maxQueued || queued.has(frame.id)) {
-                track(send(stream, { type: FrameType.ChunkResponse, id: frame.id, status: Status.Busy, index: frame.index, data: new Uint8Array(0) }))
+                track(out.write({ type: FrameType.ChunkResponse, id: frame.id, status: Status.Busy, index: frame.index, data: EMPTY }))
                 break
               }
               const controller = new AbortController()
               queued.set(frame.id, controller)
-              track(this.answerChunk(stream, peer, slot.semaphore, frame, controller.signal).finally(() => queued.delete(frame.id)))
+              track(this.answerChunk(out, peer, slot.semaphore, frame, controller.signal).finally(() => queued.delete(frame.id)))
               break
             }
-            case FrameType.Cancel:
-              queued.get(frame.id)?.abort()
-              break
             default:
-              throw new Error(`a client sent a ${FrameType[frame.type]} frame`)
+              throw new ProtocolViolationError(`a client sent a ${FrameType[frame.type]} frame`)
           }
         }
       }
       await Promise.all(work)
-      await stream.close({ signal: AbortSignal.timeout(5_000) }).catch((err: Error) => { stream.abort(err) })
+      if (!ended.signal.aborted) await stream.close({ signal: AbortSignal.timeout(5_000) }).catch((err: Error) => { stream.abort(err) })
     } catch (err: any) {
-      this.init.log('closing chunk stream from %s: %s', peer, err?.message)
-      for (const c of queued.values()) c.abort()
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      end(err instanceof Error ? err : new Error(String(err)))
     } finally {
+      // what is still under way gives up at once (ended), and gives its permits back
+      await Promise.all(work)
       if (--slot.streams === 0) this.slots.delete(peer)
     }
   }
@@ -103,44 +147,135 @@ export class ChunkServer {
     return slot
   }
 
-  private async answerHave (stream: Stream, id: number, contentId: string): Promise<void> {
-    const have = await this.init.store.have(contentId)
-    await send(stream, have == null
-      ? { type: FrameType.HaveResponse, id, status: Status.UnknownContent, bitfield: new Uint8Array(0) }
-      : { type: FrameType.HaveResponse, id, status: Status.Ok, bitfield: have.toBytes() })
+  private async haveAnswer (id: number, contentId: string): Promise<Frame> {
+    try {
+      const have = await this.init.store.have(contentId)
+      return have == null
+        ? { type: FrameType.HaveResponse, id, status: Status.UnknownContent, bitfield: EMPTY }
+        : { type: FrameType.HaveResponse, id, status: Status.Ok, bitfield: have.toBytes() }
+    } catch (err: any) {
+      this.init.log.error('reading what we hold of %s failed: %s', contentId, err?.message)
+      return { type: FrameType.HaveResponse, id, status: Status.Busy, bitfield: EMPTY }
+    }
   }
 
-  private async answerChunk (stream: Stream, peer: string, semaphore: Semaphore, frame: Extract<Frame, { type: FrameType.ChunkRequest }>, signal: AbortSignal): Promise<void> {
+  /** Rejects only when the answer could not be written (the stream is gone): cancellation resolves. */
+  private async answerChunk (out: FrameWriter, peer: string, semaphore: Semaphore, frame: ChunkRequest, signal: AbortSignal): Promise<void> {
     const { id, contentId, index } = frame
-    const reply = async (status: Status, data: Uint8Array = new Uint8Array(0)): Promise<void> => {
-      await send(stream, { type: FrameType.ChunkResponse, id, status, index, data })
+    const reply = async (status: Status, data: Uint8Array = EMPTY): Promise<boolean> =>
+      await out.write({ type: FrameType.ChunkResponse, id, status, index, data }, signal)
+    if (this.init.canUpload?.(peer, contentId) === false) {
+      await reply(Status.Busy)
+      return
     }
-    if (this.init.canUpload?.(peer, contentId) === false) return reply(Status.Busy)
     let release: (() => void) | undefined
     try {
+      // the permit is held until the chunk has left the stream's buffer
       release = await semaphore.acquire({ signal })
-      const data = await this.init.store.getChunk(contentId, index, { signal })
+      const { status, data } = await this.prepare(frame, signal)
       if (signal.aborted) return
-      if (data == null) {
-        const known = await this.init.store.getManifest(contentId)
-        return reply(known == null ? Status.UnknownContent : Status.DontHave)
+      if (await reply(status, data) && data != null) {
+        this.init.onUpload?.({ peer, contentId, index, bytes: data.byteLength })
+        this.init.log.trace('served chunk %d of %s to %s', index, contentId, peer)
       }
-      await this.init.beforeUpload?.(data.byteLength, { signal })
-      await reply(Status.Ok, data)
-      this.init.onUpload?.({ peer, contentId, index, bytes: data.byteLength })
-      this.init.log.trace('served chunk %d of %s to %s', index, contentId, peer)
-    } catch (err: any) {
-      if (signal.aborted) return // cancelled by the client
-      this.init.log.error('serving chunk %d of %s failed: %s', index, contentId, err?.message)
-      await reply(Status.DontHave).catch(() => {})
+    } catch (err) {
+      if (signal.aborted) return // cancelled by the client, or the stream ended
+      throw err
     } finally {
       release?.()
     }
   }
+
+  /** The chunk and the go-ahead of the upload limit; a store failure answers DONT_HAVE. */
+  private async prepare ({ contentId, index }: ChunkRequest, signal: AbortSignal): Promise<{ status: Status, data?: Uint8Array }> {
+    try {
+      const data = await this.init.store.getChunk(contentId, index, { signal })
+      if (data == null) {
+        const known = await this.init.store.getManifest(contentId)
+        return { status: known == null ? Status.UnknownContent : Status.DontHave }
+      }
+      await this.init.beforeUpload?.(data.byteLength, { signal })
+      return { status: Status.Ok, data }
+    } catch (err: any) {
+      if (signal.aborted) throw err
+      this.init.log.error('serving chunk %d of %s failed: %s', index, contentId, err?.message)
+      return { status: Status.DontHave }
+    }
+  }
 }
 
-/** Send one frame, waiting for the stream to drain when its buffer is full. */
-export async function send (stream: Stream, frame: Frame, options?: { signal?: AbortSignal }): Promise<void> {
-  if (stream.writeStatus !== 'writable') return
-  if (!stream.send(encodeFrame(frame))) await stream.onDrain(options)
+/**
+ * Writes one stream's frames in order, one at a time: a frame is handed to
+ * the stream only once the one before has left its buffer.
+ */
+class FrameWriter {
+  private writing = false
+  private readonly turns: Array<() => void> = []
+
+  constructor (private readonly stream: Stream, private readonly ended: AbortSignal) {}
+
+  /**
+   * Resolves true once the frame has left the stream's buffer, false when
+   * `skip` (the request was cancelled) aborted before its turn. A producer
+   * is called at the frame's turn. Rejects when the stream's work ended.
+   */
+  async write (frame: Frame | (() => Promise<Frame>), skip?: AbortSignal): Promise<boolean> {
+    if (this.writing) await new Promise<void>(resolve => this.turns.push(resolve))
+    this.writing = true
+    try {
+      this.ended.throwIfAborted()
+      if (skip?.aborted === true) return false
+      await send(this.stream, typeof frame === 'function' ? await frame() : frame, { signal: this.ended })
+      return true
+    } finally {
+      const next = this.turns.shift()
+      if (next != null) next()
+      else this.writing = false
+    }
+  }
+}
+
+/**
+ * Send one frame and wait until it has left the stream's own buffer, that
+ * is until the muxer took all of it (for yamux: the peer gave the window).
+ * Waits on the stream's `drain` events rather than `stream.onDrain()`,
+ * which in @libp2p/utils 7.4.1 resolves at once after a stream's first
+ * drain; each wait fails after 30 s without one (TimeoutError), when the
+ * stream closes (ChannelClosedError or the stream's error) or when
+ * `options.signal` aborts. The frame stays queued in the stream either way.
+ * Concurrent callers each wait for the buffer to empty, so bound their
+ * number: ChunkServer writes one frame at a time per stream.
+ */
+export async function send (stream: Stream, frame: Frame, options?: AbortOptions): Promise<void> {
+  if (stream.writeStatus !== 'writable') throw new ChannelClosedError(`The stream is ${stream.writeStatus}`)
+  if (stream.send(encodeFrame(frame)) && stream.writeBufferLength === 0) return
+  do {
+    await drained(stream, options?.signal)
+  } while (stream.writeBufferLength > 0)
+}
+
+/** The stream's next `drain` event. */
+async function drained (stream: Stream, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted()
+  if (stream.writeStatus === 'closed' || (stream.status !== 'open' && stream.status !== 'closing')) {
+    throw new ChannelClosedError(`The stream is ${stream.status}`)
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      done()
+      reject(new TimeoutError(`The peer read nothing for ${WRITE_STALL_TIMEOUT_MS / 1000} s`))
+    }, WRITE_STALL_TIMEOUT_MS)
+    const onDrain = (): void => { done(); resolve() }
+    const onClose = (evt: Event): void => { done(); reject((evt as StreamCloseEvent).error ?? new ChannelClosedError()) }
+    const onAbort = (): void => { done(); reject(signal?.reason) }
+    const done = (): void => {
+      clearTimeout(timer)
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
