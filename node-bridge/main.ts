@@ -84,6 +84,13 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => { shutdown('SIGTERM') })
 }
 
+// a remote peer must not stop the daemon: a rejection nobody handled is a bug
+// to log with its stack, not a reason to exit (tests that build the app in
+// their own process, without this file, still fail on one)
+process.on('unhandledRejection', (reason: unknown) => {
+  console.error(`❌ Rejet non géré, le daemon continue: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`)
+})
+
 main().catch((err: Error) => {
   console.error(`❌ ${err.stack ?? err.message}`)
   process.exitCode = 1

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const REJECT_ON_SIGUSR2 = fileURLToPath(new URL('../fixtures/reject-on-sigusr2.mjs', import.meta.url))
+
+export interface Daemon {
+  child: ChildProcess
+  /** stdout and stderr lines so far. */
+  output: string[]
+  /** Resolves with the first line (so far or later) that matches. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
+  /** Make the process reject a promise nobody handles (tests/fixtures/reject-on-sigusr2.mjs). */
+  rejectUnhandled(): void
+  exitCode(): number | null
+  stop(): Promise<void>
+}
+
+/**
+ * A daemon's `main.ts` as `npm run` runs it (this Node, tsx as its
+ * loader), with reject-on-sigusr2.mjs preloaded.
+ */
+export function spawnDaemon (main: string, args: string[]): Daemon {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', REJECT_ON_SIGUSR2, main, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DEBUG: '' }
+  })
+  const output: string[] = []
+  const waiters = new Set<(line: string) => void>()
+  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+  for (const input of [child.stdout!, child.stderr!]) {
+    createInterface({ input }).on('line', line => {
+      output.push(line)
+      for (const w of waiters) w(line)
+    })
+  }
+  return {
+    child,
+    output,
+    async line (pattern, timeoutMs = 20_000) {
+      for (const l of output) {
+        const m = pattern.exec(l)
+        if (m != null) return m
+      }
+      return await new Promise((resolve, reject) => {
+        const done = (): void => { clearTimeout(timer); waiters.delete(onLine) }
+        const timer = setTimeout(() => { done(); reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms:\n${output.join('\n')}`)) }, timeoutMs)
+        const onLine = (l: string): void => {
+          const m = pattern.exec(l)
+          if (m != null) { done(); resolve(m) }
+        }
+        waiters.add(onLine)
+        void exited.then(() => { done(); reject(new Error(`the process exited (${child.exitCode}) before a line matching ${pattern}:\n${output.join('\n')}`)) })
+      })
+    },
+    rejectUnhandled () { child.kill('SIGUSR2') },
+    exitCode: () => child.exitCode,
+    async stop () {
+      if (child.exitCode != null || child.signalCode != null) return
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { spawnDaemon } from '../helpers/daemon'
+
+describe('relay/main.ts', () => {
+  it('logs an unhandled rejection with its stack and keeps serving', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipbingo-relay-main-'))
+    await mkdir(join(dir, 'library'))
+    await mkdir(join(dir, 'web'))
+    const relay = spawnDaemon('relay/main.ts', [
+      '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
+      '--library', join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web')
+    ])
+    try {
+      const url = (await relay.line(/✅ open (http:\/\/\S+?)\/ /))[1]!.replace('localhost', '127.0.0.1')
+      relay.rejectUnhandled()
+      await relay.line(/❌ unhandled rejection, the relay keeps running: Error: pipbingo test: a rejection nobody handles/)
+      await relay.line(/at .*reject-on-sigusr2\.mjs/)
+      expect(await (await fetch(`${url}/health`)).text()).toBe('OK')
+      expect(relay.exitCode()).toBeNull()
+    } finally {
+      await relay.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
