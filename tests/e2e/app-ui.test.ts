@@ -59,9 +59,7 @@ describe('the web app, driven as a person would', () => {
     await expect.poll(async () => await tabA.getByRole('link', { name: /[Ss]ample.*In this browser/ }).count()).toBe(1)
   })
 
-  // retry: 1 — the first WebRTC upgrade between two browser processes fails now and
-  // then on a loaded machine, and the origin then serves the small sample first
-  it('another browser plays it from the first one; the overlay toggles and shows the share from peers', { retry: 1 }, async () => {
+  it('another browser plays it from the first one; the overlay toggles and shows the share from peers', async () => {
     const page = await openApp(browserB, rig.relay.httpUrl())
     await page.getByRole('link', { name: /sample/i }).click()
     await waitPlaying(page)
@@ -164,7 +162,7 @@ describe('publish in one browser, watch in another', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('A publishes a file (hashed, stored, listed, seeded); B sees it live and plays it with nothing from the origin', { retry: 1 }, async () => {
+  it('A publishes a file (hashed, stored, listed, seeded); B sees it live and plays it with nothing from the origin', async () => {
     const [browserA, browserB] = [await rig.newBrowser(), await rig.newBrowser()]
     const watcher = await openApp(browserB, rig.relay.httpUrl())
     await expect.poll(async () => await watcher.getByText('No videos yet.').count()).toBe(1)

@@ -4,6 +4,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import { Announcer } from '@core/swarm/announcer'
 import { HttpChunkSource } from '@core/swarm/http-source'
+import { DialStats } from '@core/swarm/dial-stats'
 import { SwarmSession, type ChunkEvent } from '@core/swarm/session'
 import { TransferStats } from '@core/swarm/stats'
 import { UploadLimiter } from '@core/swarm/upload-limiter'
@@ -74,6 +75,8 @@ export class TabPeer extends EventTarget {
   readonly stats: TransferStats
   readonly limiter: UploadLimiter
   readonly book: PeerBook
+  /** Every attempt to reach a peer directly, for the stats and the Network page. */
+  readonly dials = new DialStats()
   private readonly pinned: Set<ContentId>
   private readonly watched = new Map<ContentId, Watched>()
   /** Where the origin serves a content over HTTP (`/videos/…`), null when only peers hold it. */
@@ -268,6 +271,7 @@ export class TabPeer extends EventTarget {
       http,
       announcer: p2p ? this.announcer : undefined,
       parentStats: this.stats,
+      dials: this.dials,
       selfId: this.node.peerId.toString(),
       urgentOrigin: true
     })
@@ -340,9 +344,12 @@ export class TabPeer extends EventTarget {
     this.dispatchEvent(new Event('cache'))
   }
 
-  /** The playhead moved: move the critical window there. */
-  seek (contentId: ContentId, byteOffset: number): void {
-    this.watched.get(contentId)?.session.seek(byteOffset)
+  /**
+   * The playhead moved: the critical window follows it, and what is at risk
+   * (may go to the origin) is measured from it, with the video's bitrate.
+   */
+  seek (contentId: ContentId, byteOffset: number, bytesPerSecond?: number): void {
+    this.watched.get(contentId)?.session.setPlayhead(byteOffset, bytesPerSecond)
   }
 
   /** Answer the service worker: a manifest or a chunk at top priority. */

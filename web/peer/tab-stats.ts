@@ -1,4 +1,5 @@
 import type { ContentId } from '@core/content/manifest'
+import type { DialSummary } from '@core/swarm/dial-stats'
 import type { SwarmSession } from '@core/swarm/session'
 import type { TabPeer } from './tab-peer'
 
@@ -23,10 +24,20 @@ export interface TabStats {
   downloadRate: number
   uploadRate: number
   bySource: Record<string, number>
+  /** Attempts to reach peers directly (WebRTC upgrades): counts, median time, the last ones. */
+  dials: DialSummary
   /** The content being watched, with its chunk map. */
   current?: ContentStats
   contents: ContentStats[]
 }
+
+/**
+ * Why peers carry little or none of a content, for the overlay: P2P is off,
+ * the locator has not answered, nobody else holds it, direct connections are
+ * being made, only a relayed path exists (the upgrade failed, retrying), or
+ * the connected peers are busy.
+ */
+export type LowShareReason = 'p2p-off' | 'finding' | 'no-holder' | 'connecting' | 'relayed' | 'busy'
 
 export interface PeerStats {
   id: string
@@ -57,6 +68,10 @@ export interface ContentStats {
   /** One character per chunk: `1` when this tab has sent it to another peer, else `0`. */
   seeded: string
   sources: ReturnType<SwarmSession['sources']>
+  /** Why peers are not carrying it right now; absent when they are or it is complete. */
+  why?: LowShareReason
+  /** From the start of fetching to the first verified byte from another peer, ms. */
+  timeToFirstPeerByteMs?: number
 }
 
 const MAP_CHAR: Record<ChunkOrigin, string> = { peer: 'P', origin: 'O', http: 'H', cache: 'C' }
@@ -81,7 +96,9 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
       complete: session.complete,
       map,
       seeded,
-      sources: session.sources()
+      sources: session.sources(),
+      why: !peer.p2p && !session.complete ? 'p2p-off' : session.why(),
+      timeToFirstPeerByteMs: session.timeToFirstPeerByteMs
     }
   })
   return {
@@ -98,6 +115,7 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
     downloadRate: s.downloadRate,
     uploadRate: s.uploadRate,
     bySource: s.bySource,
+    dials: peer.dials.summary(),
     current: contents.find(c => c.contentId === peer.current),
     contents
   }

@@ -2,16 +2,17 @@
  * Which chunk to fetch next, and from where. Pure: it sees a snapshot of the
  * swarm and returns assignments; the session does the I/O.
  *
- * Order: the critical window (from the read position forward) first, in
- * order; then the rest rarest-first among peers, ties broken by distance
- * ahead of the read position.
+ * Order: chunks a reader is blocked on, then the critical window (from the
+ * read position forward), in order; then the rest rarest-first among peers,
+ * ties broken by distance ahead of the read position.
  *
  * Source for a chunk: a peer that holds it with a free slot (the one with the
  * most free slots). The origin — over libp2p first, then HTTP — when the
- * chunk is urgent (a reader is blocked on it and no peer can take it now), or
- * when `originAllowed` and no usable peer holds it. A busy peer is otherwise
- * worth waiting for: every byte the origin sends is a byte the swarm did not
- * carry. A source that failed a chunk is not asked for it again (for a while).
+ * chunk is urgent (at risk, and no peer can take it now), or when
+ * `originAllowed` and no usable peer holds it. Both come from the origin
+ * policy (origin-policy.ts). A busy peer is otherwise worth waiting for:
+ * every byte the origin sends is a byte the swarm did not carry. A source
+ * that failed a chunk is not asked for it again (for a while).
  */
 
 export type SourceKind = 'peer' | 'origin' | 'http'
@@ -38,12 +39,11 @@ export interface PickInput {
   /** Number of chunks from `position` that are critical. */
   criticalWindow: number
   sources: readonly SourceView[]
-  /** Chunks a reader is blocked on: the origin may take them at once. */
+  /** Chunks a reader is blocked on: asked for first. */
+  blocked?: ReadonlySet<number>
+  /** Chunks at risk: the origin may take them when no peer can now (asked for first too). */
   urgent: ReadonlySet<number>
-  /**
-   * Whether the origin may serve chunks that are not urgent but that no peer
-   * holds (false until the first discovery round has asked the peers).
-   */
+  /** Whether the origin may serve chunks that are not urgent but that no usable peer holds. */
   originAllowed: boolean
 }
 
@@ -63,9 +63,10 @@ export function pick (input: PickInput): Assignment[] {
   const n = input.chunkCount
   const wanted = (i: number): boolean => !input.have(i) && !input.inFlight.has(i)
 
-  const critical: number[] = [...input.urgent].filter(wanted).sort((a, b) => a - b)
+  const first = new Set([...(input.blocked ?? []), ...input.urgent])
+  const critical: number[] = [...first].filter(wanted).sort((a, b) => a - b)
   const windowEnd = Math.min(n, input.position + input.criticalWindow)
-  for (let i = Math.max(0, input.position); i < windowEnd; i++) if (wanted(i) && !input.urgent.has(i)) critical.push(i)
+  for (let i = Math.max(0, input.position); i < windowEnd; i++) if (wanted(i) && !first.has(i)) critical.push(i)
 
   // rarest first, ties by distance ahead of the read position: walk the
   // chunks in "ahead" order into buckets by rarity (a counting sort, O(n))
@@ -74,7 +75,7 @@ export function pick (input: PickInput): Assignment[] {
   const start = Math.min(Math.max(0, input.position), Math.max(0, n - 1))
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n
-    if (!wanted(i) || inWindow(i) || input.urgent.has(i)) continue
+    if (!wanted(i) || inWindow(i) || first.has(i)) continue
     let rarity = 0
     for (const p of peers) if (p.has(i)) rarity++
     ;(buckets[rarity] as number[]).push(i)

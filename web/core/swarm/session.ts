@@ -6,8 +6,10 @@ import type { ChunkStore } from '../store/types'
 import { delay, type AbortOptions } from '../util/abort'
 import type { Announcer } from './announcer'
 import { Bitfield } from './bitfield'
+import type { DialOutcome, DialStats } from './dial-stats'
 import { SessionStoppedError, SupersededError } from './errors'
 import type { HttpChunkSource } from './http-source'
+import { atRiskChunks, originPolicy, type OriginDecision } from './origin-policy'
 import { pick } from './picker'
 import { HttpSourceState, PeerSource, type SourceState } from './sources'
 import { TransferStats } from './stats'
@@ -27,16 +29,23 @@ export interface SwarmSessionInit {
   announcer?: Announcer
   /** The node's stats: this session's bytes are added there too. */
   parentStats?: TransferStats
+  /** This node's attempts to reach peers directly are counted there. */
+  dials?: DialStats
   /** This node's own peer id, never used as a source. */
   selfId?: string
   /** Bytes ahead of the read position that are critical (4 MiB). */
   criticalWindowBytes?: number
   /**
-   * Let the origin fetch the chunks a reader is blocked on (`waitForChunk`)
-   * when no peer can take them now: true for a player (latency first), false
-   * (the default) for a download (offload first).
+   * A player (latency first): chunks at risk — what the player is blocked on
+   * before playback starts, then what is missing within `riskSeconds` ahead
+   * of the playhead — may go to the origin when no peer can take them now.
+   * False (the default) for a download (offload first).
    */
   urgentOrigin?: boolean
+  /** How long a player waits for a direct connection to a holder before the origin serves chunks at risk (2 s). */
+  startBudgetMs?: number
+  /** Seconds of playback ahead of the playhead below which the buffer is at risk (4 s). */
+  riskSeconds?: number
   /** Requests in flight per peer. */
   peerSlots?: number
   httpSlots?: number
@@ -50,13 +59,26 @@ export interface SwarmSessionInit {
 }
 
 const MAX_STALLS = 3
-/** How long blocked reads wait for the first discovery round before going to the origin. */
-const URGENT_GRACE_MS = 400
-const RETRY_CONNECT_MS = 500
 const NONE: ReadonlySet<number> = new Set()
 /** 16 × 256 KiB = 4 MiB in flight per peer: enough to cover the round trip on a fast link. */
 const DEFAULT_PEER_SLOTS = 16
-const PEERS_FIRST_MS = 1000
+/**
+ * A player's wait for a direct connection to a holder before the origin
+ * serves what playback is blocked on. A WebRTC upgrade between two browser
+ * processes took 0.15–0.7 s on a quiet 2-core machine and 1.3–3.6 s with
+ * both cores busy; past the budget the origin serves the chunks at risk only,
+ * and the peers take the rest once connected.
+ */
+export const DEFAULT_START_BUDGET_MS = 2000
+export const DEFAULT_RISK_SECONDS = 4
+/** The risk window when the bitrate is unknown. */
+const DEFAULT_RISK_BYTES = 1024 * 1024
+/** A failed direct connection is tried again after 0.5, 1, 2, 4, 8, 10, 10… s, while the peer is listed. */
+const RETRY_BASE_MS = 500
+const RETRY_MAX_MS = 10_000
+/** A holder keeps the origin off chunks it may hold while it is being connected, for at most this long and this many failures. */
+const PENDING_WAIT_MS = 10_000
+const PENDING_MAX_FAILURES = 3
 
 export interface ChunkEvent { index: number, source: string, bytes: number }
 
@@ -94,9 +116,14 @@ export class SwarmSession extends EventTarget {
   private rejectDone!: (err: Error) => void
   private pumping = false
   private startedAt = 0
-  /** The origin waits for the first discovery round, so peers get asked first. */
-  private originAllowed: boolean
+  /** The locator answered once (or there is none): we know who holds the content. */
+  private discovered: boolean
   private started = false
+  /** Chunk index of the player's playhead, once it reports one. */
+  private playhead?: number
+  private riskChunks: number
+  /** Epoch ms of the first verified byte from another peer (not the origin). */
+  firstPeerByteAt?: number
 
   constructor (init: SwarmSessionInit) {
     super()
@@ -107,10 +134,16 @@ export class SwarmSession extends EventTarget {
     this.now = init.now ?? Date.now
     this.stats = new TransferStats(init.parentStats)
     this.have = new Bitfield(chunkCount(init.manifest))
-    this.originAllowed = init.locator == null || init.chunks == null
+    this.discovered = init.locator == null || init.chunks == null
+    this.riskChunks = Math.ceil(DEFAULT_RISK_BYTES / init.manifest.chunkSize)
     if (init.http != null) this.http = new HttpSourceState(init.httpSlots ?? 4, this.now, 10_000, init.manifest.chunkSize)
     this.done = new Promise<void>((resolve, reject) => { this.resolveDone = resolve; this.rejectDone = reject })
     this.done.catch(() => {}) // a stopped session is not an unhandled error
+  }
+
+  /** Milliseconds from the start of fetching to the first verified byte from another peer. */
+  get timeToFirstPeerByteMs (): number | undefined {
+    return this.firstPeerByteAt == null ? undefined : this.firstPeerByteAt - this.startedAt
   }
 
   get complete (): boolean {
@@ -155,9 +188,9 @@ export class SwarmSession extends EventTarget {
 
   /** Move the critical window to a byte offset (a seek, or a reader waiting there). */
   seek (byteOffset: number): void {
-    const position = Math.max(0, Math.min(this.have.length - 1, Math.floor(byteOffset / this.manifest.chunkSize)))
+    const position = this.chunkAt(byteOffset)
     if (position === this.position) return
-    const windowChunks = Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize)
+    const windowChunks = this.windowChunks()
     const wasNear = position >= this.position && position < this.position + windowChunks
     this.position = position
     if (!wasNear) {
@@ -169,12 +202,36 @@ export class SwarmSession extends EventTarget {
     this.pump()
   }
 
+  /**
+   * The player's playhead, as a byte offset (and the video's bitrate, when
+   * known): the critical window follows it, and from now on what is at risk
+   * is measured from it — a read the browser makes ahead of it is not.
+   */
+  setPlayhead (byteOffset: number, bytesPerSecond?: number): void {
+    if (bytesPerSecond != null && Number.isFinite(bytesPerSecond) && bytesPerSecond > 0) {
+      const seconds = this.init.riskSeconds ?? DEFAULT_RISK_SECONDS
+      this.riskChunks = Math.max(1, Math.min(this.windowChunks(), Math.ceil(seconds * bytesPerSecond / this.manifest.chunkSize)))
+    }
+    this.playhead = this.chunkAt(byteOffset)
+    this.seek(byteOffset)
+    this.pump()
+  }
+
+  private chunkAt (byteOffset: number): number {
+    return Math.max(0, Math.min(this.have.length - 1, Math.floor(byteOffset / this.manifest.chunkSize)))
+  }
+
+  private windowChunks (): number {
+    return Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize)
+  }
+
   /** Resolves when chunk `index` is held; moves the critical window there if it is not near. */
   async waitForChunk (index: number, options?: AbortOptions): Promise<void> {
     if (this.have.has(index)) return
     if (this.stopped) throw new SessionStoppedError()
-    const windowChunks = Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize)
-    if (index < this.position || index >= this.position + windowChunks) this.seek(index * this.manifest.chunkSize)
+    // a player's playhead drives the window; without one (a reader like the bridge's /stream) the read does
+    if (this.playhead == null && (index < this.position || index >= this.position + this.windowChunks())) this.seek(index * this.manifest.chunkSize)
+    else this.pump()
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => reject(options?.signal?.reason)
       options?.signal?.addEventListener('abort', onAbort, { once: true })
@@ -217,59 +274,67 @@ export class SwarmSession extends EventTarget {
     } catch (err: any) {
       this.log('finding peers for %s failed: %s', this.contentId, err?.message)
     }
-    const connecting: Array<Promise<void>> = []
-    const origins: PeerSource[] = []
+    if (this.stopped) return
+    const listed = new Set<string>()
     for (const p of providers) {
       const id = p.id.toString()
       if (id === this.init.selfId || this.banned.has(id)) continue
+      listed.add(id)
       let peer = this.peers.get(id)
       if (peer == null) {
         peer = new PeerSource(p.id, p.multiaddrs, p.origin, this.init.peerSlots ?? DEFAULT_PEER_SLOTS, this.now, 10_000, this.manifest.chunkSize)
+        peer.discoveredAt = this.now()
         this.peers.set(id, peer)
       } else {
         peer.addrs = p.multiaddrs
       }
-      if (peer.usable() || peer.connecting) continue
-      if (peer.kind === 'origin') origins.push(peer)
-      else connecting.push(this.connect(peer))
+      if (!peer.usable() && !peer.connecting && peer.retryAt <= this.now()) void this.connect(peer)
     }
-    // peers first: the origin is asked only once they have said what they hold
-    // (or failed to, within a second), so a fast origin does not take what a
-    // peer would have carried
-    if (connecting.length > 0) await Promise.race([Promise.allSettled(connecting), delay(PEERS_FIRST_MS, { signal: this.controller.signal }).catch(() => {})])
-    await Promise.allSettled(origins.map(async o => { await this.connect(o) }))
-    if (!this.originAllowed) {
-      this.originAllowed = true
-      this.pump()
+    // a holder we could not reach and that the locator no longer lists is forgotten
+    for (const peer of this.peers.values()) {
+      if (!listed.has(peer.id) && peer.channel == null && !peer.connecting) this.peers.delete(peer.id)
     }
+    // the policy now knows who holds the content (and who is being connected)
+    this.discovered = true
+    this.pump()
   }
 
   private async connect (peer: PeerSource): Promise<void> {
     peer.connecting = true
+    const startedAt = Date.now()
+    const steps: Array<[string, number]> = []
+    let outcome: DialOutcome = 'failed'
+    let error: string | undefined
     try {
-      // a direct dial (WebRTC) can fail once and work the next time: a peer
-      // gets a second try at once, so the "peers first" window is not lost to
-      // one failed upgrade
-      const attempts = peer.kind === 'peer' ? 2 : 1
-      for (let attempt = 1; ; attempt++) {
-        try {
-          peer.channel = await this.init.chunks!.channel(peer.peerId, { addrs: peer.addrs, signal: this.controller.signal })
-          break
-        } catch (err) {
-          if (attempt >= attempts || this.stopped) throw err
-          await delay(RETRY_CONNECT_MS / 2, { signal: this.controller.signal })
-        }
-      }
+      peer.channel = await this.init.chunks!.channel(peer.peerId, {
+        addrs: peer.addrs,
+        signal: this.controller.signal,
+        onProgress: (evt) => { steps.push([evt.type, Date.now() - startedAt]) }
+      })
+      outcome = 'direct'
+      peer.failures = 0
       peer.channel.addEventListener('close', () => this.dropPeer(peer, false), { once: true })
       await this.pollHave(peer)
-      this.dispatchEvent(new Event('peer'))
     } catch (err: any) {
-      this.log('cannot reach %s for %s: %s', peer.id, this.contentId, err?.message)
-      this.peers.delete(peer.id)
-      // and look again soon, not in 3 s
-      if (!this.stopped && !this.complete) this.timers.push(setTimeout(() => { void this.discover() }, RETRY_CONNECT_MS))
+      if (this.stopped) return
+      outcome = err?.name === 'LimitedConnectionError' ? 'relayed' : 'failed'
+      error = `${String(err?.name ?? 'Error')}: ${String(err?.message ?? err)}`
+      peer.channel = undefined
+      peer.failures++
+      // try again with backoff while the locator lists it: a WebRTC upgrade fails now and then
+      peer.retryAt = this.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (peer.failures - 1))
     } finally {
       peer.connecting = false
+      // a dial was made (or failed): count it, and say it at debug level
+      if (steps.length > 0 || error != null) {
+        const ms = Date.now() - startedAt
+        this.init.dials?.record({ peer: peer.id, startedAt, ms, outcome, error, steps })
+        this.log('direct connection to %s: %s in %d ms%s (%s)', peer.id, outcome, ms, error != null ? ` — ${error}` : '', steps.map(([step, t]) => `${step}@${t}`).join(' '))
+      }
+      if (!this.stopped) {
+        this.dispatchEvent(new Event('peer'))
+        this.pump()
+      }
     }
   }
 
@@ -320,6 +385,7 @@ export class SwarmSession extends EventTarget {
         }
       }
       if (peer.have != null && !peer.have.isComplete() && now - peer.lastPoll > (this.init.havePollMs ?? 1000)) void this.pollHave(peer)
+      if (peer.channel == null && !peer.connecting && !peer.banned && peer.failures > 0 && peer.retryAt <= now) void this.connect(peer)
     }
     this.pump()
   }
@@ -339,19 +405,59 @@ export class SwarmSession extends EventTarget {
     const sources: SourceState[] = [...this.peers.values()]
     if (this.http != null) sources.push(this.http)
     const byId = new Map(sources.map(s => [s.id, s]))
+    const decision = this.originDecision()
     const assignments = pick({
       chunkCount: this.have.length,
       have: i => this.have.has(i),
       inFlight: this.inFlight,
       position: this.position,
-      criticalWindow: Math.ceil((this.init.criticalWindowBytes ?? 4 * 1024 * 1024) / this.manifest.chunkSize),
+      criticalWindow: this.windowChunks(),
       sources: sources.map(s => s.view()),
-      // blocked reads may go to the origin at once — after a short grace at
-      // start, in which the first discovery round may find a peer for them
-      urgent: (this.init.urgentOrigin ?? false) && (this.originAllowed || this.now() - this.startedAt >= URGENT_GRACE_MS) ? new Set(this.waiters.keys()) : NONE,
-      originAllowed: this.originAllowed
+      blocked: new Set(this.waiters.keys()),
+      urgent: decision.atRisk ? this.atRisk() : NONE,
+      originAllowed: decision.unheld
     })
     for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)
+  }
+
+  /** What the origin may serve now (see origin-policy.ts). */
+  originDecision (): OriginDecision {
+    const now = this.now()
+    let connected = 0
+    let pending = 0
+    for (const p of this.peers.values()) {
+      if (p.kind !== 'peer' || p.banned) continue
+      if (p.usable()) connected++
+      else if ((p.connecting || p.retryAt > now || p.channel != null) && p.failures < PENDING_MAX_FAILURES && now - p.discoveredAt < PENDING_WAIT_MS) pending++
+    }
+    return originPolicy({
+      now,
+      startedAt: this.startedAt,
+      discovered: this.discovered,
+      connected,
+      pending,
+      player: this.init.urgentOrigin ?? false,
+      startBudgetMs: this.init.startBudgetMs ?? DEFAULT_START_BUDGET_MS
+    })
+  }
+
+  private atRisk (): Set<number> {
+    return atRiskChunks({ chunkCount: this.have.length, have: i => this.have.has(i), blocked: this.waiters.keys(), playhead: this.playhead, riskChunks: this.riskChunks })
+  }
+
+  /**
+   * Why peers are not carrying this content now, in a word a UI turns into
+   * a sentence: `undefined` when they are (or it is complete).
+   */
+  why (): 'finding' | 'no-holder' | 'connecting' | 'relayed' | 'busy' | undefined {
+    if (this.complete || this.stopped) return undefined
+    const decision = this.originDecision()
+    if (decision.reason === 'finding' || decision.reason === 'no-holder') return decision.reason
+    const others = [...this.peers.values()].filter(p => p.kind === 'peer' && !p.banned)
+    const usable = others.filter(p => p.usable())
+    if (usable.length === 0) return others.some(p => p.failures > 0) ? 'relayed' : 'connecting'
+    if (usable.every(p => p.free() === 0 && p.inFlight.size === 0)) return 'busy'
+    return undefined
   }
 
   private fetch (index: number, source: SourceState): void {
@@ -381,6 +487,7 @@ export class SwarmSession extends EventTarget {
       throw err
     }
     this.have.set(index)
+    if (source.kind === 'peer' && this.firstPeerByteAt == null) this.firstPeerByteAt = this.now()
     this.stats.received(source, data.byteLength)
     source.rate.add(data.byteLength)
     this.log.trace('chunk %d of %s from %s', index, this.contentId, source.id)

@@ -95,6 +95,11 @@ export class PeerSource extends SourceState {
   connecting = false
   polling = false
   lastPoll = 0
+  /** Failed attempts to reach it directly in a row, and when to try again. */
+  failures = 0
+  retryAt = 0
+  /** When the locator first listed it. */
+  discoveredAt = 0
 
   constructor (readonly peerId: PeerId, public addrs: Multiaddr[], origin: boolean, slots: number, now: () => number, forgetFailuresMs: number, chunkSize?: number) {
     super(slots, now, forgetFailuresMs, chunkSize)

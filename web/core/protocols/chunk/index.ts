@@ -32,6 +32,8 @@ export interface ChunkProtocolInit {
 export interface OpenChannelOptions extends AbortOptions {
   /** Where to dial the peer when there is no direct connection yet (from the tracker). */
   addrs?: Multiaddr[]
+  /** libp2p's progress events of the dial, when one is made (none when a direct connection exists). */
+  onProgress?(event: { type: string }): void
 }
 
 /** Serve chunks from a store, and open channels to ask other peers for theirs. */
@@ -85,13 +87,17 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
     let connection: Connection | undefined = this.components.connectionManager.getConnections(peer)
       .find(c => c.status === 'open' && c.limits == null)
     if (connection == null) {
-      const addrs = options?.addrs ?? []
+      // a plain circuit address only ever gives a limited (relayed) connection,
+      // useless for chunks: dial the direct ones (TCP, WebSockets, WebRTC through the relay)
+      const given = options?.addrs ?? []
+      const direct = given.filter(a => !isPlainCircuit(a))
+      const addrs = direct.length > 0 ? direct : given
       const target = addrs.length > 0 ? addrs : peer
       // a relayed connection may already exist (signalling); without `force`
       // the connection manager would hand it back instead of trying the
       // direct (WebRTC) dial again
       const relayedOnly = this.components.connectionManager.getConnections(peer).some(c => c.status === 'open' && c.limits != null)
-      connection = await this.components.connectionManager.openConnection(target, { signal, force: relayedOnly && addrs.length > 0 })
+      connection = await this.components.connectionManager.openConnection(target, { signal, force: relayedOnly && addrs.length > 0, onProgress: options?.onProgress })
       if (connection.limits != null) {
         // a relayed connection is for signalling only; a direct one may still come (WebRTC upgrade)
         const direct = this.components.connectionManager.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
@@ -103,6 +109,13 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
     this.log('opened chunk channel to %p over %a', peer, connection.remoteAddr)
     return new ChunkChannel(stream, { log: this.log, requestTimeoutMs: this.init.requestTimeoutMs, pipelineDepth: this.init.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH })
   }
+}
+
+/** `…/p2p-circuit/p2p/<peer>` with no `/webrtc` after the circuit: a relayed path, never a direct one. */
+function isPlainCircuit (addr: Multiaddr): boolean {
+  const names = addr.getComponents().map(c => c.name)
+  const circuit = names.lastIndexOf('p2p-circuit')
+  return circuit >= 0 && !names.slice(circuit).includes('webrtc')
 }
 
 /** A libp2p service: `services: { chunk: chunkProtocol({ store }) }`. */

@@ -1,0 +1,104 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { MemoryChunkStore } from '@core/store/memory-store'
+import { LimitedConnectionError, type ChunkProtocol } from '@core/protocols/chunk'
+import { DialStats } from '@core/swarm/dial-stats'
+import { digest, makeContent, type TestContent } from '../../helpers/content'
+import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
+
+/** A store that answers slowly, so a peer's slots stay full. */
+class SlowStore extends MemoryChunkStore {
+  constructor (private readonly ms: number) { super() }
+  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
+    await new Promise(resolve => setTimeout(resolve, this.ms))
+    return await super.getChunk(contentId, index)
+  }
+}
+
+/**
+ * The source policy between real libp2p nodes: the origin (a real chunk
+ * server and tracker) is the last resort, not a competitor of the peers.
+ */
+describe('SwarmSession: peers first, the origin last', () => {
+  let content: TestContent
+  let origin: Origin
+  const peers: Peer[] = []
+  beforeAll(async () => { content = await makeContent(24 * 256 * 1024, { seed: 11 }) })
+  afterEach(async () => {
+    for (const p of peers.splice(0)) { p.announcer.stop(); await p.node.stop() }
+    await origin?.node.stop()
+  })
+
+  async function seeder (store = new MemoryChunkStore()): Promise<Peer> {
+    const p = await startPeer(origin, { store })
+    peers.push(p)
+    await fill(p.store, content)
+    p.announcer.set(content.contentId, true)
+    await p.announcer.settled()
+    return p
+  }
+
+  async function viewer (): Promise<Peer> {
+    const p = await startPeer(origin)
+    peers.push(p)
+    return p
+  }
+
+  it('a player reading far ahead of a healthy buffer gets nothing from the origin while a connected peer holds the chunks', async () => {
+    origin = await startOrigin([content])
+    // a slow seeder with two slots: the player's reads pile up behind it
+    const a = await seeder(new SlowStore(30))
+    const b = await viewer()
+    const session = b.session(content, { urgentOrigin: true, peerSlots: 2 })
+    await session.start()
+    // the playhead at the start, a bitrate that makes one chunk the risk window
+    session.setPlayhead(0, 64 * 1024)
+    // the browser asks for everything ahead, as a <video> with preload=auto does
+    const reads = content.manifest.hashes.map(async (_, i) => { await session.waitForChunk(i) })
+    await Promise.all(reads)
+    await session.done
+    expect(digest(await readAll(b.store, content))).toBe(digest(content.bytes))
+    expect(origin.uploaded.bytes).toBe(0)
+    expect(session.stats.snapshot().bySource[a.node.peerId.toString()]).toBe(content.manifest.size)
+    expect(session.timeToFirstPeerByteMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it('with no other holder, a player gets it all from the origin at once', async () => {
+    origin = await startOrigin([content])
+    const b = await viewer()
+    const session = b.session(content, { urgentOrigin: true })
+    await session.start()
+    expect(['finding', 'no-holder']).toContain(session.why())
+    await session.done
+    expect(origin.uploaded.bytes).toBe(content.manifest.size)
+    expect(session.timeToFirstPeerByteMs).toBeUndefined()
+  })
+
+  it('a holder reached only over a relayed path is tried again, and the origin waits for it', async () => {
+    origin = await startOrigin([content])
+    const a = await seeder()
+    const b = await viewer()
+    // the first direct connection fails the way a failed WebRTC upgrade does:
+    // only the relayed connection exists, which carries no chunks
+    let failures = 1
+    const real = b.node.services.chunk
+    const flaky: ChunkProtocol = {
+      channel: async (peer, options) => {
+        if (peer.equals(a.node.peerId) && failures-- > 0) throw new LimitedConnectionError()
+        return await real.channel(peer, options)
+      }
+    }
+    const dials = new DialStats()
+    const session = b.session(content, { chunks: flaky, dials })
+    const whyAfterFailure = new Promise<string | undefined>(resolve => {
+      session.addEventListener('peer', () => { if (dials.relayed === 1 && dials.direct === 0) resolve(session.why()) })
+    })
+    await session.start()
+    expect(await whyAfterFailure).toBe('relayed')
+    await session.done
+    expect(dials.summary()).toMatchObject({ attempts: 2, relayed: 1, direct: 1, failed: 0 })
+    expect(dials.summary().recent[0]).toMatchObject({ peer: a.node.peerId.toString(), outcome: 'relayed' })
+    // the origin waited: every byte came from the holder once it was reached
+    expect(origin.uploaded.bytes).toBe(0)
+    expect(session.stats.snapshot().bySource[a.node.peerId.toString()]).toBe(content.manifest.size)
+  })
+})
