@@ -16,3 +16,13 @@ export class LyingStore extends MemoryChunkStore {
     return data
   }
 }
+
+/** A store that answers slowly, so a transfer can be interrupted half-way or a peer's slots stay full. */
+export class SlowStore extends MemoryChunkStore {
+  constructor (private readonly ms: number) { super() }
+
+  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
+    await new Promise(resolve => setTimeout(resolve, this.ms))
+    return await super.getChunk(contentId, index)
+  }
+}

@@ -4,15 +4,7 @@ import { LimitedConnectionError, type ChunkProtocol } from '@core/protocols/chun
 import { DialStats } from '@core/swarm/dial-stats'
 import { digest, makeContent, type TestContent } from '../../helpers/content'
 import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
-
-/** A store that answers slowly, so a peer's slots stay full. */
-class SlowStore extends MemoryChunkStore {
-  constructor (private readonly ms: number) { super() }
-  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
-    await new Promise(resolve => setTimeout(resolve, this.ms))
-    return await super.getChunk(contentId, index)
-  }
-}
+import { SlowStore } from '../../helpers/stores'
 
 /**
  * The source policy between real libp2p nodes: the origin (a real chunk

@@ -7,16 +7,7 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { PROTOCOL } from '@core/protocols/chunk'
 import { decodeFrame, encodeFrame, FrameType, Status } from '@core/protocols/chunk/codec'
 import { Bitfield } from '@core/swarm/bitfield'
-import { LyingStore } from '../../helpers/stores'
-
-/** A store that answers slowly, so a transfer can be interrupted half-way. */
-class SlowStore extends MemoryChunkStore {
-  constructor (private readonly ms: number) { super() }
-  override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
-    await new Promise(resolve => setTimeout(resolve, this.ms))
-    return await super.getChunk(contentId, index)
-  }
-}
+import { LyingStore, SlowStore } from '../../helpers/stores'
 
 describe('SwarmSession between real libp2p nodes', () => {
   let content: TestContent
