@@ -1,5 +1,4 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { MemoryChunkStore } from '@core/store/memory-store'
 import type { ChunkStore } from '@core/store/types'
 import { digest, makeContent, type TestContent } from '../../helpers/content'
 import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
