@@ -127,15 +127,19 @@ describe('hashFile hashes a picked video in a worker (Chromium)', () => {
     const SIZE = 192 * MiB
     beforeAll(async () => { await makeFile(SIZE) })
 
-    it(`while a ${SIZE / MiB} MiB file is hashed, a 10 ms interval on the main thread never waits 200 ms`, async () => {
+    // The main thread's own work is what is measured: Chromium's long tasks. The gap of a 10 ms interval also
+    // counts the time an idle page waits for a CPU held by other processes (238 ms once in CI, 2 cores, browser
+    // tests running beside it), which says nothing about the hasher.
+    it(`while a ${SIZE / MiB} MiB file is hashed, the main thread runs no task of 200 ms and its 10 ms interval keeps ticking`, async () => {
       const got = ok(await hashMade())
       expect(got.manifest.size).toBe(SIZE)
       expect(got.ticks).toBeGreaterThanOrEqual(Math.floor(got.elapsedMs / 20))
-      expect(got.longestGapMs).toBeLessThan(200)
+      expect(got.longestTaskMs).toBeLessThan(200)
     })
 
-    it('the gauge sees a long task: a 400 ms block on the main thread during the hashing shows as a ≥ 400 ms gap', async () => {
+    it('the gauge sees a long task: a 400 ms block on the main thread during the hashing shows as a ≥ 400 ms task and gap', async () => {
       const got = ok(await hashMade({ blockMs: 400 }))
+      expect(got.longestTaskMs).toBeGreaterThanOrEqual(400)
       expect(got.longestGapMs).toBeGreaterThanOrEqual(400)
     })
   })

@@ -23,6 +23,13 @@ export type Outcome = ({ ok: true } & HashedFile | { ok: false, name: string, me
   /** The longest gap between two ticks of a 10 ms interval on the main thread while hashing. */
   longestGapMs: number
   ticks: number
+  /**
+   * The longest task the main thread ran while hashing, as Chromium's Long
+   * Tasks API reports them (tasks of 50 ms or more; 0 if none). Unlike the
+   * interval's gap, it does not count the time an idle page waited for a CPU
+   * that other processes held.
+   */
+  longestTaskMs: number
 }
 
 const picker = document.getElementById('picker') as HTMLInputElement
@@ -36,6 +43,11 @@ async function run (file: File | undefined, job: Job): Promise<Outcome> {
   let last = performance.now()
   let longestGapMs = 0
   let ticks = 0
+  let longestTaskMs = 0
+  const tasks = new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) longestTaskMs = Math.max(longestTaskMs, entry.duration)
+  })
+  tasks.observe({ type: 'longtask' })
   const ticker = setInterval(() => {
     const now = performance.now()
     longestGapMs = Math.max(longestGapMs, now - last)
@@ -59,7 +71,9 @@ async function run (file: File | undefined, job: Job): Promise<Outcome> {
   clearInterval(ticker)
   // the wait since the last tick counts too (the answer may come before the next tick)
   longestGapMs = Math.max(longestGapMs, performance.now() - last)
-  return { ...result, progress, longestGapMs, ticks }
+  for (const entry of tasks.takeRecords()) longestTaskMs = Math.max(longestTaskMs, entry.duration)
+  tasks.disconnect()
+  return { ...result, progress, longestGapMs, ticks, longestTaskMs }
 }
 
 const harness = {
