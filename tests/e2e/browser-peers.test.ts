@@ -68,6 +68,7 @@ describe('browser tabs watch and share over WebRTC', () => {
       await rig.relay.stop()
       relayStopped = true
       const stats = await waitComplete(tabB, sample.id)
+      console.log(`tab B: ${(100 * (stats.bySource[aId] ?? 0) / sample.size).toFixed(1)} % from tab A, first peer byte after ${stats.current?.timeToFirstPeerByteMs} ms; chunk map ${stats.current?.map}; dials ${stats.dials.recent.map((d: any) => `${d.outcome} in ${d.ms} ms (${d.steps.map((s: any) => `${s[0]}@${s[1]}`).join(' ')})`).join('; ')}`)
       expect(stats.bySource[aId]).toBeGreaterThanOrEqual(0.8 * sample.size)
       expect(stats.bytesFromPeers).toBeGreaterThanOrEqual(0.8 * sample.size)
       // the relay counted what it sent to B before the cut, and it is under 20 %

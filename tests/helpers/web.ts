@@ -109,8 +109,11 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
 /** Open the app in a fresh context and wait until its peer is up (or has fallen back). */
 export async function openApp (browser: Browser, url: string): Promise<Page> {
   const context = await browser.newContext()
+  // PIPBINGO_PAGE_DEBUG=<debug pattern> (e.g. 'libp2p:webrtc*'): the page's debug lines, to find why something was slow
+  const debug = process.env.PIPBINGO_PAGE_DEBUG
+  if (debug != null && debug !== '') await context.addInitScript((pattern) => { localStorage.setItem('debug', pattern) }, debug)
   const page = await context.newPage()
-  page.on('console', msg => { if (msg.type() === 'error') console.error(`[page] ${msg.text()}`) })
+  page.on('console', msg => { if (msg.type() === 'error' || (debug != null && debug !== '')) console.error(`[page] ${msg.text()}`) })
   await page.goto(url)
   await page.evaluate(async () => { await window.pipbingo.ready })
   return page

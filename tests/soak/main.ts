@@ -8,7 +8,7 @@
  * of the tests that failed (from vitest's JSON report). Then
  * `passed X of N`; the exit code is 1 if any run failed. Every run's output
  * is kept in a log file, whose folder is printed at the end when a run
- * failed (and removed when none did).
+ * failed or `--keep` was given (and removed otherwise).
  */
 import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
@@ -19,7 +19,7 @@ import { dirname, join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 
-const USAGE = 'Usage: npm run soak -- <test file> [more files] --times N'
+const USAGE = 'Usage: npm run soak -- <test file> [more files] --times N [--keep]'
 
 const argsSchema = z.object({
   files: z.array(z.string().min(1)).min(1, 'give at least one test file'),
@@ -75,7 +75,7 @@ async function runOnce (files: string[], logPath: string, reportPath: string): P
 }
 
 async function main (): Promise<number> {
-  const { values, positionals } = parseArgs({ options: { times: { type: 'string', short: 'n' } }, allowPositionals: true })
+  const { values, positionals } = parseArgs({ options: { times: { type: 'string', short: 'n' }, keep: { type: 'boolean' } }, allowPositionals: true })
   const parsed = argsSchema.safeParse({ files: positionals, times: values.times })
   if (!parsed.success) {
     console.error(`${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}\n${USAGE}`)
@@ -91,12 +91,12 @@ async function main (): Promise<number> {
     console.log(`run ${i}/${times}: ${run.passed ? 'passed' : 'failed'} in ${(run.ms / 1000).toFixed(1)} s${failures}`)
   }
   console.log(`passed ${passed} of ${times}`)
-  if (passed === times) {
+  if (passed === times && values.keep !== true) {
     await rm(logs, { recursive: true, force: true })
     return 0
   }
   console.log(`vitest's output of every run: ${logs}/run-<i>.log`)
-  return 1
+  return passed === times ? 0 : 1
 }
 
 process.exitCode = await main()

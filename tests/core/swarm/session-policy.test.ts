@@ -54,6 +54,24 @@ describe('SwarmSession: peers first, the origin last', () => {
     expect(session.timeToFirstPeerByteMs).toBeGreaterThanOrEqual(0)
   })
 
+  it('after a seek, a read left over from the old position waits behind the chunks at the new playhead', async () => {
+    origin = await startOrigin([content])
+    const b = await viewer()
+    // one request at a time: the order of the chunks is the order they were asked for
+    const session = b.session(content, { urgentOrigin: true, peerSlots: 1 })
+    const order: number[] = []
+    session.addEventListener('chunk', (e) => { order.push((e as CustomEvent<{ index: number }>).detail.index) })
+    await session.start()
+    // the player has seeked to chunk 16; the browser's range request for the old position still reads chunk 2
+    session.setPlayhead(16 * content.manifest.chunkSize, 256 * 1024)
+    const stale = session.waitForChunk(2)
+    await session.waitForChunk(19)
+    await stale
+    const at = (i: number): number => order.indexOf(i)
+    for (const i of [16, 17, 18, 19]) expect(at(i)).toBeLessThan(at(2))
+    await session.done
+  })
+
   it('with no other holder, a player gets it all from the origin at once', async () => {
     origin = await startOrigin([content])
     const b = await viewer()

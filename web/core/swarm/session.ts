@@ -413,7 +413,7 @@ export class SwarmSession extends EventTarget {
       position: this.position,
       criticalWindow: this.windowChunks(),
       sources: sources.map(s => s.view()),
-      blocked: new Set(this.waiters.keys()),
+      blocked: this.blockedReads(),
       urgent: decision.atRisk ? this.atRisk() : NONE,
       originAllowed: decision.unheld
     })
@@ -439,6 +439,19 @@ export class SwarmSession extends EventTarget {
       player: this.init.urgentOrigin ?? false,
       startBudgetMs: this.init.startBudgetMs ?? DEFAULT_START_BUDGET_MS
     })
+  }
+
+  /**
+   * The reads that go first. Before a player reports a playhead, every one;
+   * after, those near it: a range request the browser made for the old
+   * position (before a seek) can stay open a while, reading on chunk after
+   * chunk, and must not take the links from the chunks playback now needs.
+   */
+  private blockedReads (): Set<number> {
+    if (this.playhead == null) return new Set(this.waiters.keys())
+    const from = this.playhead - this.riskChunks
+    const to = this.playhead + this.windowChunks()
+    return new Set([...this.waiters.keys()].filter(i => i >= from && i < to))
   }
 
   private atRisk (): Set<number> {
