@@ -8,6 +8,7 @@ import {
   type ContentId, type Manifest
 } from '@core/content/manifest'
 import { StoreClosedError, UnknownContentError } from '@core/store/errors'
+import { ChunkListeners, type ChunkListener } from '@core/store/listeners'
 import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
 import type { AbortOptions } from '@core/util/abort'
@@ -66,6 +67,7 @@ export class FsChunkStore implements ChunkStore {
   private readonly readers: ReadHandles
   private readonly partials: PartialWrites
   private readonly buffers = new ChunkBuffers()
+  private readonly listeners = new ChunkListeners()
   private readonly marker: InUseMarker
   /** Deletions and handle closes under way: close() waits for them. */
   private readonly pending = new Set<Promise<void>>()
@@ -150,6 +152,8 @@ export class FsChunkStore implements ChunkStore {
       } finally {
         entry.writes.delete(index)
       }
+      // a saved bitfield claims it (or the content is complete): it has landed
+      if (this.contents.get(contentId) === entry) this.listeners.emit(contentId, index)
     } finally {
       this.buffers.release(bytes)
     }
@@ -177,6 +181,10 @@ export class FsChunkStore implements ChunkStore {
     if (entry == null) return
     const names = this.contents.remove(contentId)
     await this.track(this.removeFiles(entry, names))
+  }
+
+  onChunk (contentId: ContentId, listener: ChunkListener): () => void {
+    return this.listeners.add(contentId, listener)
   }
 
   /**

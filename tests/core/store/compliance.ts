@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { buildManifest } from '@core/content/builder'
 import { CHUNK_SIZE } from '@core/content/constants'
 import { contentIdOf, type ContentId, type Manifest } from '@core/content/manifest'
@@ -222,6 +222,84 @@ export function chunkStoreCompliance (name: string, factory: () => Promise<Store
         await Promise.all([1, 1, 1].map(async i => { await store.putChunk(a.contentId, i, a.chunk(i)) }))
         expect([...(await store.have(a.contentId))!.indices()]).toEqual([1])
         expectBytes(await store.getChunk(a.contentId, 1), a.chunk(1))
+      })
+    })
+
+    describe('onChunk', () => {
+      beforeEach(async () => {
+        await store.putManifest(a.manifest)
+        await store.putManifest(b.manifest)
+      })
+
+      it('tells each chunk stored, once, when have() and getChunk() show it, before putChunk resolves', async () => {
+        const told: number[] = []
+        const seen: Array<Promise<[boolean, Uint8Array | undefined]>> = []
+        store.onChunk(a.contentId, index => {
+          told.push(index)
+          seen.push(Promise.all([store.have(a.contentId).then(h => h?.has(index) === true), store.getChunk(a.contentId, index)]))
+        })
+        await store.putChunk(a.contentId, 2, a.chunk(2))
+        expect(told).toEqual([2])
+        await store.putChunk(a.contentId, 0, a.chunk(0))
+        expect(told).toEqual([2, 0])
+        const [[held2, bytes2], [held0, bytes0]] = await Promise.all(seen) as [[boolean, Uint8Array | undefined], [boolean, Uint8Array | undefined]]
+        expect([held2, held0]).toEqual([true, true])
+        expectBytes(bytes2, a.chunk(2))
+        expectBytes(bytes0, a.chunk(0))
+      })
+
+      it('is silent for a chunk already held, a bad chunk, an index out of range and another content', async () => {
+        await store.putChunk(a.contentId, 1, a.chunk(1))
+        const told: number[] = []
+        store.onChunk(a.contentId, index => { told.push(index) })
+        await store.putChunk(a.contentId, 1, a.chunk(1))
+        expect(await rejectionName(store.putChunk(a.contentId, 3, a.chunk(2)))).toBe('ChunkHashMismatchError')
+        expect(await rejectionName(store.putChunk(a.contentId, 4, a.chunk(0)))).toBe('ChunkIndexOutOfRangeError')
+        await store.putChunk(b.contentId, 0, b.chunk(0))
+        expect(told).toEqual([])
+      })
+
+      it('tells a chunk put concurrently several times once', async () => {
+        const told: number[] = []
+        store.onChunk(a.contentId, index => { told.push(index) })
+        await Promise.all([3, 3, 0, 3].map(async i => { await store.putChunk(a.contentId, i, a.chunk(i)) }))
+        expect([...told].sort()).toEqual([0, 3])
+      })
+
+      it('stops when told to; every listener hears, and one that throws stops neither the others nor the put', async () => {
+        const first: number[] = []
+        const second: number[] = []
+        const stopFirst = store.onChunk(a.contentId, index => { first.push(index) })
+        const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+        const reported = vi.fn()
+        const hadReportError = 'reportError' in globalThis
+        const original = globalThis.reportError
+        globalThis.reportError = reported
+        try {
+          store.onChunk(a.contentId, () => { throw new Error('a broken listener') })
+          store.onChunk(a.contentId, index => { second.push(index) })
+          await store.putChunk(a.contentId, 0, a.chunk(0))
+          stopFirst()
+          stopFirst() // twice is harmless
+          await store.putChunk(a.contentId, 1, a.chunk(1))
+        } finally {
+          if (hadReportError) globalThis.reportError = original
+          else delete (globalThis as { reportError?: unknown }).reportError
+          errors.mockRestore()
+        }
+        expect(first).toEqual([0])
+        expect(second).toEqual([0, 1])
+        expect(reported).toHaveBeenCalledTimes(2)
+        expect([...(await store.have(a.contentId))!.indices()]).toEqual([0, 1])
+      })
+
+      it('may listen to a content before the store knows it', async () => {
+        const c = await makeContent({ chunks: 1, seed: 4 })
+        const told: number[] = []
+        store.onChunk(c.contentId, index => { told.push(index) })
+        await store.putManifest(c.manifest)
+        await store.putChunk(c.contentId, 0, c.chunk(0))
+        expect(told).toEqual([0])
       })
     })
 

@@ -2,6 +2,7 @@ import { checkIndex, contentIdOf, verifyChunk, type ContentId, type Manifest } f
 import { Bitfield } from '../swarm/bitfield'
 import { copyBytes } from '../util/bytes'
 import { UnknownContentError } from './errors'
+import { ChunkListeners, type ChunkListener } from './listeners'
 import type { ChunkStore } from './types'
 
 interface Entry {
@@ -13,6 +14,7 @@ interface Entry {
 /** A ChunkStore in memory: for tests, and for tabs that may not persist. */
 export class MemoryChunkStore implements ChunkStore {
   private readonly entries = new Map<ContentId, Entry>()
+  private readonly listeners = new ChunkListeners()
 
   async putManifest (manifest: Manifest): Promise<ContentId> {
     const contentId = await contentIdOf(manifest)
@@ -37,8 +39,11 @@ export class MemoryChunkStore implements ChunkStore {
     // copy first: what is stored is exactly what was verified, whatever the caller does with its buffer
     const copy = copyBytes(data)
     await verifyChunk(entry.manifest, index, copy)
+    // held already (a concurrent put of the same chunk won), or deleted meanwhile: nothing lands
+    if (entry.have.has(index) || this.entries.get(contentId) !== entry) return
     entry.chunks.set(index, copy)
     entry.have.set(index)
+    this.listeners.emit(contentId, index)
   }
 
   async getChunk (contentId: ContentId, index: number): Promise<Uint8Array | undefined> {
@@ -51,5 +56,9 @@ export class MemoryChunkStore implements ChunkStore {
 
   async deleteContent (contentId: ContentId): Promise<void> {
     this.entries.delete(contentId)
+  }
+
+  onChunk (contentId: ContentId, listener: ChunkListener): () => void {
+    return this.listeners.add(contentId, listener)
   }
 }

@@ -1,6 +1,7 @@
 import type { ContentId, Manifest } from '../content/manifest'
 import type { Bitfield } from '../swarm/bitfield'
 import type { AbortOptions } from '../util/abort'
+import type { ChunkListener } from './listeners'
 
 /**
  * Where a peer keeps the chunks it holds. One interface for memory, the
@@ -28,5 +29,15 @@ export interface ChunkStore {
   have(contentId: ContentId, options?: AbortOptions): Promise<Bitfield | undefined>
   /** Forget a content and its chunks. No error if unknown. */
   deleteContent(contentId: ContentId, options?: AbortOptions): Promise<void>
+  /**
+   * Call `listener` with the index of each chunk of `contentId` that this
+   * store stores from now on (the chunk server pushes them to subscribed
+   * peers): once per chunk, after `putChunk` verified and stored it (have()
+   * and getChunk() show it), before that `putChunk` resolves. Not for a
+   * chunk already held, a put that fails, or a content deleted. Listening
+   * to a content the store does not know is allowed. Returns the function
+   * that stops listening.
+   */
+  onChunk(contentId: ContentId, listener: ChunkListener): () => void
   close?(): Promise<void>
 }

@@ -30,6 +30,7 @@
  * an open connection closes when a newer version asks (versionchange).
  */
 import { checkIndex, contentIdOf, verifyChunk, type ContentId, type Manifest } from '@core/content/manifest'
+import { ChunkListeners, type ChunkListener } from '@core/store/listeners'
 import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
 import type { AbortOptions } from '@core/util/abort'
@@ -95,6 +96,7 @@ export class IdbChunkStore implements ChunkStore {
   private readonly pinned: () => ReadonlySet<ContentId>
   private readonly onEvicted: ((contentId: ContentId) => void) | undefined
   private readonly manifests = new ManifestCache(MANIFEST_CACHE)
+  private readonly listeners = new ChunkListeners()
 
   private constructor (init: IdbChunkStoreInit) {
     this.cap = checkCap(init.capBytes ?? DEFAULT_CAP_BYTES)
@@ -169,12 +171,12 @@ export class IdbChunkStore implements ChunkStore {
     // a copy: what is verified is what is stored, whatever the caller does with `data` meanwhile
     const bytes = new Uint8Array(data)
     await verifyChunk(manifest, index, bytes)
-    const evicted = await write(this.connection(options), ['contents', 'manifests', 'chunks'], async tx => {
+    const stored = await write(this.connection(options), ['contents', 'manifests', 'chunks'], async tx => {
       const contents = tx.objectStore('contents')
       const record = await contents.get(contentId)
       if (record == null) throw new UnknownContentError()
       const have = new Bitfield(record.chunkCount, record.have)
-      if (have.has(index)) return []
+      if (have.has(index)) return undefined
       const lru = await readLru(contents)
       const evicted = await this.makeRoom(tx, lru, bytes.byteLength, contentId)
       have.set(index)
@@ -182,9 +184,12 @@ export class IdbChunkStore implements ChunkStore {
         tx.objectStore('chunks').put(bytes, [contentId, index]),
         contents.put({ ...record, have: have.toBytes(), bytes: record.bytes + bytes.byteLength, lastUsed: nextStamp(lru.at(-1), record) })
       ])
-      return evicted
+      return { evicted }
     })
-    this.announce(evicted)
+    if (stored == null) return // held already
+    this.announce(stored.evicted)
+    // committed: this instance's listeners hear of it (another connection's writes are not seen here)
+    this.listeners.emit(contentId, index)
   }
 
   async getChunk (contentId: ContentId, index: number, options?: AbortOptions): Promise<Uint8Array | undefined> {
@@ -207,6 +212,10 @@ export class IdbChunkStore implements ChunkStore {
       ])
     })
     this.manifests.delete(contentId)
+  }
+
+  onChunk (contentId: ContentId, listener: ChunkListener): () => void {
+    return this.listeners.add(contentId, listener)
   }
 
   /** Mark a content used now (it becomes the last to be evicted). Quiet for an unknown content. */
