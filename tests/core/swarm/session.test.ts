@@ -94,14 +94,14 @@ describe('SwarmSession between real libp2p nodes', () => {
     origin = await startOrigin([content])
     const silent = await peer()
     await fill(silent.store, content)
-    // it says it holds everything, then never sends a chunk
+    // it says it holds everything (to the session's HAVE subscription), then never sends a chunk
     await silent.node.unhandle(PROTOCOL)
     await silent.node.handle(PROTOCOL, async (stream) => {
       const decoder = new LengthPrefixedDecoder()
       for await (const buf of stream) {
         for (const raw of decoder.decode(buf)) {
           const f = decodeFrame(raw)
-          if (f.type === FrameType.HaveRequest) stream.send(encodeFrame({ type: FrameType.HaveResponse, id: f.id, status: Status.Ok, bitfield: Bitfield.full(content.manifest.hashes.length).toBytes() }))
+          if (f.type === FrameType.HaveSubscribe) stream.send(encodeFrame({ type: FrameType.HaveResponse, id: f.id, status: Status.Ok, bitfield: Bitfield.full(content.manifest.hashes.length).toBytes() }))
         }
       }
     })

@@ -54,6 +54,10 @@ export interface SwarmSessionInit {
   /** A stalled or busy peer rests this long. */
   restMs?: number
   discoveryIntervalMs?: number
+  /**
+   * @deprecated Ignored: peers push what they store (HAVE subscriptions),
+   * nothing is polled. Kept only until tests/helpers/swarm.ts stops passing it.
+   */
   havePollMs?: number
   now?: () => number
 }
@@ -76,6 +80,9 @@ const DEFAULT_RISK_BYTES = 1024 * 1024
 /** A failed direct connection is tried again after 0.5, 1, 2, 4, 8, 10, 10… s, while the peer is listed. */
 const RETRY_BASE_MS = 500
 const RETRY_MAX_MS = 10_000
+/** A peer that refused our HAVE subscription is asked again after this long (BUSY: after a rest). */
+const RESUBSCRIBE_MS = 3000
+const RESUBSCRIBE_BUSY_MS = 500
 /** A holder keeps the origin off chunks it may hold while it is being connected, for at most this long and this many failures. */
 const PENDING_WAIT_MS = 10_000
 const PENDING_MAX_FAILURES = 3
@@ -84,8 +91,9 @@ export interface ChunkEvent { index: number, source: string, bytes: number }
 
 /**
  * Fetches one content from the swarm into the store: finds peers through
- * the locator, asks them what they hold, and keeps every source busy with
- * what the picker chooses. Every chunk goes through ChunkStore.putChunk,
+ * the locator, subscribes to what they hold (each peer pushes the chunks
+ * it stores as they land: nothing is polled), and keeps every source busy
+ * with what the picker chooses. Every chunk goes through ChunkStore.putChunk,
  * which verifies it; a peer that sends a bad chunk is banned for this
  * content and the chunk is fetched elsewhere. A peer that stalls (no byte
  * for `stallMs`) loses its requests to others; one that vanishes loses
@@ -249,7 +257,10 @@ export class SwarmSession extends EventTarget {
     const err = new SessionStoppedError()
     this.controller.abort(err)
     this.timers.forEach(t => clearInterval(t))
-    for (const p of this.peers.values()) p.abortAll(err)
+    for (const p of this.peers.values()) {
+      this.unsubscribe(p)
+      p.abortAll(err)
+    }
     this.http?.abortAll(err)
     for (const list of this.waiters.values()) list.forEach(w => w.reject(err))
     this.waiters.clear()
@@ -259,7 +270,10 @@ export class SwarmSession extends EventTarget {
   private finish (): void {
     this.timers.forEach(t => clearInterval(t))
     this.timers.length = 0
-    for (const p of this.peers.values()) p.abortAll(new SessionStoppedError('The content is complete'))
+    for (const p of this.peers.values()) {
+      this.unsubscribe(p)
+      p.abortAll(new SessionStoppedError('The content is complete'))
+    }
     this.init.announcer?.set(this.contentId, true)
     this.log('content %s complete: %d bytes from peers, %d over HTTP', this.contentId, this.stats.bytesFromPeers, this.stats.bytesFromHttp)
     this.dispatchEvent(new Event('complete'))
@@ -314,7 +328,7 @@ export class SwarmSession extends EventTarget {
       outcome = 'direct'
       peer.failures = 0
       peer.channel.addEventListener('close', () => this.dropPeer(peer, false), { once: true })
-      await this.pollHave(peer)
+      await this.subscribe(peer)
     } catch (err: any) {
       if (this.stopped) return
       outcome = err?.name === 'LimitedConnectionError' ? 'relayed' : 'failed'
@@ -338,26 +352,78 @@ export class SwarmSession extends EventTarget {
     }
   }
 
-  private async pollHave (peer: PeerSource): Promise<void> {
-    if (peer.channel == null || peer.polling) return
-    peer.polling = true
-    peer.lastPoll = this.now()
+  /**
+   * Ask the peer what it holds and to push every chunk it stores from now
+   * on: its bitfield stays current without polling, and a chunk it pushes
+   * may be what a waiting read needs, so it pumps. A refusal (BUSY, an
+   * unknown content, no answer) is asked again later by `tick`.
+   */
+  private async subscribe (peer: PeerSource): Promise<void> {
+    const channel = peer.channel
+    if (channel == null || peer.subscribing || peer.subscription != null) return
+    peer.subscribing = true
+    // the first updates may arrive with the answer, before its bitfield is installed: they wait here
+    const early = new Bitfield(this.have.length)
+    let installed = false
     try {
-      const bytes = await peer.channel.have(this.contentId, { signal: this.controller.signal })
-      if (bytes == null) return
-      peer.have = new Bitfield(this.have.length, bytes)
+      const onUpdate = (indexes: number[]): void => { this.peerStored(peer, indexes, installed ? undefined : early) }
+      const subscription = await channel.subscribeHave(this.contentId, onUpdate, { signal: this.controller.signal })
+      if (subscription == null) {
+        // it does not know the content (any more): nothing to ask of it for now
+        peer.have = undefined
+        peer.resubscribeAt = this.now() + RESUBSCRIBE_MS
+        return
+      }
+      peer.subscription = subscription
+      if (this.peers.get(peer.id) !== peer || this.stopped || this.complete) {
+        subscription.cancel()
+        return
+      }
+      const have = new Bitfield(this.have.length, subscription.bitfield)
+      for (const index of early.indices()) have.set(index)
+      peer.have = have
+      installed = true
+      // a peer that holds everything has nothing to push: free its subscription slot
+      if (have.isComplete()) subscription.cancel()
       this.pump()
     } catch (err: any) {
+      if (this.stopped) return
       if (err?.name === 'ProtocolViolationError' || err?.name === 'RangeError') this.ban(peer, err.message)
+      else peer.resubscribeAt = this.now() + (err?.name === 'PeerBusyError' ? RESUBSCRIBE_BUSY_MS : RESUBSCRIBE_MS)
     } finally {
-      peer.polling = false
+      peer.subscribing = false
     }
+  }
+
+  /** A HAVE_UPDATE: the peer stored these chunks (into `early` until the subscription's bitfield is installed). */
+  private peerStored (peer: PeerSource, indexes: number[], early: Bitfield | undefined): void {
+    if (this.peers.get(peer.id) !== peer || peer.banned) return
+    const have = early ?? peer.have
+    if (have == null) return
+    for (const index of indexes) {
+      if (index >= have.length) {
+        this.ban(peer, `it pushed chunk ${index} of ${have.length}`)
+        return
+      }
+      have.set(index)
+    }
+    if (early != null) return
+    this.log.trace('peer %s pushed %d chunks of %s', peer.id, indexes.length, this.contentId)
+    if (have.isComplete()) peer.subscription?.cancel()
+    this.pump()
+  }
+
+  private unsubscribe (peer: PeerSource): void {
+    peer.subscription?.cancel()
+    peer.subscription = undefined
   }
 
   private dropPeer (peer: PeerSource, ban: boolean): void {
     if (ban) this.banned.add(peer.id)
     if (this.peers.get(peer.id) !== peer) return
     this.peers.delete(peer.id)
+    // the channel may serve other sessions and stay open: end this content's updates
+    this.unsubscribe(peer)
     peer.abortAll(new SessionStoppedError('The peer left'))
     this.dispatchEvent(new Event('peer'))
     this.pump()
@@ -384,7 +450,7 @@ export class SwarmSession extends EventTarget {
           else peer.pausedUntil = now + (this.init.restMs ?? 5000) * 2 ** (peer.stalls - 1)
         }
       }
-      if (peer.have != null && !peer.have.isComplete() && now - peer.lastPoll > (this.init.havePollMs ?? 1000)) void this.pollHave(peer)
+      if (peer.channel != null && !peer.channel.closed && !peer.connecting && !peer.banned && peer.subscription == null && peer.resubscribeAt <= now) void this.subscribe(peer)
       if (peer.channel == null && !peer.connecting && !peer.banned && peer.failures > 0 && peer.retryAt <= now) void this.connect(peer)
     }
     this.pump()
@@ -523,7 +589,12 @@ export class SwarmSession extends EventTarget {
     }
     if (name === 'ChunkHashMismatchError' || name === 'ProtocolViolationError') this.ban(source, name)
     else if (name === 'PeerBusyError') source.pausedUntil = this.now() + 500
-    else if (name === 'ChunkUnavailableError') source.have?.clear(index)
+    else if (name === 'ChunkUnavailableError') {
+      source.have?.clear(index)
+      // our view of it was stale, and a subscription only pushes what lands
+      // from now on: subscribe again (at the next tick) for a fresh bitfield
+      this.unsubscribe(source)
+    }
     else if (name === 'ChannelClosedError') this.dropPeer(source, false)
   }
 }

@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ChunkChannel } from '../protocols/chunk/channel'
+import type { ChunkChannel, HaveSubscription } from '../protocols/chunk/channel'
 import type { Bitfield } from './bitfield'
 import type { SourceKind, SourceView } from './picker'
 import { RateMeter } from './rate'
@@ -89,12 +89,16 @@ export class PeerSource extends SourceState {
   readonly id: string
   readonly kind: SourceKind
   channel?: ChunkChannel
+  /** What it holds: its answer to our HAVE subscription, plus every chunk it pushed since. */
   have?: Bitfield
+  /** The peer pushes the chunks it stores to us while this lives (ended once it holds them all). */
+  subscription?: HaveSubscription
+  subscribing = false
+  /** When to subscribe again after the peer refused (busy, did not know the content, no answer). */
+  resubscribeAt = 0
   banned = false
   stalls = 0
   connecting = false
-  polling = false
-  lastPoll = 0
   /** Failed attempts to reach it directly in a row, and when to try again. */
   failures = 0
   retryAt = 0

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeFrame, encodeFrame, FrameType, Status, type Frame } from '@core/protocols/chunk/codec'
-import { MAX_FRAME_BYTES } from '@core/protocols/chunk/constants'
+import { MAX_FRAME_BYTES, MAX_HAVE_UPDATE_INDEXES } from '@core/protocols/chunk/constants'
 
 const CID = 'ab'.repeat(32)
 
@@ -20,7 +20,11 @@ describe('chunk protocol codec', () => {
     ['chunk request', { type: FrameType.ChunkRequest, id: 0xffffffff, contentId: CID, index: 123456 }],
     ['chunk response', { type: FrameType.ChunkResponse, id: 9, status: Status.Ok, index: 3, data: new Uint8Array(1000).fill(5) }],
     ['busy response', { type: FrameType.ChunkResponse, id: 9, status: Status.Busy, index: 3, data: new Uint8Array(0) }],
-    ['cancel', { type: FrameType.Cancel, id: 42 }]
+    ['cancel', { type: FrameType.Cancel, id: 42 }],
+    ['have subscribe', { type: FrameType.HaveSubscribe, id: 11, contentId: CID }],
+    ['have update of one chunk', { type: FrameType.HaveUpdate, id: 11, indexes: [0xfffffffe] }],
+    ['have update of many chunks', { type: FrameType.HaveUpdate, id: 12, indexes: [0, 3, 17, 4096] }],
+    ['have update of the most chunks a frame carries', { type: FrameType.HaveUpdate, id: 13, indexes: Array.from({ length: MAX_HAVE_UPDATE_INDEXES }, (_, i) => i * 2) }]
   ]
   it.each(frames)('round-trips a %s', (_, frame) => {
     expect(roundTrip(frame)).toEqual(frame)
@@ -36,7 +40,12 @@ describe('chunk protocol codec', () => {
     ['chunk response without status', [4, 0, 0, 0, 1]],
     ['chunk response with an unknown status', [4, 0, 0, 0, 1, 9, 0, 0, 0, 0]],
     ['error status carrying data', [4, 0, 0, 0, 1, 2, 0, 0, 0, 0, 1, 2, 3]],
-    ['cancel with trailing bytes', [5, 0, 0, 0, 1, 0]]
+    ['cancel with trailing bytes', [5, 0, 0, 0, 1, 0]],
+    ['have subscribe without content id', [6, 0, 0, 0, 1]],
+    ['have subscribe with a long content id', [6, 0, 0, 0, 1, ...new Array(33).fill(1)]],
+    ['have update without an index', [7, 0, 0, 0, 1]],
+    ['have update with a partial index', [7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0]],
+    ['have update with more indexes than a frame may carry', [7, 0, 0, 0, 1, ...new Array(4 * (MAX_HAVE_UPDATE_INDEXES + 1)).fill(0)]]
   ]
   it.each(malformed)('rejects %s', (_, bytes) => {
     expect(() => decodeFrame(new Uint8Array(bytes))).toThrow(expect.objectContaining({ name: 'FrameDecodeError' }))
@@ -48,6 +57,11 @@ describe('chunk protocol codec', () => {
     expect(() => decodeFrame(big)).toThrow(expect.objectContaining({ name: 'FrameDecodeError' }))
     expect(() => encodeFrame({ type: FrameType.ChunkResponse, id: 1, status: Status.Ok, index: 0, data: new Uint8Array(MAX_FRAME_BYTES) }))
       .toThrow(RangeError)
+  })
+
+  it('refuses to encode a HAVE_UPDATE without indexes or with too many', () => {
+    expect(() => encodeFrame({ type: FrameType.HaveUpdate, id: 1, indexes: [] })).toThrow(RangeError)
+    expect(() => encodeFrame({ type: FrameType.HaveUpdate, id: 1, indexes: new Array(MAX_HAVE_UPDATE_INDEXES + 1).fill(0) })).toThrow(RangeError)
   })
 
   it('never throws anything but FrameDecodeError on random bytes (fuzz)', () => {
@@ -64,7 +78,7 @@ describe('chunk protocol codec', () => {
   })
 
   it('decodes random bytes behind every valid type byte without crashing (fuzz)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.uint8Array({ maxLength: 80 }), (type, rest) => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 7 }), fc.uint8Array({ maxLength: 80 }), (type, rest) => {
       const bytes = new Uint8Array([type, ...rest])
       try {
         expect(decodeFrame(bytes).type).toBe(type)

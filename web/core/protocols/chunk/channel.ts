@@ -6,13 +6,25 @@ import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_FRAME_BYTES } from './constants'
 import {
   ChannelClosedError, ChunkUnavailableError, PeerBusyError, ProtocolViolationError, RequestTimeoutError
 } from './errors'
-import { send } from './server'
+import { send } from './frame-writer'
 
 interface Pending {
   type: FrameType.HaveResponse | FrameType.ChunkResponse
   index?: number
+  /** A HAVE_SUBSCRIBE: its updates go here from the moment it is answered OK. */
+  subscriber?: HaveUpdateListener
   resolve(frame: Frame): void
   reject(err: Error): void
+}
+
+/** Chunks a subscribed peer has just stored (lowest first within one update). */
+export type HaveUpdateListener = (indexes: number[]) => void
+
+export interface HaveSubscription {
+  /** What the peer held when the subscription started (MSB first, chunk 0 = 0x80 of byte 0). */
+  readonly bitfield: Uint8Array
+  /** Stop the updates (sends CANCEL); quiet when already ended. */
+  cancel(): void
 }
 
 export interface ChunkChannelInit {
@@ -23,10 +35,12 @@ export interface ChunkChannelInit {
 }
 
 /**
- * The client side of /pipbingo/chunk/1.0.0 on one stream to one peer:
- * requests are pipelined, each answered by id, each with a timeout. Any
- * malformed frame closes the channel (ProtocolViolationError) and fails every
- * request in flight; so does the stream closing (ChannelClosedError).
+ * The client side of /pipbingo/chunk/1.1.0 on one stream to one peer:
+ * requests are pipelined, each answered by id, each with a timeout; HAVE
+ * subscriptions deliver the peer's new chunks as they land. Any malformed
+ * frame closes the channel (ProtocolViolationError) and fails every request
+ * in flight; so does the stream closing (ChannelClosedError), which also
+ * ends every subscription.
  */
 export class ChunkChannel extends EventTarget {
   /** Wall-clock ms of the last bytes received: a stall shows as an old value. */
@@ -37,6 +51,8 @@ export class ChunkChannel extends EventTarget {
 
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
+  /** Live HAVE subscriptions by id, and how to detach each from its caller's signal. */
+  private readonly subscriptions = new Map<number, { listener: HaveUpdateListener, detach(): void }>()
   private readonly timeoutMs: number
 
   constructor (private readonly stream: Stream, private readonly init: ChunkChannelInit) {
@@ -59,6 +75,35 @@ export class ChunkChannel extends EventTarget {
   }
 
   /**
+   * Which chunks the peer holds now, and from then on each chunk it stores,
+   * pushed: `onUpdate` is called with the indexes of every HAVE_UPDATE
+   * (possibly before this promise resolves, as the answer and the first
+   * updates may arrive together). Undefined, and no subscription, when the
+   * peer does not know the content. Throws PeerBusyError past the peer's
+   * cap of subscriptions per stream. The timeout bounds the answer;
+   * `options.signal` aborting later ends the subscription, like `cancel()`
+   * and the channel closing.
+   */
+  async subscribeHave (contentId: string, onUpdate: HaveUpdateListener, options?: AbortOptions): Promise<HaveSubscription | undefined> {
+    const frame = await this.request(FrameType.HaveResponse, id => ({ type: FrameType.HaveSubscribe, id, contentId }), undefined, options, onUpdate)
+    if (frame.type !== FrameType.HaveResponse) throw new ProtocolViolationError()
+    if (frame.status === Status.UnknownContent) return undefined
+    if (frame.status !== Status.Ok) throw statusError(frame.status)
+    const id = frame.id
+    const cancel = (): void => { this.unsubscribe(id) }
+    const live = this.subscriptions.get(id)
+    if (live == null) return { bitfield: frame.bitfield, cancel } // the channel closed meanwhile
+    if (options?.signal?.aborted === true) {
+      cancel()
+    } else if (options?.signal != null) {
+      const signal = options.signal
+      signal.addEventListener('abort', cancel, { once: true })
+      live.detach = () => { signal.removeEventListener('abort', cancel) }
+    }
+    return { bitfield: frame.bitfield, cancel }
+  }
+
+  /**
    * Chunk `index` as the peer sent it. NOT verified here: the caller stores
    * it through ChunkStore.putChunk, which checks the hash.
    */
@@ -76,12 +121,22 @@ export class ChunkChannel extends EventTarget {
     const reason = err ?? new ChannelClosedError()
     for (const p of this.pending.values()) p.reject(reason)
     this.pending.clear()
+    for (const sub of this.subscriptions.values()) sub.detach()
+    this.subscriptions.clear()
     if (err != null) this.stream.abort(err)
     else void this.stream.close().catch(() => { this.stream.abort(new ChannelClosedError()) })
     this.dispatchEvent(new Event('close'))
   }
 
-  private async request (expect: Pending['type'], build: (id: number) => Frame, index: number | undefined, options?: AbortOptions): Promise<Frame> {
+  private unsubscribe (id: number): void {
+    const sub = this.subscriptions.get(id)
+    if (sub == null) return
+    this.subscriptions.delete(id)
+    sub.detach()
+    if (!this.closed) void send(this.stream, { type: FrameType.Cancel, id }).catch(() => {})
+  }
+
+  private async request (expect: Pending['type'], build: (id: number) => Frame, index: number | undefined, options?: AbortOptions, subscriber?: HaveUpdateListener): Promise<Frame> {
     if (this.closed) throw this.closeReason ?? new ChannelClosedError()
     const id = this.nextId++
     const timeout = AbortSignal.timeout(this.timeoutMs)
@@ -97,6 +152,7 @@ export class ChunkChannel extends EventTarget {
       this.pending.set(id, {
         type: expect,
         index,
+        subscriber,
         resolve: (f) => { done(); resolve(f) },
         reject: (e) => { done(); reject(e) }
       })
@@ -129,6 +185,10 @@ export class ChunkChannel extends EventTarget {
   }
 
   private dispatch (frame: Frame): void {
+    if (frame.type === FrameType.HaveUpdate) {
+      this.update(frame.id, frame.indexes)
+      return
+    }
     if (frame.type !== FrameType.HaveResponse && frame.type !== FrameType.ChunkResponse) {
       throw new ProtocolViolationError(`The server sent a ${FrameType[frame.type]} frame`)
     }
@@ -138,7 +198,25 @@ export class ChunkChannel extends EventTarget {
       throw new ProtocolViolationError('The answer does not match the request')
     }
     this.pending.delete(frame.id)
+    // live from now: the updates right behind this answer must find it
+    if (pending.subscriber != null && frame.type === FrameType.HaveResponse && frame.status === Status.Ok) {
+      this.subscriptions.set(frame.id, { listener: pending.subscriber, detach: () => {} })
+    }
     pending.resolve(frame)
+  }
+
+  private update (id: number, indexes: number[]): void {
+    const sub = this.subscriptions.get(id)
+    if (sub == null) {
+      // updates sent before our CANCEL reached the peer are expected; others are not
+      if (this.pending.has(id) || id >= this.nextId) throw new ProtocolViolationError('A HAVE_UPDATE for no subscription')
+      return
+    }
+    try {
+      sub.listener(indexes)
+    } catch (err: any) {
+      this.init.log.error('a HAVE_UPDATE listener failed: %s', err?.message)
+    }
   }
 }
 

@@ -2,11 +2,11 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
 import { CONTENT_ID_BYTES } from '../../content/constants'
 import { fromHex, toHex } from '../../util/hex'
-import { MAX_FRAME_BYTES } from './constants'
+import { MAX_FRAME_BYTES, MAX_HAVE_UPDATE_INDEXES } from './constants'
 import { FrameDecodeError } from './errors'
 
 /**
- * The frames of /pipbingo/chunk/1.0.0. Each is length-prefixed (unsigned
+ * The frames of /pipbingo/chunk/1.1.0. Each is length-prefixed (unsigned
  * varint) on the stream; inside, big-endian fields:
  *
  *   HAVE_REQUEST   0x01 id:u32 contentId:32B
@@ -14,16 +14,23 @@ import { FrameDecodeError } from './errors'
  *   CHUNK_REQUEST  0x03 id:u32 contentId:32B index:u32
  *   CHUNK_RESPONSE 0x04 id:u32 status:u8 index:u32 data:rest
  *   CANCEL         0x05 id:u32
+ *   HAVE_SUBSCRIBE 0x06 id:u32 contentId:32B
+ *   HAVE_UPDATE    0x07 id:u32 index:u32 × n   (1 ≤ n ≤ 1024)
  *
  * Requests are pipelined: a client sends many, the server answers each by
- * id, in any order.
+ * id, in any order. HAVE_SUBSCRIBE is answered by a HAVE_RESPONSE; when its
+ * status is OK the subscription lives on: the server then sends HAVE_UPDATE
+ * frames under the same id with the chunks it stores, until CANCEL id or
+ * the end of the stream.
  */
 export enum FrameType {
   HaveRequest = 0x01,
   HaveResponse = 0x02,
   ChunkRequest = 0x03,
   ChunkResponse = 0x04,
-  Cancel = 0x05
+  Cancel = 0x05,
+  HaveSubscribe = 0x06,
+  HaveUpdate = 0x07
 }
 
 export enum Status {
@@ -43,6 +50,8 @@ export type Frame =
   | { type: FrameType.ChunkRequest, id: number, contentId: string, index: number }
   | { type: FrameType.ChunkResponse, id: number, status: Status, index: number, data: Uint8Array }
   | { type: FrameType.Cancel, id: number }
+  | { type: FrameType.HaveSubscribe, id: number, contentId: string }
+  | { type: FrameType.HaveUpdate, id: number, indexes: number[] }
 
 const HEADER = 5 // type + id
 
@@ -74,6 +83,18 @@ export function encodeFrame (frame: Frame): Uint8ArrayList {
     case FrameType.Cancel:
       head = header(frame.type, frame.id, 0)
       break
+    case FrameType.HaveSubscribe:
+      head = header(frame.type, frame.id, CONTENT_ID_BYTES)
+      head.set(contentIdBytes(frame.contentId), HEADER)
+      break
+    case FrameType.HaveUpdate: {
+      const n = frame.indexes.length
+      if (n < 1 || n > MAX_HAVE_UPDATE_INDEXES) throw new RangeError(`A HAVE_UPDATE carries 1 to ${MAX_HAVE_UPDATE_INDEXES} indexes, not ${n}`)
+      head = header(frame.type, frame.id, 4 * n)
+      const v = view(head)
+      frame.indexes.forEach((index, k) => { v.setUint32(HEADER + 4 * k, index) })
+      break
+    }
   }
   const length = head.byteLength + (body?.byteLength ?? 0)
   if (length > MAX_FRAME_BYTES) throw new RangeError(`A frame of ${length} bytes exceeds ${MAX_FRAME_BYTES}`)
@@ -118,6 +139,15 @@ export function decodeFrame (input: Uint8Array | Uint8ArrayList): Frame {
     case FrameType.Cancel:
       expectLength(rest === 0, 'CANCEL')
       return { type, id }
+    case FrameType.HaveSubscribe:
+      expectLength(rest === CONTENT_ID_BYTES, 'HAVE_SUBSCRIBE')
+      return { type, id, contentId: toHex(bytes.subarray(HEADER, HEADER + CONTENT_ID_BYTES)) }
+    case FrameType.HaveUpdate: {
+      expectLength(rest >= 4 && rest % 4 === 0 && rest / 4 <= MAX_HAVE_UPDATE_INDEXES, 'HAVE_UPDATE')
+      const indexes: number[] = []
+      for (let at = HEADER; at < bytes.byteLength; at += 4) indexes.push(v.getUint32(at))
+      return { type, id, indexes }
+    }
     default:
       throw new FrameDecodeError(`Unknown frame type 0x${type.toString(16)}`)
   }

@@ -9,7 +9,7 @@ import { LimitedConnectionError } from './errors'
 import { ChunkServer, type UploadEvent } from './server'
 
 export { PROTOCOL } from './constants'
-export { ChunkChannel } from './channel'
+export { ChunkChannel, type HaveSubscription, type HaveUpdateListener } from './channel'
 export { ChunkServer, type UploadEvent } from './server'
 export * from './errors'
 
@@ -24,6 +24,8 @@ export interface ChunkProtocolInit {
   maxConcurrentUploadsPerPeer?: number
   requestTimeoutMs?: number
   pipelineDepth?: number
+  /** HAVE subscriptions one stream may hold at once (16). */
+  maxHaveSubscriptions?: number
   onUpload?(event: UploadEvent): void
   canUpload?(peer: string, contentId: string): boolean
   beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>

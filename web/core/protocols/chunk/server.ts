@@ -1,20 +1,18 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
-import { TimeoutError, type Connection, type Logger, type Stream, type StreamCloseEvent } from '@libp2p/interface'
+import type { Connection, Logger, Stream } from '@libp2p/interface'
 import type { ChunkStore } from '../../store/types'
-import type { AbortOptions } from '../../util/abort'
 import { Semaphore } from '../../util/semaphore'
-import { encodeFrame, decodeFrame, FrameType, Status, type Frame } from './codec'
-import { DEFAULT_MAX_CONCURRENT_UPLOADS_PER_PEER, DEFAULT_MAX_QUEUED_REQUESTS } from './constants'
-import { ChannelClosedError, ProtocolViolationError } from './errors'
+import { decodeFrame, FrameType, Status, type Frame } from './codec'
+import { DEFAULT_MAX_CONCURRENT_UPLOADS_PER_PEER, DEFAULT_MAX_HAVE_SUBSCRIPTIONS, DEFAULT_MAX_QUEUED_REQUESTS } from './constants'
+import { ProtocolViolationError } from './errors'
+import { FrameWriter } from './frame-writer'
+import { HaveSubscriptions } from './have-subscriptions'
 
 /** Requests are tiny: anything larger than this from a client is a violation. */
 const MAX_REQUEST_FRAME_BYTES = 64
 
 /** A peer with this many requests unanswered on one stream asks without reading the answers: it loses the stream. */
 const MAX_UNANSWERED_REQUESTS = 1024
-
-/** A write that waits this long for the peer to read anything fails, and the stream ends. */
-const WRITE_STALL_TIMEOUT_MS = 30_000
 
 const EMPTY = new Uint8Array(0)
 
@@ -32,6 +30,8 @@ export interface ChunkServerInit {
   log: Logger
   maxConcurrentUploadsPerPeer?: number
   maxQueuedRequests?: number
+  /** HAVE subscriptions one stream may hold at once (16); past this, BUSY. */
+  maxHaveSubscriptions?: number
   /** Called after each chunk has left the stream's buffer. */
   onUpload?(event: UploadEvent): void
   /** Return false to refuse serving (e.g. P2P turned off); answers BUSY. */
@@ -41,11 +41,13 @@ export interface ChunkServerInit {
 }
 
 /**
- * Answers HAVE and CHUNK requests from the store. Only verified chunks are
- * in a store (ChunkStore.putChunk checks every hash), so only verified chunks
- * are served. At most `maxConcurrentUploadsPerPeer` chunks are read and sent
- * at once for one remote peer, across all its streams; more than
- * `maxQueuedRequests` CHUNK (or HAVE) requests waiting on one stream are
+ * Answers HAVE and CHUNK requests from the store, and pushes the chunks the
+ * store stores to the stream's HAVE subscriptions (HaveSubscriptions). Only
+ * verified chunks are in a store (ChunkStore.putChunk checks every hash), so
+ * only verified chunks are served. At most `maxConcurrentUploadsPerPeer`
+ * chunks are read and sent at once for one remote peer, across all its
+ * streams; more than `maxQueuedRequests` CHUNK (or HAVE) requests waiting on
+ * one stream, or more than `maxHaveSubscriptions` subscriptions, are
  * answered BUSY.
  *
  * Whatever the peer does — stop reading, reset, flood, vanish — costs
@@ -59,10 +61,12 @@ export class ChunkServer {
   private readonly slots = new Map<string, { semaphore: Semaphore, streams: number }>()
   private readonly maxUploads: number
   private readonly maxQueued: number
+  private readonly maxSubscriptions: number
 
   constructor (private readonly init: ChunkServerInit) {
     this.maxUploads = init.maxConcurrentUploadsPerPeer ?? DEFAULT_MAX_CONCURRENT_UPLOADS_PER_PEER
     this.maxQueued = init.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS
+    this.maxSubscriptions = init.maxHaveSubscriptions ?? DEFAULT_MAX_HAVE_SUBSCRIPTIONS
   }
 
   async handle (stream: Stream, connection: Connection): Promise<void> {
@@ -89,6 +93,7 @@ export class ChunkServer {
         .then(() => { work.delete(p) })
       work.add(p)
     }
+    const subscriptions = new HaveSubscriptions({ store: this.init.store, out, track, log: this.init.log, max: this.maxSubscriptions })
 
     try {
       for await (const buf of stream) {
@@ -96,6 +101,7 @@ export class ChunkServer {
           const frame = decodeFrame(raw)
           if (frame.type === FrameType.Cancel) {
             queued.get(frame.id)?.abort()
+            subscriptions.cancel(frame.id)
             continue
           }
           if (work.size >= MAX_UNANSWERED_REQUESTS) throw new ProtocolViolationError(`${work.size} requests unanswered: the peer does not read its answers`)
@@ -121,16 +127,22 @@ export class ChunkServer {
               track(this.answerChunk(out, peer, slot.semaphore, frame, controller.signal).finally(() => queued.delete(frame.id)))
               break
             }
+            case FrameType.HaveSubscribe:
+              subscriptions.subscribe(frame.id, frame.contentId)
+              break
             default:
               throw new ProtocolViolationError(`a client sent a ${FrameType[frame.type]} frame`)
           }
         }
       }
+      // the client closed its side: its subscriptions end with it
+      subscriptions.cancelAll()
       await Promise.all(work)
       if (!ended.signal.aborted) await stream.close({ signal: AbortSignal.timeout(5_000) }).catch((err: Error) => { stream.abort(err) })
     } catch (err: any) {
       end(err instanceof Error ? err : new Error(String(err)))
     } finally {
+      subscriptions.cancelAll()
       // what is still under way gives up at once (ended), and gives its permits back
       await Promise.all(work)
       if (--slot.streams === 0) this.slots.delete(peer)
@@ -202,80 +214,4 @@ export class ChunkServer {
       return { status: Status.DontHave }
     }
   }
-}
-
-/**
- * Writes one stream's frames in order, one at a time: a frame is handed to
- * the stream only once the one before has left its buffer.
- */
-class FrameWriter {
-  private writing = false
-  private readonly turns: Array<() => void> = []
-
-  constructor (private readonly stream: Stream, private readonly ended: AbortSignal) {}
-
-  /**
-   * Resolves true once the frame has left the stream's buffer, false when
-   * `skip` (the request was cancelled) aborted before its turn. A producer
-   * is called at the frame's turn. Rejects when the stream's work ended.
-   */
-  async write (frame: Frame | (() => Promise<Frame>), skip?: AbortSignal): Promise<boolean> {
-    if (this.writing) await new Promise<void>(resolve => this.turns.push(resolve))
-    this.writing = true
-    try {
-      this.ended.throwIfAborted()
-      if (skip?.aborted === true) return false
-      await send(this.stream, typeof frame === 'function' ? await frame() : frame, { signal: this.ended })
-      return true
-    } finally {
-      const next = this.turns.shift()
-      if (next != null) next()
-      else this.writing = false
-    }
-  }
-}
-
-/**
- * Send one frame and wait until it has left the stream's own buffer, that
- * is until the muxer took all of it (for yamux: the peer gave the window).
- * Waits on the stream's `drain` events rather than `stream.onDrain()`,
- * which in @libp2p/utils 7.4.1 resolves at once after a stream's first
- * drain; each wait fails after 30 s without one (TimeoutError), when the
- * stream closes (ChannelClosedError or the stream's error) or when
- * `options.signal` aborts. The frame stays queued in the stream either way.
- * Concurrent callers each wait for the buffer to empty, so bound their
- * number: ChunkServer writes one frame at a time per stream.
- */
-export async function send (stream: Stream, frame: Frame, options?: AbortOptions): Promise<void> {
-  if (stream.writeStatus !== 'writable') throw new ChannelClosedError(`The stream is ${stream.writeStatus}`)
-  if (stream.send(encodeFrame(frame)) && stream.writeBufferLength === 0) return
-  do {
-    await drained(stream, options?.signal)
-  } while (stream.writeBufferLength > 0)
-}
-
-/** The stream's next `drain` event. */
-async function drained (stream: Stream, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted()
-  if (stream.writeStatus === 'closed' || (stream.status !== 'open' && stream.status !== 'closing')) {
-    throw new ChannelClosedError(`The stream is ${stream.status}`)
-  }
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done()
-      reject(new TimeoutError(`The peer read nothing for ${WRITE_STALL_TIMEOUT_MS / 1000} s`))
-    }, WRITE_STALL_TIMEOUT_MS)
-    const onDrain = (): void => { done(); resolve() }
-    const onClose = (evt: Event): void => { done(); reject((evt as StreamCloseEvent).error ?? new ChannelClosedError()) }
-    const onAbort = (): void => { done(); reject(signal?.reason) }
-    const done = (): void => {
-      clearTimeout(timer)
-      stream.removeEventListener('drain', onDrain)
-      stream.removeEventListener('close', onClose)
-      signal?.removeEventListener('abort', onAbort)
-    }
-    stream.addEventListener('drain', onDrain)
-    stream.addEventListener('close', onClose)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
