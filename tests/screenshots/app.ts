@@ -21,7 +21,6 @@ import { mkdir, open } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
-import { waitForHolders } from '../bench/lib/browser-swarm'
 import { newTab, tabStats, waitComplete, type Tab } from '../bench/lib/browser-tabs'
 import { startWebRig, type WebRig } from '../helpers/web'
 
@@ -52,9 +51,12 @@ const DEFAULT_TIMEOUT_MS = 180_000
 const STEP_TIMEOUT_MS = 30_000
 /** Seconds of playback tab B shows before the shot. */
 const PLAYED_S = 2
-/** Tab B must have at least this share of the video's bytes from tab A. */
-const FROM_A = 0.8
-const B_ATTEMPTS = 3
+/**
+ * Tab B must have at least this share of the video's bytes from tab A: issue
+ * 10's bar for this 15-chunk sample (the origin may serve the first seconds
+ * while the direct connection comes up; under CI's load B got 72-100 %).
+ */
+const FROM_A = 0.5
 /** Bytes per second tab A uploads at most while B fetches: the sample (3.8 MB) in about 6 s. */
 const A_UPLOAD_LIMIT = 600_000
 
@@ -171,9 +173,9 @@ async function openNamedTab (browser: Browser, url: string, name: string): Promi
 
 /**
  * Tab A (browser process 1) plays the sample to the end from the origin;
- * tab B (browser process 2) then plays it and must get most of it from A,
- * else a fresh B is tried. B's player with its overlay is the shot. Returns
- * tab A, which holds the sample.
+ * tab B (browser process 2) then plays it and must get at least half of it
+ * from A (else the run fails, with B's dials). B's player with its overlay
+ * is the shot. Returns tab A, which holds the sample.
  */
 async function playerShots (rig: WebRig, shots: Shooter, stepTo: (step: string) => void): Promise<Tab> {
   const entry = rig.relay.library.byFilename('sample.mp4')
@@ -188,22 +190,12 @@ async function playerShots (rig: WebRig, shots: Shooter, stepTo: (step: string) 
   // A serves slowly, so B's transfer lasts some seconds and its speed graph has a shape
   await a.page.evaluate((limit) => { window.pipbingo.setUploadLimit(limit) }, A_UPLOAD_LIMIT)
 
-  let b: Tab | undefined
-  for (let attempt = 1; b == null; attempt++) {
-    stepTo(`tab B (another browser process) plays it, attempt ${attempt} of ${B_ATTEMPTS}`)
-    const tab = await openNamedTab(browserB, url, 'Tab B')
-    const stats = await waitComplete(tab.page, entry.contentId, STEP_TIMEOUT_MS)
-    const fromA = (stats.bySource[idA] ?? 0) / entry.size
-    stepTo(`tab B holds it: ${(fromA * 100).toFixed(1)} % from tab A`)
-    if (fromA >= FROM_A) {
-      b = tab
-      break
-    }
-    // the first WebRTC upgrade now and then fails and B plays from the origin: not the picture this is meant to be
-    await tab.close()
-    if (attempt >= B_ATTEMPTS) throw new Error(`in ${attempt} attempts tab B never got ${FROM_A * 100} % of the video from tab A`)
-    await waitForHolders(rig.relay, entry.contentId, [idA])
-  }
+  stepTo('tab B (another browser process) plays it')
+  const b = await openNamedTab(browserB, url, 'Tab B')
+  const stats = await waitComplete(b.page, entry.contentId, STEP_TIMEOUT_MS)
+  const fromA = (stats.bySource[idA] ?? 0) / entry.size
+  stepTo(`tab B holds it: ${(fromA * 100).toFixed(1)} % from tab A`)
+  if (fromA < FROM_A) throw new Error(`tab B got ${(fromA * 100).toFixed(1)} % of the video from tab A, under ${FROM_A * 100} %; its dials: ${JSON.stringify(stats.dials?.recent ?? [])}`)
 
   stepTo('waiting for tab B\'s overlay to show its share from peers and every chunk, and 2 s of playback')
   const toggle = b.page.getByRole('button', { name: 'P2P overlay' })
