@@ -282,6 +282,7 @@ export class FsChunkStore implements ChunkStore {
     const previous = this.contents.unname(filename)
     if (previous != null && previous !== contentId) await this.fileReplaced(filename, previous)
     let entry = this.contents.get(contentId)
+    const heldBefore = entry?.have.clone()
     if (entry == null) {
       if (writeManifest) await writeFileAtomic(this.layout.manifestPath(contentId), encodeManifest(file.manifest))
       entry = newEntry(contentId, file.manifest, filename, Bitfield.full(chunkCount(file.manifest)), true)
@@ -296,6 +297,10 @@ export class FsChunkStore implements ChunkStore {
     }
     this.contents.name(filename, contentId)
     this.cache.set(filename, file.stamp, contentId)
+    // a file that completes a partial or brings a new content: its chunks have landed too
+    for (let index = 0; index < entry.have.length; index++) {
+      if (heldBefore?.has(index) !== true) this.listeners.emit(contentId, index)
+    }
     return entry
   }
 

@@ -9,7 +9,7 @@ import { createTestNode } from './nodes'
 
 /**
  * A peer built from the project's own stack (TCP, noise, yamux, identify:
- * `createTestNode`) that speaks `/pipbingo/chunk/1.0.0` badly on purpose:
+ * `createTestNode`) that speaks `/pipbingo/chunk/1.1.0` badly on purpose:
  * it opens the protocol by hand and writes raw frames, so it can pipeline
  * more than any ChunkChannel would, stop reading, reset mid-frame or vanish.
  */

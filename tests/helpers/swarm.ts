@@ -91,7 +91,6 @@ export async function startPeer (tracker: Origin | Multiaddr, options: StartPeer
         ? undefined
         : new HttpChunkSource({ baseUrl: options.httpBase, filename: options.filenames?.get(content.contentId) ?? content.manifest.name }),
       discoveryIntervalMs: 200,
-      havePollMs: 200,
       ...init
     })
   }

@@ -17,7 +17,7 @@ const CHUNKS = 16
  * Issue 14 against the bridge: a peer that pipelines CHUNK requests over
  * TCP on a stream it never reads, then hangs up, must not stop the daemon.
  */
-describe('a rogue peer on /pipbingo/chunk/1.0.0 against a real bridge over TCP', () => {
+describe('a rogue peer on /pipbingo/chunk/1.1.0 against a real bridge over TCP', () => {
   let content: TestContent
   let relay: TestRelay
   let bridge: TestBridge

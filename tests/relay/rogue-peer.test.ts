@@ -20,7 +20,7 @@ const CHUNKS = 16
  * queue more than a bounded amount for it. Real relay, real rogue libp2p
  * peer, loopback TCP.
  */
-describe('a rogue peer on /pipbingo/chunk/1.0.0 against a real relay', () => {
+describe('a rogue peer on /pipbingo/chunk/1.1.0 against a real relay', () => {
   let content: TestContent
   let relay: TestRelay
   let rogue: Rogue

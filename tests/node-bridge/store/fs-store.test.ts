@@ -244,8 +244,11 @@ describe('FsChunkStore on disk', () => {
       const store = await openStore()
       await writeFile(join(dir, 'upload.webm'), a.bytes)
       const progress: number[] = []
+      const landed: number[] = []
+      store.onChunk(a.contentId, index => landed.push(index))
       const added = await store.addFile('upload.webm', { onProgress: p => progress.push(p.bytesHashed) })
       expect(added.contentId).toBe(a.contentId)
+      expect(landed).toEqual([0, 1, 2, 3]) // a subscriber that asked before the file came hears of every chunk
       expect(added.manifest).toEqual({ ...a.manifest, name: 'upload.webm', mime: 'video/webm' })
       expect(progress.at(-1)).toBe(a.bytes.byteLength)
       expect(store.contentIdOf('upload.webm')).toBe(a.contentId)
@@ -257,12 +260,15 @@ describe('FsChunkStore on disk', () => {
       expect(count('file-hashing')).toBe(0)
     })
 
-    it('completes a partial download of the same bytes', async () => {
+    it('completes a partial download of the same bytes, and says which chunks landed', async () => {
       const store = await openStore()
       await store.putManifest(a.manifest)
       await store.putChunk(a.contentId, 0, a.chunk(0))
+      const landed: number[] = []
+      store.onChunk(a.contentId, index => landed.push(index))
       await writeFile(join(dir, 'copy.mp4'), a.bytes)
       await store.addFile('copy.mp4')
+      expect(landed).toEqual([1, 2, 3]) // chunk 0 was held already
       expect(store.isComplete(a.contentId)).toBe(true)
       expect(store.filenameOf(a.contentId)).toBe('copy.mp4')
       expect(await tree(dir)).not.toContain('movie.mp4.part')

@@ -3,7 +3,7 @@ import { chunkCount, type ContentId, type Manifest } from '../content/manifest'
 import type { ChunkProtocol } from '../protocols/chunk'
 import type { ContentLocator, Provider } from '../routing/types'
 import type { ChunkStore } from '../store/types'
-import { delay, type AbortOptions } from '../util/abort'
+import type { AbortOptions } from '../util/abort'
 import type { Announcer } from './announcer'
 import { Bitfield } from './bitfield'
 import type { DialOutcome, DialStats } from './dial-stats'
@@ -54,11 +54,6 @@ export interface SwarmSessionInit {
   /** A stalled or busy peer rests this long. */
   restMs?: number
   discoveryIntervalMs?: number
-  /**
-   * @deprecated Ignored: peers push what they store (HAVE subscriptions),
-   * nothing is polled. Kept only until tests/helpers/swarm.ts stops passing it.
-   */
-  havePollMs?: number
   now?: () => number
 }
 

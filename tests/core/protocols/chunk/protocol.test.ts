@@ -9,7 +9,7 @@ import { chunkOf, makeContent, type TestContent } from '../../../helpers/content
 
 type Node = Libp2p<{ chunk: ChunkProtocol }>
 
-describe('/pipbingo/chunk/1.0.0 between two real libp2p nodes', () => {
+describe('/pipbingo/chunk/1.1.0 between two real libp2p nodes', () => {
   let content: TestContent
   const nodes: Libp2p[] = []
   beforeAll(async () => { content = await makeContent(5 * 256 * 1024 + 1000) })
