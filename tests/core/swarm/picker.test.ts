@@ -66,11 +66,29 @@ describe('pick', () => {
       [[0, 'h']]],
     ['a window past the end is clipped',
       { chunkCount: 3, position: 2, criticalWindow: 10, sources: [source('a', 'peer', 'all', 5)] },
-      [[2, 'a'], [0, 'a'], [1, 'a']]]
+      [[2, 'a'], [0, 'a'], [1, 'a']]],
+    ['chunks no peer holds are walked from spreadFrom, after the window',
+      { chunkCount: 8, criticalWindow: 2, spreadFrom: 5, sources: [source('o', 'origin', 'all', 8), source('a', 'peer', [3], 0)] },
+      // the window (0, 1) in order; then unheld from 5 on, wrapping (5, 6, 7, 2, 4); chunk 3 waits for its holder
+      [[0, 'o'], [1, 'o'], [5, 'o'], [6, 'o'], [7, 'o'], [2, 'o'], [4, 'o']]],
+    ['spreadFrom leaves the order of chunks peers hold alone',
+      { chunkCount: 6, position: 2, spreadFrom: 4, sources: [source('a', 'peer', [0, 1, 2, 3], 4)] },
+      [[2, 'a'], [3, 'a'], [0, 'a'], [1, 'a']]],
+    ['spreadFrom past every unheld chunk wraps to the first',
+      { chunkCount: 5, have: i => i >= 3, spreadFrom: 4, sources: [source('o', 'origin', 'all', 5)] },
+      [[0, 'o'], [1, 'o'], [2, 'o']]]
   ]
 
   it.each(cases)('%s', (_, over, expected) => {
     expect(pick(input(over)).map(a => [a.index, a.source])).toEqual(expected)
+  })
+
+  it('peers of a crowd with their own spreadFrom ask the origin for different chunks', () => {
+    // 30 peers arrive together: nobody holds anything yet, each may ask the origin for 4 chunks
+    const firsts = Array.from({ length: 30 }, (_, k) => pick(input({
+      chunkCount: 256, spreadFrom: Math.floor(k * 256 / 30), sources: [source('o', 'origin', 'all', 4)]
+    })).map(a => a.index))
+    expect(new Set(firsts.flat()).size).toBe(30 * 4)
   })
 
   it('never assigns more than a source has free, nor a chunk twice', () => {

@@ -4,7 +4,12 @@
  *
  * Order: chunks a reader is blocked on, then the critical window (from the
  * read position forward), in order; then the rest rarest-first among peers,
- * ties broken by distance ahead of the read position.
+ * ties broken by distance ahead of the read position — except the chunks no
+ * peer holds, which are walked from `spreadFrom`: a point each session draws
+ * at random, so the peers of a crowd that arrive together ask the origin for
+ * different chunks and then trade them, instead of all asking for the same
+ * ones in the same order (BitTorrent's random first pieces; the origin then
+ * sends each byte about once).
  *
  * Source for a chunk: a peer that holds it with a free slot (the one with the
  * most free slots). The origin — over libp2p first, then HTTP — when the
@@ -45,6 +50,8 @@ export interface PickInput {
   urgent: ReadonlySet<number>
   /** Whether the origin may serve chunks that are not urgent but that no usable peer holds. */
   originAllowed: boolean
+  /** Where the walk over chunks no peer holds starts (outside the critical window); the read position when absent. */
+  spreadFrom?: number
 }
 
 export interface Assignment {
@@ -72,14 +79,24 @@ export function pick (input: PickInput): Assignment[] {
   // chunks in "ahead" order into buckets by rarity (a counting sort, O(n))
   const inWindow = (i: number): boolean => i >= input.position && i < windowEnd
   const buckets: number[][] = Array.from({ length: peers.length + 1 }, () => [])
-  const start = Math.min(Math.max(0, input.position), Math.max(0, n - 1))
+  const clamp = (i: number): number => Math.min(Math.max(0, Math.floor(i)), Math.max(0, n - 1))
+  const start = clamp(input.position)
+  const unheld: number[] = []
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n
     if (!wanted(i) || inWindow(i) || first.has(i)) continue
     let rarity = 0
     for (const p of peers) if (p.has(i)) rarity++
-    ;(buckets[rarity] as number[]).push(i)
+    if (rarity > 0) (buckets[rarity] as number[]).push(i)
+    else unheld.push(i)
   }
+  // the chunks no peer holds, from spreadFrom on: rotate the ahead-ordered list there
+  if (input.spreadFrom != null && unheld.length > 1) {
+    const from = (clamp(input.spreadFrom) - start + n) % n
+    const cut = unheld.findIndex(i => (i - start + n) % n >= from)
+    if (cut > 0) unheld.push(...unheld.splice(0, cut))
+  }
+  buckets[0] = unheld
   const rest = buckets.flat()
 
   const usable = (s: SourceView, i: number): boolean => s.has(i) && !(s.failed?.has(i) ?? false)

@@ -48,6 +48,8 @@ export interface SwarmSessionInit {
   riskSeconds?: number
   /** Requests in flight per peer. */
   peerSlots?: number
+  /** Draws the chunk from which this session walks the chunks no peer holds (see picker.ts); Math.random by default. */
+  random?: () => number
   httpSlots?: number
   /** A peer with requests in flight that sends no byte for this long is stalled (2 s). */
   stallMs?: number
@@ -119,6 +121,8 @@ export class SwarmSession extends EventTarget {
   private rejectDone!: (err: Error) => void
   private pumping = false
   private startedAt = 0
+  /** Where this session starts on the chunks no peer holds, once other peers are in the swarm (picker.ts). */
+  private readonly spreadFrom: number
   /** The locator answered once (or there is none): we know who holds the content. */
   private discovered: boolean
   private started = false
@@ -137,6 +141,7 @@ export class SwarmSession extends EventTarget {
     this.now = init.now ?? Date.now
     this.stats = new TransferStats(init.parentStats)
     this.have = new Bitfield(chunkCount(init.manifest))
+    this.spreadFrom = Math.floor((init.random ?? Math.random)() * this.have.length)
     this.discovered = init.locator == null || init.chunks == null
     this.riskChunks = Math.ceil(DEFAULT_RISK_BYTES / init.manifest.chunkSize)
     if (init.http != null) this.http = new HttpSourceState(init.httpSlots ?? 4, this.now, 10_000, init.manifest.chunkSize)
@@ -476,9 +481,16 @@ export class SwarmSession extends EventTarget {
       sources: sources.map(s => s.view()),
       blocked: this.blockedReads(),
       urgent: decision.atRisk ? this.atRisk() : NONE,
-      originAllowed: decision.unheld
+      originAllowed: decision.unheld,
+      // alone with the origin, in order; among other peers, from this session's own point
+      spreadFrom: this.hasOtherPeers() ? this.spreadFrom : undefined
     })
     for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)
+  }
+
+  private hasOtherPeers (): boolean {
+    for (const p of this.peers.values()) if (p.kind === 'peer' && !p.banned) return true
+    return false
   }
 
   /** What the origin may serve now (see origin-policy.ts). */
