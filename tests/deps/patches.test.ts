@@ -1,0 +1,39 @@
+import { readFile, readdir } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+/**
+ * The fixes we carry in patches/ (applied by `patch-package` on every
+ * install, see package.json's postinstall) are in the installed packages:
+ * an install with --ignore-scripts, or a dependency upgraded under a patch,
+ * would bring the bug back silently.
+ */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const require = createRequire(join(root, 'package.json'))
+
+describe('patches/', () => {
+  it('patches exactly the installed version of each package it names', async () => {
+    const files = (await readdir(join(root, 'patches'))).filter(f => f.endsWith('.patch'))
+    expect(files.length).toBeGreaterThan(0)
+    for (const file of files) {
+      // @scope+name+version.patch
+      const match = /^(.+)\+([^+]+)\.patch$/.exec(file)
+      expect(match, file).not.toBeNull()
+      const name = match![1].replace('+', '/')
+      const { version } = JSON.parse(await readFile(join(root, 'node_modules', name, 'package.json'), 'utf8'))
+      expect(`${name}@${String(version)}`, `${file}: upgrade or drop the patch`).toBe(`${name}@${match![2]}`)
+    }
+  })
+
+  it("@libp2p/webrtc's initiator does not wait for an 'open' its init channel already fired", async () => {
+    // the recipient closes the 'init' channel as soon as it sees it; on a busy machine the channel opens and
+    // closes while the initiator still reads ICE candidates, and the unpatched code then waits for 'open'
+    // until the dial times out (6 s): the stall behind the two-browser tests' failures
+    const path = join(dirname(require.resolve('@libp2p/webrtc')), 'private-to-private', 'initiate-connection.js')
+    const source = await readFile(path, 'utf8')
+    expect(source, `${path} is not patched: run npm ci (its postinstall applies patches/)`).toContain("await pEvent(channel, ['open', 'close']")
+    expect(source).toContain("if (channel.readyState !== 'closed')")
+  })
+})
