@@ -82,6 +82,25 @@ seeding. The value is what the origin served over all paths (relay
 plain HTTP downloads, measured the same way (5.0); the ratio is the part of
 the plain-HTTP load the origin still carries.
 
+**flash-crowd** — issue 10's flash crowd: Node peers (as in offload, each
+with its own libp2p node, FsChunkStore and announcer; HTTP fallback on) in
+several child processes (\`node --import tsx tests/bench/lib/crowd-worker.ts\`,
+driven over an IPC channel), against a real relay in the bench's process
+whose library alone holds the file. 30 peers in 3 processes on a 64 MiB file,
+and 100 peers in 5 processes on a 16 MiB one, all join within 4 s (evenly
+spread). The value is what the origin served over all paths (relay
+\`/metrics\` deltas, libp2p + HTTP) divided by the file size; the target is
+**≤ 1.5** (the aim: 1.1). The baseline is the same peers joining one after
+another (each once the one before completed and announced), about 1.0.
+Further rows: each peer's share from other peers (median; the minimum in the
+notes) and first join → last completion. The notes say why the origin sent
+what it sent: how many times each chunk came from it, the origin policy's
+reason when those chunks landed, when peers first saw and reached each
+other, failed dials and their errors, the event-loop delay of the peer
+processes. Each phase runs once per bench (\`--runs\` is not applied), every
+completed file is hashed against the source, a phase that stores no chunk
+for 90 s or outlasts its limit fails, and no child outlives the bench.
+
 **browser** — real Chromium processes (Debian's, headless) against a real
 relay serving the built web app; each tab is a peer (WebRTC between tabs,
 IndexedDB, the service worker). Tabs run in their own browser processes, so

@@ -40,12 +40,21 @@ export interface BenchPeer {
   stop(): Promise<void>
 }
 
+export interface BenchPeerOptions {
+  /**
+   * Inbound connections libp2p accepts per second from one host (its default
+   * is 5). On loopback every peer is the one host 127.0.0.1; a bench of many
+   * peers raises it so that each peer stands for a machine of its own.
+   */
+  inboundConnectionThreshold?: number
+}
+
 /**
  * A Node peer as the bridge would be: libp2p over loopback TCP with noise and
  * yamux, the chunk protocol serving from an FsChunkStore in `storeDir`, the
  * relay's tracker as its locator, an announcer with its default timings.
  */
-export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name: string): Promise<BenchPeer> {
+export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name: string, options: BenchPeerOptions = {}): Promise<BenchPeer> {
   const store = await FsChunkStore.open({ dir: storeDir })
   const stats = new TransferStats()
   const uploaded = { bytes: 0 }
@@ -54,6 +63,7 @@ export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...options.inboundConnectionThreshold == null ? {} : { connectionManager: { inboundConnectionThreshold: options.inboundConnectionThreshold } },
     services: {
       identify: identify(),
       chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes; stats.uploaded(e.bytes) } }),
