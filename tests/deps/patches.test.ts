@@ -20,10 +20,11 @@ describe('patches/', () => {
     for (const file of files) {
       // @scope+name+version.patch
       const match = /^(.+)\+([^+]+)\.patch$/.exec(file)
-      expect(match, file).not.toBeNull()
-      const name = match![1].replace('+', '/')
+      if (match == null) throw new Error(`${file}: not a patch-package file name (<name>+<version>.patch)`)
+      const [, escaped = '', patched = ''] = match
+      const name = escaped.replace('+', '/')
       const { version } = JSON.parse(await readFile(join(root, 'node_modules', name, 'package.json'), 'utf8'))
-      expect(`${name}@${String(version)}`, `${file}: upgrade or drop the patch`).toBe(`${name}@${match![2]}`)
+      expect(`${name}@${String(version)}`, `${file}: upgrade or drop the patch`).toBe(`${name}@${patched}`)
     }
   })
 
