@@ -133,7 +133,9 @@ describe('hashFile hashes a picked video in a worker (Chromium)', () => {
     it(`while a ${SIZE / MiB} MiB file is hashed, the main thread runs no task of 200 ms and its 10 ms interval keeps ticking`, async () => {
       const got = ok(await hashMade())
       expect(got.manifest.size).toBe(SIZE)
-      expect(got.ticks).toBeGreaterThanOrEqual(Math.floor(got.elapsedMs / 20))
+      // a hasher on the main thread would leave next to no ticks; a starved page (load average 10+ on 2 cores
+      // while a bench ran beside CI) still gets 242 of its 544 (elapsed / 10): at least a fifth of them
+      expect(got.ticks).toBeGreaterThanOrEqual(Math.floor(got.elapsedMs / 50))
       expect(got.longestTaskMs).toBeLessThan(200)
     })
 
