@@ -1,6 +1,6 @@
 import type { Line } from '../lib/ipc-client'
 import type { MessageLatencies } from '../lib/ipc-latency'
-import { percentile } from '../lib/ipc-latency'
+import { BENCH_PING_PROTOCOL, percentile } from '../lib/ipc-latency'
 import type { RateResult } from '../lib/ipc-rate'
 import type { Measured } from '../lib/measure'
 import type { PumpResult } from '../lib/pump'
@@ -128,7 +128,7 @@ function latencyRows (s: IpcSamples): Row[] {
         delivered, ping, `libp2p ping Alice → ${who}, p${p}`)
       r.notes = `${MESSAGES} messages of about 75 bytes one after another (the next once the previous was delivered and acknowledged), timed in this process from the request's write to the line read by ${who}'s subscribed client. ` +
         `The reply \`Message sent\` (${who}'s chat ACK back, then Alice's IPC reply) came at p${p} ${text(spread(acked), ' ms')}. ` +
-        `Baseline: libp2p ping (@libp2p/ping) from Alice's node to ${who}'s over the same direct connection, ${MESSAGES} one after another, wall time of ping(): a new stream (multistream-select) and 32 bytes there and back, as each chat message opens a stream of its own; p${p} ${text(spread(ping), ' ms')}.` +
+        `Baseline: libp2p ping (@libp2p/ping's code, a second instance under the bench's protocol id ${BENCH_PING_PROTOCOL}, so it never collides with the connection monitor's /ipfs/ping/1.0.0 heartbeat: one outbound ping stream per connection) from Alice's node to ${who}'s over the same direct connection, ${MESSAGES} one after another, wall time of ping(): a new stream (multistream-select) and 32 bytes there and back, as each chat message opens a stream of its own; p${p} ${text(spread(ping), ' ms')}.` +
         (pair === 'carol' ? ' Each message and its ACK are sealed with AES-256-GCM (WebCrypto) and checked on arrival.' : '')
       rows.push(r)
     }
