@@ -174,34 +174,61 @@ export interface SeekTimed {
 }
 
 /**
- * In the page: wait for the first `<video>` to have its metadata (after
- * `window.pipbingo.play(play)` when `play` is given, for the app), then at
- * once set its `currentTime` to `fraction` of the duration and time that to
- * the first `playing` after `seeked` (rejects on a media error or after `timeoutMs`). Seeking
- * right at `loadedmetadata`, in the page, is what keeps the target region
- * unfetched on a fast link: a round trip to Node would give the download time
- * to get there first.
+ * In the page: wait for a `<video>` to have its metadata, then at once set
+ * its `currentTime` to `fraction` of the duration and time that to the
+ * first `playing` after `seeked` (rejects on a media error or after
+ * `timeoutMs`). Seeking right at `loadedmetadata`, in the page, is what
+ * keeps the target region unfetched on a fast link: a round trip to Node
+ * would give the download time to get there first.
+ *
+ * With `play` (the app): `window.pipbingo.play(play)` opens the player,
+ * which creates its `<video>` only then (the bench's tabs start on the
+ * network page, which has none), so the element is not waited for: a
+ * capture listener on the document, added before play() is called, takes
+ * the first `loadedmetadata` of any `<video>` in the document (media events
+ * do not bubble, but the capture phase sees them) and the seek happens in
+ * that task. Without `play` (a plain page, or a player already open): the
+ * first `<video>` in the document, at once if its metadata is there.
  */
 export async function seekAtMetadata (page: Page, options: { play?: string, fraction: number, timeoutMs: number }): Promise<SeekTimed> {
   return await page.evaluate(async ({ play, fraction, timeoutMs }) => {
-    const deadline = performance.now() + timeoutMs
-    let v = document.querySelector('video')
-    while (v == null) {
-      if (performance.now() > deadline) throw new Error('no <video> in the page')
-      await new Promise(resolve => setTimeout(resolve, 5))
-      v = document.querySelector('video')
-    }
-    const video = v
+    let current: HTMLVideoElement | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
     const failed = new Promise<never>((_resolve, reject) => {
-      video.addEventListener('error', () => { reject(new Error(`media error ${video.error?.code}: ${video.error?.message}`)) }, { once: true })
-      setTimeout(() => { reject(new Error(`timed out after ${timeoutMs} ms (readyState ${video.readyState}, paused ${video.paused})`)) }, timeoutMs)
+      // a media error of the element being timed, or of any <video> before it is known
+      document.addEventListener('error', (e) => {
+        const v = e.target
+        if (v instanceof HTMLVideoElement && (current == null || v === current)) reject(new Error(`media error ${v.error?.code}: ${v.error?.message}`))
+      }, { capture: true })
+      timer = setTimeout(() => {
+        const v = current ?? document.querySelector('video')
+        reject(new Error(`timed out after ${timeoutMs} ms (${v == null ? 'no <video> in the page' : `readyState ${v.readyState}, paused ${v.paused}`})`))
+      }, timeoutMs)
     })
     failed.catch(() => {})
-    const metadata = video.readyState >= 1 && play == null
-      ? Promise.resolve()
-      : new Promise<void>(resolve => { video.addEventListener('loadedmetadata', () => { resolve() }, { once: true }) })
-    if (play != null) void window.pipbingo.play(play)
-    await Promise.race([metadata, failed])
+    const withVideo = async (): Promise<HTMLVideoElement> => {
+      if (play != null) {
+        return await new Promise<HTMLVideoElement>((resolve, reject) => {
+          const onMetadata = (e: Event): void => {
+            if (!(e.target instanceof HTMLVideoElement)) return
+            document.removeEventListener('loadedmetadata', onMetadata, { capture: true })
+            resolve(e.target)
+          }
+          document.addEventListener('loadedmetadata', onMetadata, { capture: true })
+          window.pipbingo.play(play).catch(reject)
+        })
+      }
+      let v = document.querySelector('video')
+      while (v == null) {
+        await new Promise(resolve => setTimeout(resolve, 5))
+        v = document.querySelector('video')
+      }
+      const found = v
+      if (found.readyState < 1) await new Promise<void>(resolve => { found.addEventListener('loadedmetadata', () => { resolve() }, { once: true }) })
+      return found
+    }
+    const video = await Promise.race([withVideo(), failed])
+    current = video
     const metadataAt = performance.now()
     const map = (): string | null => (globalThis as any).pipbingo?.stats?.()?.current?.map ?? null
     const bufferedBefore: Array<[number, number]> = []
@@ -223,6 +250,7 @@ export async function seekAtMetadata (page: Page, options: { play?: string, frac
     const started = performance.now()
     video.currentTime = video.duration * fraction
     const got = await Promise.race([playing, failed])
+    clearTimeout(timer)
     return {
       ms: got.at - started,
       seekedMs: seekedAt! - started,

@@ -47,11 +47,12 @@ export async function seekRows (env: BrowserEnv): Promise<Row[]> {
         const started = performance.now()
         for (;;) {
           const s = window.pipbingo.stats() as any
-          const v = document.querySelector('video')!
-          if (!v.paused && v.readyState >= 3 && (s?.bySource[seeder] ?? 0) > 0) return undefined
+          // the player creates its <video> once play() has opened it: none yet is not ready yet
+          const v = document.querySelector('video')
+          if (v != null && !v.paused && v.readyState >= 3 && (s?.bySource[seeder] ?? 0) > 0) return undefined
           if (performance.now() - started > timeoutMs) {
             const links = (s?.peers ?? []).filter((p: any) => p.id === seeder).map((p: any) => `${p.transport}${p.direct === true ? '' : ' (relayed)'}`).join(' + ') || 'none'
-            return `after ${timeoutMs} ms: ${v.paused ? 'paused' : 'playing'}, ${s?.bySource[seeder] ?? 0} bytes from A, connections to A: ${links}, chunk map \`${s?.current?.map}\``
+            return `after ${timeoutMs} ms: ${v == null ? 'no <video>' : v.paused ? 'paused' : 'playing'}, ${s?.bySource[seeder] ?? 0} bytes from A, connections to A: ${links}, chunk map \`${s?.current?.map}\``
           }
           await new Promise(resolve => setTimeout(resolve, 10))
         }
