@@ -341,10 +341,16 @@ export class SwarmSession extends EventTarget {
     if (this.stopped || this.complete || this.init.chunks == null) return
     const now = this.now()
     let inFlight = 0
-    for (const p of this.peers.values()) if (p.connecting) inFlight++
+    for (const p of this.peers.values()) if (p.connecting && p.kind !== 'origin') inFlight++
     for (const peer of this.peers.values()) {
-      if (inFlight >= MAX_DIALS_IN_FLIGHT) return
       if (peer.banned || peer.connecting || peer.channel != null || peer.retryAt > now) continue
+      // the origin's node outside the budget: the locator lists it last, and waiting behind the peers' dials
+      // sent the chunks only it holds to its HTTP
+      if (peer.kind === 'origin') {
+        void this.connect(peer)
+        continue
+      }
+      if (inFlight >= MAX_DIALS_IN_FLIGHT) continue
       inFlight++
       void this.connect(peer)
     }
