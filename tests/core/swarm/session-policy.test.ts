@@ -113,37 +113,4 @@ describe('SwarmSession: peers first, the origin last', () => {
     expect(origin.uploaded.bytes).toBe(0)
     expect(session.stats.snapshot().bySource[a.node.peerId.toString()]).toBe(content.manifest.size)
   })
-
-  it('dials at most 4 holders at once, and the next as one ends', async () => {
-    origin = await startOrigin([content])
-    for (let i = 0; i < 7; i++) await seeder()
-    const b = await viewer()
-    // every dial to a peer waits until the test lets it go, so what the session has under way at once is what is seen
-    const real = b.node.services.chunk
-    let started = 0
-    let underWay = 0
-    let most = 0
-    const held: Array<() => void> = []
-    const slow: ChunkProtocol = {
-      channel: async (peer, options) => {
-        // the origin's node is dialled at once, outside the budget
-        if (peer.equals(origin.node.peerId)) return await real.channel(peer, options)
-        started++
-        most = Math.max(most, ++underWay)
-        await new Promise<void>(resolve => held.push(resolve))
-        underWay--
-        return await real.channel(peer, options)
-      }
-    }
-    const session = b.session(content, { chunks: slow })
-    await session.start()
-    await expect.poll(() => held.length).toBe(4)
-    // one ends: a fifth holder is dialled in its place
-    held.shift()?.()
-    await expect.poll(() => started).toBe(5)
-    expect(held.length).toBe(4)
-    held.splice(0).forEach(release => { release() })
-    await session.done
-    expect(most).toBe(4)
-  })
 })

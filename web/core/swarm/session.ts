@@ -77,14 +77,6 @@ const DEFAULT_RISK_BYTES = 1024 * 1024
 /** A failed direct connection is tried again after 0.5, 1, 2, 4, 8, 10, 10… s, while the peer is listed. */
 const RETRY_BASE_MS = 500
 const RETRY_MAX_MS = 10_000
-/**
- * Direct connections a session attempts at once. In a crowd every session
- * dialled every holder the tracker listed (up to 30) and retried each
- * failure: the handshakes took the CPU, ran past libp2p's 6 s dial timeout
- * and failed, and were retried — a storm in which the origin served the file
- * 4-5 times over (tests/bench/suites/flash-crowd.ts). The rest wait their turn.
- */
-const MAX_DIALS_IN_FLIGHT = 4
 /** How often a session with no holder but the origin asks the locator again (otherwise discoveryIntervalMs, 3 s). */
 const LONELY_DISCOVERY_MS = 1000
 /** A peer that refused our HAVE subscription is asked again after this long (BUSY: after a rest). */
@@ -332,26 +324,12 @@ export class SwarmSession extends EventTarget {
     this.pump()
   }
 
-  /**
-   * Dial the holders not connected, not being dialled and due (never tried,
-   * or their backoff is over), in the locator's order (seeders first), while
-   * fewer than MAX_DIALS_IN_FLIGHT dials are under way.
-   */
+  /** Dial the holders not connected, not being dialled and due (never tried, or their backoff is over). */
   private dialMore (): void {
     if (this.stopped || this.complete || this.init.chunks == null) return
     const now = this.now()
-    let inFlight = 0
-    for (const p of this.peers.values()) if (p.connecting && p.kind !== 'origin') inFlight++
     for (const peer of this.peers.values()) {
       if (peer.banned || peer.connecting || peer.channel != null || peer.retryAt > now) continue
-      // the origin's node outside the budget: the locator lists it last, and waiting behind the peers' dials
-      // sent the chunks only it holds to its HTTP
-      if (peer.kind === 'origin') {
-        void this.connect(peer)
-        continue
-      }
-      if (inFlight >= MAX_DIALS_IN_FLIGHT) continue
-      inFlight++
       void this.connect(peer)
     }
   }
