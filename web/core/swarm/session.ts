@@ -114,8 +114,6 @@ export class SwarmSession extends EventTarget {
   private readonly now: () => number
   private readonly peers = new Map<string, PeerSource>()
   private lastDiscoveryAt = 0
-  /** Failures of holders the locator stopped listing: a holder listed again does not start afresh. */
-  private readonly forgotten = new Map<string, { failures: number, retryAt: number, discoveredAt: number }>()
   private readonly banned = new Set<string>()
   private readonly http?: HttpSourceState
   private readonly inFlight = new Set<number>()
@@ -304,19 +302,14 @@ export class SwarmSession extends EventTarget {
       if (peer == null) {
         peer = new PeerSource(p.id, p.multiaddrs, p.origin, this.init.peerSlots ?? DEFAULT_PEER_SLOTS, this.now, 10_000, this.manifest.chunkSize)
         peer.discoveredAt = this.now()
-        Object.assign(peer, this.forgotten.get(id))
-        this.forgotten.delete(id)
         this.peers.set(id, peer)
       } else {
         peer.addrs = p.multiaddrs
       }
     }
-    // a holder we could not reach and that the locator no longer lists is set aside, with its failures
+    // a holder we could not reach and that the locator no longer lists is forgotten
     for (const peer of this.peers.values()) {
-      if (!listed.has(peer.id) && peer.channel == null && !peer.connecting) {
-        this.peers.delete(peer.id)
-        this.forgotten.set(peer.id, { failures: peer.failures, retryAt: peer.retryAt, discoveredAt: peer.discoveredAt })
-      }
+      if (!listed.has(peer.id) && peer.channel == null && !peer.connecting) this.peers.delete(peer.id)
     }
     this.dialMore()
     // the policy now knows who holds the content (and who is being connected)
