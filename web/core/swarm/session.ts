@@ -77,8 +77,6 @@ const DEFAULT_RISK_BYTES = 1024 * 1024
 /** A failed direct connection is tried again after 0.5, 1, 2, 4, 8, 10, 10… s, while the peer is listed. */
 const RETRY_BASE_MS = 500
 const RETRY_MAX_MS = 10_000
-/** How often a session with no holder but the origin asks the locator again (otherwise discoveryIntervalMs, 3 s). */
-const LONELY_DISCOVERY_MS = 1000
 /** A peer that refused our HAVE subscription is asked again after this long (BUSY: after a rest). */
 const RESUBSCRIBE_MS = 3000
 const RESUBSCRIBE_BUSY_MS = 500
@@ -113,7 +111,6 @@ export class SwarmSession extends EventTarget {
   private readonly log: Logger
   private readonly now: () => number
   private readonly peers = new Map<string, PeerSource>()
-  private lastDiscoveryAt = 0
   private readonly banned = new Set<string>()
   private readonly http?: HttpSourceState
   private readonly inFlight = new Set<number>()
@@ -285,7 +282,6 @@ export class SwarmSession extends EventTarget {
 
   private async discover (): Promise<void> {
     if (this.complete || this.stopped) return
-    this.lastDiscoveryAt = this.now()
     let providers: Provider[] = []
     try {
       providers = await this.init.locator!.findProviders(this.contentId, { signal: this.controller.signal })
@@ -306,25 +302,15 @@ export class SwarmSession extends EventTarget {
       } else {
         peer.addrs = p.multiaddrs
       }
+      if (!peer.usable() && !peer.connecting && peer.retryAt <= this.now()) void this.connect(peer)
     }
     // a holder we could not reach and that the locator no longer lists is forgotten
     for (const peer of this.peers.values()) {
       if (!listed.has(peer.id) && peer.channel == null && !peer.connecting) this.peers.delete(peer.id)
     }
-    this.dialMore()
     // the policy now knows who holds the content (and who is being connected)
     this.discovered = true
     this.pump()
-  }
-
-  /** Dial the holders not connected, not being dialled and due (never tried, or their backoff is over). */
-  private dialMore (): void {
-    if (this.stopped || this.complete || this.init.chunks == null) return
-    const now = this.now()
-    for (const peer of this.peers.values()) {
-      if (peer.banned || peer.connecting || peer.channel != null || peer.retryAt > now) continue
-      void this.connect(peer)
-    }
   }
 
   private async connect (peer: PeerSource): Promise<void> {
@@ -361,7 +347,6 @@ export class SwarmSession extends EventTarget {
       }
       if (!this.stopped) {
         this.dispatchEvent(new Event('peer'))
-        this.dialMore()
         this.pump()
       }
     }
@@ -452,9 +437,6 @@ export class SwarmSession extends EventTarget {
 
   private tick (): void {
     const now = this.now()
-    // alone with the origin, look again every second: the first peers of a crowd otherwise fetch
-    // from the origin, in step, until the next round finds the others (every 3 s)
-    if (this.init.locator != null && this.init.chunks != null && !this.hasOtherPeers() && now - this.lastDiscoveryAt >= LONELY_DISCOVERY_MS) void this.discover()
     const stallMs = this.init.stallMs ?? 2000
     for (const peer of this.peers.values()) {
       if (peer.inFlight.size > 0 && peer.channel != null) {
@@ -469,8 +451,8 @@ export class SwarmSession extends EventTarget {
         }
       }
       if (peer.channel != null && !peer.channel.closed && !peer.connecting && !peer.banned && peer.subscription == null && peer.resubscribeAt <= now) void this.subscribe(peer)
+      if (peer.channel == null && !peer.connecting && !peer.banned && peer.failures > 0 && peer.retryAt <= now) void this.connect(peer)
     }
-    this.dialMore()
     this.pump()
   }
 

@@ -96,10 +96,7 @@ export class TrackerRegistry {
 
   /**
    * Live holders of a content, seeders first, then the most recently
-   * announced; the origin last, since others should carry the load, but
-   * always in the answer: the limit cuts other holders, never the origin
-   * (with 30 other holders listed, late joiners never learnt of the origin's
-   * libp2p node and fell back to its HTTP).
+   * announced; the origin last, since others should carry the load.
    */
   find (contentId: ContentId, options: { limit?: number, exclude?: string } = {}): ProviderRecord[] {
     this.prune(contentId)
@@ -107,10 +104,7 @@ export class TrackerRegistry {
     const holders = [...this.byContent.get(contentId) ?? []]
       .filter(([peer]) => peer !== options.exclude)
       .sort(([, a], [, b]) => Number(a.origin) - Number(b.origin) || Number(b.complete) - Number(a.complete) || b.announced - a.announced)
-    const limit = options.limit ?? DEFAULT_FIND_LIMIT
-    const origins = holders.filter(([, h]) => h.origin).slice(0, limit)
-    const others = holders.filter(([, h]) => !h.origin).slice(0, limit - origins.length)
-    return [...others, ...origins]
+    return holders.slice(0, options.limit ?? DEFAULT_FIND_LIMIT)
       .map(([peer, h]) => ({ peer, addrs: h.addrs, complete: h.complete, origin: h.origin }))
   }
 
