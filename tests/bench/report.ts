@@ -116,6 +116,20 @@ the machine's own interface address (Chromium gathers no loopback
 candidates); the packets never leave the machine. Each row's notes say how
 it was measured.
 
+**second-viewer** — issue 10's second viewer: a playable ~30 MB video (3 min
+of 720p H.264/AAC, made once by \`tests/bench/lib/fixture-video.ts\` with
+ffmpeg, which the bench then needs: \`apt-get install -y ffmpeg\`; cached
+under \`.tmp/fixtures/\`) in the relay's library; tab A, in its own Chromium
+process, has played it to the end. 20 trials, each a fresh
+Chromium process B in a network namespace of its own (a first visit) that
+navigates to \`/?play=<video>\` and plays until its stats say the video is
+complete: B's share of bytes from peers (target median **≥ 90 %**, worst
+**≥ 50 %**), in how many trials B reached A over a direct WebRTC connection
+(target **20 of 20**), and the session's time to the first peer byte. Baseline
+in the same run, before A fetched the video: 3 trials done the same way when
+only the origin holds it (what the origin serves, and how long the fetch
+takes). The trials stop starting after 10 minutes, and the rows say so.
+
 **bridge** — the bridge daemon as a child process (\`node --import tsx
 node-bridge/main.ts\`, what \`npm run bridge\` runs) against a real relay: its
 peak resident memory (VmHWM from /proc) while downloading a 1 GiB content
