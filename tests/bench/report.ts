@@ -112,8 +112,8 @@ tab holds (target **≤ 1.5 s**) and seek → \`playing\` (target **≤ 0.5 s**)
 next to a plain \`<video src=/videos/...>\` page from the origin; and what the
 origin serves when 4 tabs watch one after another (target **≤ 1.2 ×** the
 file, baseline 4 plain plays). WebRTC between tabs uses host candidates on
-the machine's own interface address (Chromium gathers no loopback
-candidates); the packets never leave the machine. Each row's notes say how
+veth addresses of network namespaces the bench sets up (Chromium gathers
+no loopback candidates); the packets never leave the machine. Each row's notes say how
 it was measured.
 
 **second-viewer** — issue 10's second viewer: a playable ~30 MB video (3 min

@@ -84,18 +84,21 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     const seeder = await openTab(browserA, `${env.origin}/network`)
     const seederId = (await seeder.page.evaluate(() => (window.pipbingo.stats() as any).peerId)) as string
 
+    /** One trial: its result into `done`, or why it failed into `failed`; said as progress either way. */
+    const runTrial = async (tag: string, seeder: string | undefined, done: Trial[], failed: string[]): Promise<void> => {
+      try {
+        const t = await trial(env, seeder)
+        done.push(t)
+        ctx.progress(`${tag}: ${describeTrial(t, video.size)}`)
+      } catch (err) {
+        failed.push((err as Error).message)
+        ctx.progress(`${tag} FAILED: ${(err as Error).message}`)
+      }
+    }
     const baseline: Trial[] = []
     const baselineFailures: string[] = []
     for (let k = 0; k < BASELINE_TRIALS; k++) {
-      const tag = `${name} baseline ${k + 1}/${BASELINE_TRIALS} (only the origin holds it)`
-      try {
-        const t = await trial(env, undefined)
-        baseline.push(t)
-        ctx.progress(`${tag}: ${describeTrial(t, video.size)}`)
-      } catch (err) {
-        baselineFailures.push((err as Error).message)
-        ctx.progress(`${tag} FAILED: ${(err as Error).message}`)
-      }
+      await runTrial(`${name} baseline ${k + 1}/${BASELINE_TRIALS} (only the origin holds it)`, undefined, baseline, baselineFailures)
     }
     if (baseline.length === 0) throw new Error(`every baseline trial failed: ${baselineFailures.join('; ')}`)
 
@@ -111,15 +114,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
         ctx.progress(`${name}: past the ${BUDGET_MS / 60_000} min budget after ${k} trials: stopping there`)
         break
       }
-      const tag = `${name} trial ${k + 1}/${TRIALS} (tab A holds it)`
-      try {
-        const t = await trial(env, seederId)
-        trials.push(t)
-        ctx.progress(`${tag}: ${describeTrial(t, video.size)}`)
-      } catch (err) {
-        failures.push((err as Error).message)
-        ctx.progress(`${tag} FAILED: ${(err as Error).message}`)
-      }
+      await runTrial(`${name} trial ${k + 1}/${TRIALS} (tab A holds it)`, seederId, trials, failures)
     }
     await seeder.close()
     if (trials.length === 0) throw new Error(failures.length === 0 ? `no trial ran within the ${BUDGET_MS / 60_000} min budget` : `every trial failed: ${failures.join('; ')}`)
