@@ -7,8 +7,9 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { PrivateKey } from '@libp2p/interface'
-import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
+import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
+import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 
 export type RelayNode = Libp2p<{
@@ -37,9 +38,12 @@ export const RELAYED_DURATION_LIMIT_MS = 2 * 60_000
 /**
  * The relay's libp2p node: TCP and WebSockets, noise, yamux, identify, ping,
  * a circuit-relay-v2 server with explicit limits, the chunk protocol over
- * the library (the origin seed), and the tracker.
+ * the library (the origin seed, super-seeding: see SuperSeed), and the
+ * tracker.
  */
 export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
+  // each chunk of the library enters a crowd about once: the tracker says who is still in it
+  const superSeed = new SuperSeed({ present: (contentId, peer) => init.registry.holds(contentId as ContentId, peer) })
   return await createLibp2p({
     start: false,
     privateKey: init.privateKey,
@@ -62,7 +66,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
           defaultDurationLimit: RELAYED_DURATION_LIMIT_MS
         }
       }),
-      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload }),
+      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, admit: (peer, contentId, index) => superSeed.admit(peer, contentId, index) }),
       tracker: trackerServer({ registry: init.registry })
     }
   }) as unknown as RelayNode

@@ -1,7 +1,8 @@
 import { logger } from '@libp2p/logger'
 import type { Libp2p } from 'libp2p'
-import { chunkProtocol, type ChunkProtocol } from '@core/protocols/chunk'
+import { chunkProtocol, SuperSeed, type ChunkProtocol } from '@core/protocols/chunk'
 import { TrackerRegistry, trackerClient, trackerServer, type TrackerClient } from '@core/protocols/tracker'
+import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 import { MemoryChunkStore } from '@core/store/memory-store'
 import { Announcer } from '@core/swarm/announcer'
@@ -22,13 +23,14 @@ export interface Origin {
   uploaded: { bytes: number }
 }
 
-/** A stand-in for the relay's libp2p side: tracker + chunk server over a store that holds `contents`. */
+/** A stand-in for the relay's libp2p side: tracker + chunk server (super-seeding, as the relay's) over a store that holds `contents`. */
 export async function startOrigin (contents: TestContent[]): Promise<Origin> {
   const store = new MemoryChunkStore()
   const uploaded = { bytes: 0 }
   const registry = new TrackerRegistry()
+  const superSeed = new SuperSeed({ present: (contentId, peer) => registry.holds(contentId as ContentId, peer) })
   const node = await createTestNode({
-    chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes } }),
+    chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes }, admit: (peer, contentId, index) => superSeed.admit(peer, contentId, index) }),
     tracker: trackerServer({ registry })
   }) as unknown as OriginNode
   for (const c of contents) await fill(store, c)

@@ -152,8 +152,8 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
   running.session = session
   const originChunks: OriginChunk[] = []
   session.addEventListener('chunk', (e) => {
-    const { index, source } = (e as CustomEvent<ChunkEvent>).detail
-    if (source === m.relayId || source === 'http') originChunks.push([index, since(), session.originDecision().reason, source === 'http' ? 'http' : 'libp2p'])
+    const { index, source, originWhy } = (e as CustomEvent<ChunkEvent>).detail
+    if (source === m.relayId || source === 'http') originChunks.push([index, since(), `${session.originDecision().reason}/${originWhy ?? '?'}`, source === 'http' ? 'http' : 'libp2p'])
   })
   await session.start()
   await session.done

@@ -20,6 +20,7 @@ interface Case {
   /** Hard limits per phase, from the first join (setting up has its own). */
   crowdMs: number
   sequentialMs: number
+  modes?: Mode[]
 }
 
 const CASES: Case[] = [
@@ -71,8 +72,22 @@ interface Phase {
  */
 export async function run (ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = []
-  for (const c of CASES) rows.push(...await runCase(ctx, c))
+  for (const c of cases()) rows.push(...await runCase(ctx, c))
   return rows
+}
+
+/**
+ * While working on the swarm, `PIPBINGO_BENCH_CROWD=30` runs only the
+ * 30-peer case and `PIPBINGO_BENCH_CROWD=30:crowd` only its crowd phase
+ * (with `--only flash-crowd`, which writes no report anyway).
+ */
+function cases (): Case[] {
+  const only = process.env.PIPBINGO_BENCH_CROWD
+  if (only == null || only === '') return CASES
+  const [peers, mode] = only.split(':')
+  const picked = CASES.filter(c => String(c.peers) === peers).map(c => ({ ...c, modes: mode === 'crowd' ? ['crowd' as const] : c.modes }))
+  if (picked.length === 0) throw new Error(`PIPBINGO_BENCH_CROWD=${only}: no case of ${peers} peers (have ${CASES.map(c => c.peers).join(', ')})`)
+  return picked
 }
 
 async function runCase (ctx: BenchContext, c: Case): Promise<Row[]> {
@@ -87,7 +102,7 @@ async function runCase (ctx: BenchContext, c: Case): Promise<Row[]> {
   const sequential: Phase[] = []
   const runs = Math.min(ctx.runs, MAX_RUNS)
   for (let r = 0; r < runs; r++) {
-    for (const mode of ['crowd', 'sequential'] as const) {
+    for (const mode of c.modes ?? ['crowd', 'sequential'] as const) {
       const tag = `${name} ${label} ${mode} run ${r + 1}/${runs}`
       const phase = await runPhase(ctx, c, mode, { dir: join(dir, `${mode}-${r + 1}`), libraryDir, filename, expected, tag })
       ;(mode === 'crowd' ? crowd : sequential).push(phase)
@@ -96,7 +111,8 @@ async function runCase (ctx: BenchContext, c: Case): Promise<Row[]> {
       if (mode === 'crowd') ctx.progress(`${tag}: ${describeCrowd(s, phase.chunks)}`)
     }
   }
-  return caseRows(c, crowd, sequential)
+  // a crowd alone (PIPBINGO_BENCH_CROWD=…:crowd) has no baseline to make rows of: its progress lines say it all
+  return sequential.length === 0 ? [] : caseRows(c, crowd, sequential)
 }
 
 interface PhaseInit {

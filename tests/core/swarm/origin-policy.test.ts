@@ -2,31 +2,37 @@ import { describe, expect, it } from 'vitest'
 import { atRiskChunks, originPolicy, type AtRiskInput, type OriginDecision, type OriginPolicyInput } from '@core/swarm/origin-policy'
 
 function state (over: Partial<OriginPolicyInput>): OriginPolicyInput {
-  return { now: 10_000, startedAt: 10_000, discovered: true, connected: 0, pending: 0, player: true, startBudgetMs: 2000, ...over }
+  return { now: 10_000, startedAt: 10_000, discovered: true, connected: 0, pending: 0, pendingSeeders: 0, player: true, startBudgetMs: 2000, ...over }
 }
 
 describe('originPolicy', () => {
   const cases: Array<[string, Partial<OriginPolicyInput>, OriginDecision]> = [
     ['before the locator answers, nothing goes to the origin',
-      { discovered: false }, { atRisk: false, unheld: false, reason: 'finding' }],
+      { discovered: false }, { atRisk: false, unheld: false, share: false, reason: 'finding' }],
     ['a locator that is slow past the start budget: a player gets what it is blocked on',
-      { discovered: false, now: 12_000 }, { atRisk: true, unheld: false, reason: 'finding' }],
+      { discovered: false, now: 12_000 }, { atRisk: true, unheld: false, share: false, reason: 'finding' }],
     ['the same for a download: still nothing',
-      { discovered: false, now: 12_000, player: false }, { atRisk: false, unheld: false, reason: 'finding' }],
+      { discovered: false, now: 12_000, player: false }, { atRisk: false, unheld: false, share: false, reason: 'finding' }],
     ['nobody else holds it: the origin serves everything',
-      {}, { atRisk: true, unheld: true, reason: 'no-holder' }],
+      {}, { atRisk: true, unheld: true, share: false, reason: 'no-holder' }],
     ['nobody else holds it, a download: the origin serves everything',
-      { player: false }, { atRisk: false, unheld: true, reason: 'no-holder' }],
-    ['a holder is being connected, within the start budget: wait for it',
-      { pending: 1, now: 11_999 }, { atRisk: false, unheld: false, reason: 'connecting' }],
-    ['a holder is being connected, past the start budget: only what is at risk',
-      { pending: 1, now: 12_000 }, { atRisk: true, unheld: false, reason: 'connecting' }],
-    ['a download never takes chunks at risk from the origin while a holder is connected',
-      { pending: 1, now: 60_000, player: false }, { atRisk: false, unheld: false, reason: 'connecting' }],
-    ['connected, nobody pending: at risk, and what no connected peer holds',
-      { connected: 2 }, { atRisk: true, unheld: true, reason: 'peers' }],
-    ['connected and another holder pending: it may hold what the others lack, so wait for it',
-      { connected: 1, pending: 1 }, { atRisk: true, unheld: false, reason: 'peers' }]
+      { player: false }, { atRisk: false, unheld: true, share: false, reason: 'no-holder' }],
+    ['a seeder is being connected, within the start budget: wait for it',
+      { pending: 1, pendingSeeders: 1, now: 11_999 }, { atRisk: false, unheld: false, share: false, reason: 'connecting' }],
+    ['a seeder is being connected, past the start budget: only what is at risk',
+      { pending: 1, pendingSeeders: 1, now: 12_000 }, { atRisk: true, unheld: false, share: false, reason: 'connecting' }],
+    ['a download never takes chunks at risk from the origin while a seeder is connected',
+      { pending: 1, pendingSeeders: 1, now: 60_000, player: false }, { atRisk: false, unheld: false, share: false, reason: 'connecting' }],
+    ['connected, nobody pending: at risk, and its share of what no connected peer holds',
+      { connected: 2 }, { atRisk: true, unheld: true, share: true, reason: 'peers' }],
+    ['connected and a seeder pending: it holds what the others lack, so wait for it',
+      { connected: 1, pending: 1, pendingSeeders: 1 }, { atRisk: true, unheld: false, share: false, reason: 'peers' }],
+    ['connected and other downloaders pending: its share, as they take theirs',
+      { connected: 1, pending: 2 }, { atRisk: true, unheld: true, share: true, reason: 'peers' }],
+    ['a crowd arriving (downloaders being connected, none yet): its share from the start, nothing at risk within the budget',
+      { pending: 3, now: 11_000 }, { atRisk: false, unheld: true, share: true, reason: 'connecting' }],
+    ['the same past the start budget: what is at risk too',
+      { pending: 3, now: 12_000 }, { atRisk: true, unheld: true, share: true, reason: 'connecting' }]
   ]
   for (const [name, over, expected] of cases) {
     it(name, () => { expect(originPolicy(state(over))).toEqual(expected) })

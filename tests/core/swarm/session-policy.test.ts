@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryChunkStore } from '@core/store/memory-store'
-import { LimitedConnectionError, type ChunkProtocol } from '@core/protocols/chunk'
+import { ChunkElsewhereError, LimitedConnectionError, type ChunkChannel, type ChunkProtocol } from '@core/protocols/chunk'
 import { DialStats } from '@core/swarm/dial-stats'
-import { digest, makeContent, type TestContent } from '../../helpers/content'
+import { chunkOf, digest, makeContent, type TestContent } from '../../helpers/content'
 import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
 import { SlowStore } from '../../helpers/stores'
 
@@ -112,5 +112,37 @@ describe('SwarmSession: peers first, the origin last', () => {
     // the origin waited: every byte came from the holder once it was reached
     expect(origin.uploaded.bytes).toBe(0)
     expect(session.stats.snapshot().bySource[a.node.peerId.toString()]).toBe(content.manifest.size)
+  })
+
+  it('a crowd that knows itself: each session takes its own share from the origin, and the origin sends each chunk once', async () => {
+    origin = await startOrigin([content])
+    const crowd = await Promise.all([viewer(), viewer(), viewer(), viewer()])
+    // every member announced (as a session does when it starts) before any session asks the tracker
+    for (const p of crowd) p.announcer.set(content.contentId, false)
+    await Promise.all(crowd.map(async p => { await p.announcer.settled() }))
+    const sessions = crowd.map(p => p.session(content))
+    await Promise.all(sessions.map(async s => { await s.start() }))
+    await Promise.all(sessions.map(async s => { await s.done }))
+    for (const p of crowd) expect(digest(await readAll(p.store, content))).toBe(digest(content.bytes))
+    expect(origin.uploaded.bytes).toBe(content.manifest.size)
+    // and everyone got most of it from the others
+    for (const s of sessions) expect(s.stats.bytesFromPeers - s.stats.bytesFromOriginPeer).toBeGreaterThanOrEqual(content.manifest.size / 2)
+  })
+
+  it('the origin answers ELSEWHERE for a chunk it just sent to another member of the swarm, and serves it to that member again', async () => {
+    origin = await startOrigin([content])
+    const [a, b] = await Promise.all([viewer(), viewer()])
+    for (const p of [a, b]) p.announcer.set(content.contentId, false)
+    await Promise.all([a.announcer.settled(), b.announcer.settled()])
+    const toOrigin = async (p: Peer): Promise<ChunkChannel> => await p.node.services.chunk.channel(origin.node.peerId, { addrs: origin.node.getMultiaddrs() })
+    const [fromA, fromB] = await Promise.all([toOrigin(a), toOrigin(b)])
+    expect(await fromA.getChunk(content.contentId, 0)).toEqual(chunkOf(content, 0))
+    await expect(fromB.getChunk(content.contentId, 0)).rejects.toThrow(ChunkElsewhereError)
+    expect(await fromB.getChunk(content.contentId, 1)).toEqual(chunkOf(content, 1))
+    expect(await fromA.getChunk(content.contentId, 0)).toEqual(chunkOf(content, 0))
+    // once A has left the swarm, B gets chunk 0 from the origin at once
+    a.announcer.remove(content.contentId)
+    await expect.poll(() => origin.registry.holds(content.contentId, a.node.peerId.toString())).toBe(false)
+    expect(await fromB.getChunk(content.contentId, 0)).toEqual(chunkOf(content, 0))
   })
 })

@@ -10,9 +10,13 @@
  *   take them now — and not before the start budget is spent while a holder
  *   is still being connected: a WebRTC upgrade takes 0.15–0.7 s on a quiet
  *   machine and up to ~4 s on a loaded one (measured, see ARCHITECTURE).
- * - **unheld**: chunks no connected peer holds. Only once every known holder
- *   was either connected or given up on for now: a holder being connected
- *   may well hold them.
+ * - **unheld**: chunks no connected peer holds. Not while a seeder (a holder
+ *   of every chunk) is being connected: it will hold them. Among other
+ *   downloaders (a crowd), only this session's **share** of them: each
+ *   member of the swarm takes a different part of the content from the
+ *   origin and the members trade the parts, so the origin sends each byte
+ *   about once (the effect of BitTorrent's super-seeding, decided by the
+ *   peers: see originShare in share.ts).
  */
 
 export interface OriginPolicyInput {
@@ -25,6 +29,8 @@ export interface OriginPolicyInput {
   connected: number
   /** Other peers that hold the content and are being connected, or will be tried again soon. */
   pending: number
+  /** Of those, the ones that hold all of it (seeders). */
+  pendingSeeders: number
   /** Latency matters (a player): chunks at risk may go to the origin. */
   player: boolean
   /** How long a player waits for a direct connection before the origin serves chunks at risk. */
@@ -47,15 +53,20 @@ export interface OriginDecision {
   atRisk: boolean
   /** The origin may take chunks that no connected peer holds. */
   unheld: boolean
+  /** Only this session's share of those: other downloaders take the rest from the origin and trade it. */
+  share: boolean
   reason: OriginReason
 }
 
 export function originPolicy (s: OriginPolicyInput): OriginDecision {
   const budgetSpent = s.now - s.startedAt >= s.startBudgetMs
-  if (!s.discovered) return { atRisk: s.player && budgetSpent, unheld: false, reason: 'finding' }
-  if (s.connected === 0 && s.pending === 0) return { atRisk: s.player, unheld: true, reason: 'no-holder' }
-  if (s.connected === 0) return { atRisk: s.player && budgetSpent, unheld: false, reason: 'connecting' }
-  return { atRisk: s.player, unheld: s.pending === 0, reason: 'peers' }
+  if (!s.discovered) return { atRisk: s.player && budgetSpent, unheld: false, share: false, reason: 'finding' }
+  if (s.connected === 0 && s.pending === 0) return { atRisk: s.player, unheld: true, share: false, reason: 'no-holder' }
+  const reason = s.connected === 0 ? 'connecting' : 'peers'
+  const atRisk = s.player && (s.connected > 0 || budgetSpent)
+  // a seeder being connected will hold whatever the connected peers lack: wait for it
+  if (s.pendingSeeders > 0) return { atRisk, unheld: false, share: false, reason }
+  return { atRisk, unheld: true, share: true, reason }
 }
 
 export interface AtRiskInput {

@@ -14,10 +14,14 @@
  * Source for a chunk: a peer that holds it with a free slot (the one with the
  * most free slots). The origin — over libp2p first, then HTTP — when the
  * chunk is urgent (at risk, and no peer can take it now), or when
- * `originAllowed` and no usable peer holds it. Both come from the origin
- * policy (origin-policy.ts). A busy peer is otherwise worth waiting for:
- * every byte the origin sends is a byte the swarm did not carry. A source
- * that failed a chunk is not asked for it again (for a while).
+ * `originAllowed` and no peer that could give it holds it (and then only a
+ * chunk of `originShare` when there is one, and then over HTTP only when
+ * the origin's node is not a source: the node says when another member
+ * just got the chunk, HTTP cannot). Both come from the origin
+ * policy (origin-policy.ts). A busy peer, and for a player a resting one,
+ * is otherwise worth waiting for: every byte the origin sends is a byte
+ * the swarm did not carry. A source that failed a chunk is not asked for
+ * it again (for a while).
  */
 
 export type SourceKind = 'peer' | 'origin' | 'http'
@@ -29,7 +33,7 @@ export interface SourceView {
   has(index: number): boolean
   /** Requests it can take now (0 when busy, stalled or banned). */
   free: number
-  /** Stalled or refusing: not worth waiting for, so the origin may step in. */
+  /** Resting after a stall or a busy answer. */
   resting?: boolean
   /** Chunks that already failed at this source. */
   failed?: { has(index: number): boolean }
@@ -50,6 +54,14 @@ export interface PickInput {
   urgent: ReadonlySet<number>
   /** Whether the origin may serve chunks that are not urgent but that no usable peer holds. */
   originAllowed: boolean
+  /** When set, only those of them in this session's share (share.ts): other downloaders take the rest. */
+  originShare?: (index: number) => boolean
+  /**
+   * A resting holder (it stalled or said busy) keeps the origin off its
+   * chunks: a player's chunks at risk go to the origin anyway, so the rest
+   * can wait for it. A download (false) lets the origin take them.
+   */
+  waitForResting?: boolean
   /** Where the walk over chunks no peer holds starts (outside the critical window); the read position when absent. */
   spreadFrom?: number
 }
@@ -108,8 +120,11 @@ export function pick (input: PickInput): Assignment[] {
       if (usable(p, i) && hasFree(p) && (best == null || (free.get(p.id) ?? 0) > (free.get(best.id) ?? 0))) best = p
     }
     // the origin only when a reader waits for the chunk, or no peer can give it
-    if (best == null && (input.urgent.has(i) || (input.originAllowed && !peers.some(p => usable(p, i) && p.resting !== true)))) {
-      best = origins.find(o => usable(o, i) && hasFree(o)) ?? https.find(h => usable(h, i) && hasFree(h))
+    if (best == null && (input.urgent.has(i) || (input.originAllowed && (input.originShare?.(i) ?? true) && !peers.some(p => usable(p, i) && (p.resting !== true || input.waitForResting === true))))) {
+      best = origins.find(o => usable(o, i) && hasFree(o))
+      // among other downloaders, HTTP (which cannot say "elsewhere") only stands in for an origin node the locator did not list
+      // (one being connected is waited for; the session's idle fallback lifts the share if it never comes)
+      if (best == null && (input.originShare == null || input.urgent.has(i) || origins.length === 0)) best = https.find(h => usable(h, i) && hasFree(h))
     }
     if (best == null) return
     free.set(best.id, (free.get(best.id) ?? 0) - 1)

@@ -11,6 +11,7 @@ import { SessionStoppedError, SupersededError } from './errors'
 import type { HttpChunkSource } from './http-source'
 import { atRiskChunks, originPolicy, type OriginDecision } from './origin-policy'
 import { pick } from './picker'
+import { originShare } from './share'
 import { HttpSourceState, PeerSource, type SourceState } from './sources'
 import { TransferStats } from './stats'
 
@@ -83,8 +84,33 @@ const RESUBSCRIBE_BUSY_MS = 500
 /** A holder keeps the origin off chunks it may hold while it is being connected, for at most this long and this many failures. */
 const PENDING_WAIT_MS = 10_000
 const PENDING_MAX_FAILURES = 3
+/**
+ * A session among other downloaders takes only its share of what none of
+ * them holds from the origin (share.ts). When it has had nothing in flight
+ * at all for this long — its share is done and no peer has anything it
+ * lacks — the origin may serve it what it needs whoever's share it is: a
+ * chunk can fall between two members' views of the swarm, or its owner
+ * can be slow or unreachable from here.
+ */
+const SHARE_IDLE_MS = 1000
+/** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
+const EARLY_DISCOVERY_MS = [500, 1000, 2000]
 
-export interface ChunkEvent { index: number, source: string, bytes: number }
+/**
+ * Why the origin was asked for a chunk: a reader's deadline was at risk
+ * (`at-risk`), no other member of the swarm was known or reachable
+ * (`alone`), it was this session's share (`share`), or the session had
+ * sat idle with nothing from peers (`idle`).
+ */
+export type OriginWhy = 'at-risk' | 'alone' | 'share' | 'idle'
+
+export interface ChunkEvent {
+  index: number
+  source: string
+  bytes: number
+  /** For a chunk from the origin (its libp2p node or HTTP): why it was asked. */
+  originWhy?: OriginWhy
+}
 
 /**
  * Fetches one content from the swarm into the store: finds peers through
@@ -116,13 +142,15 @@ export class SwarmSession extends EventTarget {
   private readonly inFlight = new Set<number>()
   private readonly waiters = new Map<number, Array<{ resolve(): void, reject(err: Error): void }>>()
   private readonly controller = new AbortController()
-  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly timers: Array<ReturnType<typeof setInterval> | ReturnType<typeof setTimeout>> = []
   private resolveDone!: () => void
   private rejectDone!: (err: Error) => void
   private pumping = false
   private startedAt = 0
   /** Where this session starts on the chunks no peer holds, once other peers are in the swarm (picker.ts). */
   private readonly spreadFrom: number
+  /** Who this session is among the members of the swarm (its node's peer id; a random name without one). */
+  private readonly selfId: string
   /** The locator answered once (or there is none): we know who holds the content. */
   private discovered: boolean
   private started = false
@@ -131,6 +159,10 @@ export class SwarmSession extends EventTarget {
   private riskChunks: number
   /** Epoch ms of the first verified byte from another peer (not the origin). */
   firstPeerByteAt?: number
+  /** Since when nothing is in flight (while the session runs). */
+  private idleSince?: number
+  /** This session's share of the origin's chunks, for the swarm members it knows. */
+  private share?: { members: string, chunks: Uint8Array }
 
   constructor (init: SwarmSessionInit) {
     super()
@@ -142,6 +174,7 @@ export class SwarmSession extends EventTarget {
     this.stats = new TransferStats(init.parentStats)
     this.have = new Bitfield(chunkCount(init.manifest))
     this.spreadFrom = Math.floor((init.random ?? Math.random)() * this.have.length)
+    this.selfId = init.selfId ?? `session-${Math.floor((init.random ?? Math.random)() * 2 ** 48)}`
     this.discovered = init.locator == null || init.chunks == null
     this.riskChunks = Math.ceil(DEFAULT_RISK_BYTES / init.manifest.chunkSize)
     if (init.http != null) this.http = new HttpSourceState(init.httpSlots ?? 4, this.now, 10_000, init.manifest.chunkSize)
@@ -179,7 +212,13 @@ export class SwarmSession extends EventTarget {
     this.started = true
     await this.init.store.putManifest(this.manifest)
     this.have = (await this.init.store.have(this.contentId)) ?? this.have
-    if (this.have.count() > 0) this.init.announcer?.set(this.contentId, this.complete)
+    const swarm = this.init.locator != null && this.init.chunks != null
+    // in the swarm from the start, as a BitTorrent client tells its tracker
+    // "started": the others of a crowd arriving together learn of this peer
+    // (and connect, and agree on their shares of the origin) before it holds
+    // a chunk; a peer that holds nothing answers HAVE with an empty bitfield
+    // and pushes its chunks as they land
+    if (swarm || this.have.count() > 0) this.init.announcer?.set(this.contentId, this.complete)
     if (this.complete) {
       this.finish()
       return
@@ -187,9 +226,15 @@ export class SwarmSession extends EventTarget {
     this.startedAt = this.now()
     const every = (ms: number, fn: () => void): void => { this.timers.push(setInterval(fn, ms)) }
     every(Math.max(50, Math.min(250, (this.init.stallMs ?? 2000) / 4)), () => this.tick())
-    if (this.init.locator != null && this.init.chunks != null) {
-      every(this.init.discoveryIntervalMs ?? 3000, () => { void this.discover() })
+    if (swarm) {
+      const interval = this.init.discoveryIntervalMs ?? 3000
+      every(interval, () => { void this.discover() })
       void this.discover()
+      // alone at first (the others of a crowd announce as they start): look again soon
+      for (const ms of EARLY_DISCOVERY_MS.filter(ms => ms < interval)) {
+        const t = setTimeout(() => { if (!this.hasOtherPeers()) void this.discover() }, ms)
+        this.timers.push(t)
+      }
     }
     this.pump()
   }
@@ -264,6 +309,8 @@ export class SwarmSession extends EventTarget {
     this.http?.abortAll(err)
     for (const list of this.waiters.values()) list.forEach(w => w.reject(err))
     this.waiters.clear()
+    // announced at start: nothing to offer after all
+    if (this.started && this.have.count() === 0) this.init.announcer?.remove(this.contentId)
     if (!this.complete) this.rejectDone(err)
   }
 
@@ -302,6 +349,7 @@ export class SwarmSession extends EventTarget {
       } else {
         peer.addrs = p.multiaddrs
       }
+      peer.complete = p.complete
       if (!peer.usable() && !peer.connecting && peer.retryAt <= this.now()) void this.connect(peer)
     }
     // a holder we could not reach and that the locator no longer lists is forgotten
@@ -472,6 +520,12 @@ export class SwarmSession extends EventTarget {
     if (this.http != null) sources.push(this.http)
     const byId = new Map(sources.map(s => [s.id, s]))
     const decision = this.originDecision()
+    const now = this.now()
+    if (this.inFlight.size > 0) this.idleSince = undefined
+    else this.idleSince ??= now
+    const idle = this.idleSince != null && now - this.idleSince >= SHARE_IDLE_MS
+    const share = decision.share && !idle ? this.originShare() : undefined
+    const urgent = decision.atRisk ? this.atRisk() : NONE
     const assignments = pick({
       chunkCount: this.have.length,
       have: i => this.have.has(i),
@@ -480,12 +534,29 @@ export class SwarmSession extends EventTarget {
       criticalWindow: this.windowChunks(),
       sources: sources.map(s => s.view()),
       blocked: this.blockedReads(),
-      urgent: decision.atRisk ? this.atRisk() : NONE,
+      urgent,
       originAllowed: decision.unheld,
+      originShare: share == null ? undefined : i => share[i] === 1,
+      waitForResting: this.init.urgentOrigin ?? false,
       // alone with the origin, in order; among other peers, from this session's own point
       spreadFrom: this.hasOtherPeers() ? this.spreadFrom : undefined
     })
-    for (const { index, source } of assignments) this.fetch(index, byId.get(source)!)
+    for (const { index, source } of assignments) {
+      const from = byId.get(source)!
+      const why: OriginWhy | undefined = from.kind === 'peer'
+        ? undefined
+        : urgent.has(index) ? 'at-risk' : !decision.share ? 'alone' : share != null ? 'share' : 'idle'
+      this.fetch(index, from, why)
+    }
+  }
+
+  /** This session's share of the chunks the origin serves to the members of the swarm it knows (share.ts). */
+  private originShare (): Uint8Array {
+    const members = [...this.peers.values()].filter(p => p.kind === 'peer' && !p.banned).map(p => p.id).sort().join(' ')
+    if (this.share?.members !== members) {
+      this.share = { members, chunks: originShare(this.selfId, members === '' ? [] : members.split(' '), this.have.length) }
+    }
+    return this.share.chunks
   }
 
   private hasOtherPeers (): boolean {
@@ -498,10 +569,14 @@ export class SwarmSession extends EventTarget {
     const now = this.now()
     let connected = 0
     let pending = 0
+    let pendingSeeders = 0
     for (const p of this.peers.values()) {
       if (p.kind !== 'peer' || p.banned) continue
       if (p.usable()) connected++
-      else if ((p.connecting || p.retryAt > now || p.channel != null) && p.failures < PENDING_MAX_FAILURES && now - p.discoveredAt < PENDING_WAIT_MS) pending++
+      else if ((p.connecting || p.retryAt > now || p.channel != null) && p.failures < PENDING_MAX_FAILURES && now - p.discoveredAt < PENDING_WAIT_MS) {
+        pending++
+        if (p.complete) pendingSeeders++
+      }
     }
     return originPolicy({
       now,
@@ -509,6 +584,7 @@ export class SwarmSession extends EventTarget {
       discovered: this.discovered,
       connected,
       pending,
+      pendingSeeders,
       player: this.init.urgentOrigin ?? false,
       startBudgetMs: this.init.startBudgetMs ?? DEFAULT_START_BUDGET_MS
     })
@@ -546,7 +622,7 @@ export class SwarmSession extends EventTarget {
     return undefined
   }
 
-  private fetch (index: number, source: SourceState): void {
+  private fetch (index: number, source: SourceState, originWhy?: OriginWhy): void {
     const controller = new AbortController()
     const signal = AbortSignal.any([controller.signal, this.controller.signal])
     source.inFlight.set(index, { controller, started: this.now() })
@@ -555,7 +631,7 @@ export class SwarmSession extends EventTarget {
       ? source.channel!.getChunk(this.contentId, index, { signal })
       : this.init.http!.getChunk(this.manifest, index, { signal })
     request
-      .then(async data => { await this.accept(index, data, source) })
+      .then(async data => { await this.accept(index, data, source, originWhy) })
       .catch((err: any) => { this.failed(index, source, err) })
       .finally(() => {
         source.inFlight.delete(index)
@@ -564,7 +640,7 @@ export class SwarmSession extends EventTarget {
       })
   }
 
-  private async accept (index: number, data: Uint8Array, source: SourceState): Promise<void> {
+  private async accept (index: number, data: Uint8Array, source: SourceState, originWhy?: OriginWhy): Promise<void> {
     if (this.have.has(index) || this.stopped) return
     try {
       await this.init.store.putChunk(this.contentId, index, data)
@@ -577,7 +653,7 @@ export class SwarmSession extends EventTarget {
     this.stats.received(source, data.byteLength)
     source.rate.add(data.byteLength)
     this.log.trace('chunk %d of %s from %s', index, this.contentId, source.id)
-    this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: source.id, bytes: data.byteLength } }))
+    this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: source.id, bytes: data.byteLength, originWhy } }))
     this.waiters.get(index)?.forEach(w => w.resolve())
     this.waiters.delete(index)
     if (this.complete) this.finish()
@@ -588,8 +664,13 @@ export class SwarmSession extends EventTarget {
     if (this.stopped) return
     const name: string = err?.name ?? ''
     if (name === 'SupersededError') return
-    this.log('chunk %d of %s from %s failed: %s', index, this.contentId, source.id, err?.message ?? err)
     source.failed.add(index)
+    if (name === 'ChunkElsewhereError') {
+      // the origin just sent it to another member: it will be pushed to us by whoever holds it
+      this.log.trace('chunk %d of %s: the origin says it is in the swarm', index, this.contentId)
+      return
+    }
+    this.log('chunk %d of %s from %s failed: %s', index, this.contentId, source.id, err?.message ?? err)
     if (!(source instanceof PeerSource)) {
       source.pausedUntil = this.now() + 1000
       return

@@ -104,6 +104,8 @@ export class PeerSource extends SourceState {
   retryAt = 0
   /** When the locator first listed it. */
   discoveredAt = 0
+  /** The locator lists it as holding every chunk (a seeder). */
+  complete = false
 
   constructor (readonly peerId: PeerId, public addrs: Multiaddr[], origin: boolean, slots: number, now: () => number, forgetFailuresMs: number, chunkSize?: number) {
     super(slots, now, forgetFailuresMs, chunkSize)

@@ -20,8 +20,17 @@ describe('TrackerRegistry', () => {
     r.announce('seeder', ['/ip4/127.0.0.1/tcp/3'], [{ contentId: A, complete: true }])
     expect(r.find(A).map(p => p.peer)).toEqual(['seeder', 'partial', 'origin'])
     expect(r.find(A, { exclude: 'seeder' }).map(p => p.peer)).toEqual(['partial', 'origin'])
-    expect(r.find(A, { limit: 1 }).map(p => p.peer)).toEqual(['seeder'])
     expect(r.find(B)).toEqual([])
+  })
+
+  it('keeps the origin in an answer the limit cuts short', () => {
+    const r = new TrackerRegistry()
+    r.announce('origin', ['/ip4/127.0.0.1/tcp/1'], [{ contentId: A, complete: true }], { origin: true, pinned: true })
+    for (let k = 0; k < 5; k++) r.announce(`p${k}`, [], [{ contentId: A, complete: false }])
+    const found = r.find(A, { limit: 3 })
+    expect(found).toHaveLength(3)
+    expect(found.at(-1)?.peer).toBe('origin')
+    expect(r.find(A, { limit: 1 }).map(p => p.peer)).toEqual(['origin'])
   })
 
   it('expires entries unless they are announced again', () => {

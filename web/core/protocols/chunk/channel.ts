@@ -4,7 +4,7 @@ import { anySignal, type AbortOptions } from '../../util/abort'
 import { decodeFrame, FrameType, Status, type Frame } from './codec'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_FRAME_BYTES } from './constants'
 import {
-  ChannelClosedError, ChunkUnavailableError, PeerBusyError, ProtocolViolationError, RequestTimeoutError
+  ChannelClosedError, ChunkElsewhereError, ChunkUnavailableError, PeerBusyError, ProtocolViolationError, RequestTimeoutError
 } from './errors'
 import { send } from './frame-writer'
 
@@ -225,6 +225,7 @@ function statusError (status: Status): Error {
     case Status.Busy: return new PeerBusyError()
     case Status.UnknownContent: return new ChunkUnavailableError('The peer does not know this content')
     case Status.DontHave: return new ChunkUnavailableError()
+    case Status.Elsewhere: return new ChunkElsewhereError()
     default: return new ProtocolViolationError(`The peer answered status ${status}`)
   }
 }

@@ -41,7 +41,9 @@ export enum Status {
   DontHave = 2,
   /** Upload limit reached: try later or elsewhere. */
   Busy = 3,
-  BadRequest = 4
+  BadRequest = 4,
+  /** The origin sent the chunk to another member of the swarm moments ago: get it from the swarm (super-seed.ts). */
+  Elsewhere = 5
 }
 
 export type Frame =
@@ -171,7 +173,7 @@ function contentIdBytes (contentId: string): Uint8Array {
 }
 
 function status (value: number): Status {
-  if (value > Status.BadRequest) throw new FrameDecodeError(`Unknown status ${value}`)
+  if (value > Status.Elsewhere) throw new FrameDecodeError(`Unknown status ${value}`)
   return value as Status
 }
 

@@ -18,6 +18,13 @@ export class PeerBusyError extends Error {
   constructor (message = 'The peer is busy') { super(message) }
 }
 
+/** The origin sent this chunk to another member of the swarm moments ago: get it from the swarm. */
+export class ChunkElsewhereError extends Error {
+  static override name = 'ChunkElsewhereError'
+  override name = 'ChunkElsewhereError'
+  constructor (message = 'The origin sent this chunk to another peer moments ago: get it from the swarm') { super(message) }
+}
+
 export class RequestTimeoutError extends Error {
   static override name = 'RequestTimeoutError'
   override name = 'RequestTimeoutError'

@@ -11,6 +11,7 @@ import { ChunkServer, type UploadEvent } from './server'
 export { PROTOCOL } from './constants'
 export { ChunkChannel, type HaveSubscription, type HaveUpdateListener } from './channel'
 export { ChunkServer, type UploadEvent } from './server'
+export { SuperSeed, type SuperSeedInit } from './super-seed'
 export * from './errors'
 
 export interface ChunkProtocolComponents {
@@ -28,6 +29,8 @@ export interface ChunkProtocolInit {
   maxHaveSubscriptions?: number
   onUpload?(event: UploadEvent): void
   canUpload?(peer: string, contentId: string): boolean
+  /** The origin's super-seeding (super-seed.ts): false answers ELSEWHERE. */
+  admit?(peer: string, contentId: string, index: number): boolean
   beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
 }
 

@@ -38,6 +38,8 @@ export interface ChunkServerInit {
   canUpload?(peer: string, contentId: string): boolean
   /** Awaited before each chunk is sent: an upload limit waits here. */
   beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
+  /** Asked once a chunk is ready to send; false answers ELSEWHERE instead (the origin's SuperSeed). */
+  admit?(peer: string, contentId: string, index: number): boolean
 }
 
 /**
@@ -180,12 +182,18 @@ export class ChunkServer {
       await reply(Status.Busy)
       return
     }
+
     let release: (() => void) | undefined
     try {
       // the permit is held until the chunk has left the stream's buffer
       release = await semaphore.acquire({ signal })
       const { status, data } = await this.prepare(frame, signal)
       if (signal.aborted) return
+      // asked once the chunk is ready to go: a request cancelled while it waited took nothing
+      if (status === Status.Ok && this.init.admit?.(peer, contentId, index) === false) {
+        await reply(Status.Elsewhere)
+        return
+      }
       if (await reply(status, data) && data != null) {
         this.init.onUpload?.({ peer, contentId, index, bytes: data.byteLength })
         this.init.log.trace('served chunk %d of %s to %s', index, contentId, peer)

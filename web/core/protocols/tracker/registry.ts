@@ -96,16 +96,27 @@ export class TrackerRegistry {
 
   /**
    * Live holders of a content, seeders first, then the most recently
-   * announced; the origin last, since others should carry the load.
+   * announced; the origin last, since others should carry the load — but
+   * always within the limit: a crowd's sessions take their shares from the
+   * origin's node, which says when a chunk is already in the swarm, rather
+   * than from its HTTP, which cannot.
    */
   find (contentId: ContentId, options: { limit?: number, exclude?: string } = {}): ProviderRecord[] {
     this.prune(contentId)
     this.tell()
+    const limit = options.limit ?? DEFAULT_FIND_LIMIT
     const holders = [...this.byContent.get(contentId) ?? []]
       .filter(([peer]) => peer !== options.exclude)
       .sort(([, a], [, b]) => Number(a.origin) - Number(b.origin) || Number(b.complete) - Number(a.complete) || b.announced - a.announced)
-    return holders.slice(0, options.limit ?? DEFAULT_FIND_LIMIT)
+    const origins = holders.filter(([, h]) => h.origin).slice(0, limit)
+    return [...holders.filter(([, h]) => !h.origin).slice(0, limit - origins.length), ...origins]
       .map(([peer, h]) => ({ peer, addrs: h.addrs, complete: h.complete, origin: h.origin }))
+  }
+
+  /** Whether `peer` is a live holder of a content (any part of it). */
+  holds (contentId: ContentId, peer: string): boolean {
+    const h = this.byContent.get(contentId)?.get(peer)
+    return h != null && h.expires > this.now()
   }
 
   /** Live holders of a content other than origin entries. */

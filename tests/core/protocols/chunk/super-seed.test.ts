@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { SuperSeed } from '@core/protocols/chunk/super-seed'
+
+function setup (listed: Set<string>): { seed: SuperSeed, advance(ms: number): void } {
+  let t = 1000
+  const seed = new SuperSeed({ present: (_c, peer) => listed.has(peer), recentMs: 8000, now: () => t })
+  return { seed, advance: ms => { t += ms } }
+}
+
+describe('SuperSeed', () => {
+  it('sends a chunk once to the members of a swarm, then again once the window has passed', () => {
+    const { seed, advance } = setup(new Set(['a', 'b']))
+    expect(seed.admit('a', 'c1', 0)).toBe(true)
+    expect(seed.admit('b', 'c1', 0)).toBe(false)
+    // other chunks, and the same chunk of another content, are not held back
+    expect(seed.admit('b', 'c1', 1)).toBe(true)
+    expect(seed.admit('b', 'c2', 0)).toBe(true)
+    advance(7999)
+    expect(seed.admit('b', 'c1', 0)).toBe(false)
+    advance(1)
+    expect(seed.admit('b', 'c1', 0)).toBe(true)
+  })
+
+  it('sends again to the peer that asked first (its answer was lost)', () => {
+    const { seed } = setup(new Set(['a', 'b']))
+    expect(seed.admit('a', 'c1', 0)).toBe(true)
+    expect(seed.admit('a', 'c1', 0)).toBe(true)
+  })
+
+  it('holds nothing back once the recipient left the swarm', () => {
+    const listed = new Set(['a', 'b'])
+    const { seed } = setup(listed)
+    expect(seed.admit('a', 'c1', 0)).toBe(true)
+    listed.delete('a')
+    expect(seed.admit('b', 'c1', 0)).toBe(true)
+  })
+
+  it('holds nothing back from a requester that is not in the swarm (it cannot trade)', () => {
+    const { seed } = setup(new Set(['a']))
+    expect(seed.admit('a', 'c1', 0)).toBe(true)
+    expect(seed.admit('outsider', 'c1', 0)).toBe(true)
+  })
+
+  it('forgets what it sent long ago', () => {
+    const { seed, advance } = setup(new Set(['a', 'b']))
+    for (let i = 0; i < 100; i++) seed.admit('a', 'c1', i)
+    advance(9000)
+    expect(seed.admit('b', 'c1', 5)).toBe(true)
+    expect((seed as any).sent.get('c1').size).toBe(1)
+  })
+})

@@ -1,0 +1,68 @@
+/**
+ * The origin's side of "each byte enters the swarm once" (BitTorrent's
+ * super-seeding, in spirit): a chunk the origin sent moments ago to another
+ * member of the swarm is not sent again; the requester is answered
+ * ELSEWHERE and gets it from that member, to whom the chunk's arrival is
+ * pushed as a HAVE_UPDATE. The members' shares (swarm/share.ts) keep them
+ * from asking for the same chunks in the first place; this holds when their
+ * views of the swarm differ (a crowd arriving, the tracker's lists capped).
+ *
+ * Never a dead end: a chunk is held back only while the member it went to
+ * is still in the swarm (`present`: listed by the tracker for the content)
+ * and for `recentMs` at most, and only from requesters that are in the
+ * swarm themselves (a client that does not announce cannot trade). A
+ * player's session takes what its playback waits for over HTTP when the
+ * origin says ELSEWHERE (picker.ts).
+ */
+
+export interface SuperSeedInit {
+  /** Whether `peer` is still in the swarm of `contentId` (the tracker lists it). */
+  present(contentId: string, peer: string): boolean
+  /** How long a chunk sent to a member is held back from others (8 s). */
+  recentMs?: number
+  now?: () => number
+}
+
+/** Long enough for a HAVE_UPDATE to reach the recipient's peers and for them to fetch it on a loaded machine; short enough that a lost chunk is soon sent again. */
+export const DEFAULT_SUPER_SEED_RECENT_MS = 8000
+
+export class SuperSeed {
+  private readonly sent = new Map<string, Map<number, { peer: string, at: number }>>()
+  private readonly recentMs: number
+  private readonly now: () => number
+  private lastSweep = 0
+
+  constructor (private readonly init: SuperSeedInit) {
+    this.recentMs = init.recentMs ?? DEFAULT_SUPER_SEED_RECENT_MS
+    this.now = init.now ?? Date.now
+  }
+
+  /**
+   * Whether to send chunk `index` of `contentId` to `peer` now; a yes
+   * counts as sent (two requests in flight for one chunk get one yes).
+   */
+  admit (peer: string, contentId: string, index: number): boolean {
+    const now = this.now()
+    this.sweep(now)
+    let chunks = this.sent.get(contentId)
+    const last = chunks?.get(index)
+    if (last != null && last.peer !== peer && now - last.at < this.recentMs &&
+      this.init.present(contentId, last.peer) && this.init.present(contentId, peer)) return false
+    if (chunks == null) {
+      chunks = new Map()
+      this.sent.set(contentId, chunks)
+    }
+    chunks.set(index, { peer, at: now })
+    return true
+  }
+
+  /** Chunks sent at least `recentMs` ago hold nothing back: forget them (at most once per `recentMs`). */
+  private sweep (now: number): void {
+    if (now - this.lastSweep < this.recentMs) return
+    this.lastSweep = now
+    for (const [contentId, chunks] of this.sent) {
+      for (const [index, { at }] of chunks) if (now - at >= this.recentMs) chunks.delete(index)
+      if (chunks.size === 0) this.sent.delete(contentId)
+    }
+  }
+}
