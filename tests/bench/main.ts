@@ -8,6 +8,7 @@ import { machineInfo } from './lib/machine'
 import { renderReport } from './report'
 import * as bridge from './suites/bridge'
 import * as browser from './suites/browser'
+import * as browserCrowd from './suites/browser-crowd'
 import * as flashCrowd from './suites/flash-crowd'
 import * as ipc from './suites/ipc'
 import * as offload from './suites/offload'
@@ -18,7 +19,7 @@ import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload, flashCrowd, browser, secondViewer, bridge, ipc, publishHashing]
+const SUITES: Suite[] = [originDownload, offload, flashCrowd, browser, secondViewer, browserCrowd, bridge, ipc, publishHashing]
 
 /** The whole bench stops by itself past this, whatever hangs (flash-crowd alone took 7–18 minutes on a busy 2-core machine). */
 const WATCHDOG_MS = 40 * 60_000

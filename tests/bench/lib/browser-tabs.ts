@@ -263,3 +263,106 @@ export async function seekAtMetadata (page: Page, options: { play?: string, frac
     }
   }, options)
 }
+
+/** Swarm-session log lines worth keeping: why a peer stopped carrying chunks, and the direct connections made. */
+const SWARM_LOG = /stalled|dropping peer|failed|direct connection/
+
+/**
+ * Keep the tab's swarm session log lines about stalls, dropped peers,
+ * failed chunks and direct connections (`pipbingo:tab:swarm`, which the
+ * session prints through `debug` once localStorage says so at the page's
+ * start: call this before the navigation), the first `max` of them, each
+ * with its time since this call.
+ */
+export async function keepSwarmLog (tab: Tab, max = 12): Promise<string[]> {
+  await tab.context.addInitScript(() => { localStorage.setItem('debug', 'pipbingo:tab:swarm') })
+  const lines: string[] = []
+  const t0 = performance.now()
+  tab.page.on('console', msg => {
+    const text = msg.text()
+    if (!text.includes('pipbingo:tab:swarm') || !SWARM_LOG.test(text) || lines.length >= max) return
+    const at = `+${(performance.now() - t0).toFixed(0)} ms`
+    void Promise.all(msg.args().map(async a => await a.jsonValue())).then(args => {
+      if (lines.length < max) lines.push(`${at}: ${formatDebug(args).slice(0, 300)}`)
+    }, () => {})
+  })
+  return lines
+}
+
+/** A `debug` line as the page printed it: the format string's %s/%d/%o filled in, its %c colours dropped. */
+function formatDebug (args: unknown[]): string {
+  const [format, ...rest] = args
+  if (typeof format !== 'string') return args.map(String).join(' ')
+  let k = 0
+  const line = format.replace(/%([csdifoOj%])/g, (_m, c: string) => {
+    if (c === '%') return '%'
+    const arg = rest[k++]
+    return c === 'c' ? '' : typeof arg === 'string' ? arg : JSON.stringify(arg)
+  })
+  // what is left after the format's arguments is the trailing colour of the time delta
+  return line.replace(/\s+/g, ' ').trim()
+}
+
+/** What a tab saw while it played a video to complete (see watchPlay); times are the page's clock, ms since the navigation started. */
+export interface WatchedPlay {
+  /** The tab's stats, and the content's, at the first poll that saw it complete. */
+  stats: any
+  content: any
+  completeAt: number
+  /** The navigation's start, epoch ms (`performance.timeOrigin`): to put several tabs on one clock. */
+  timeOrigin: number
+  /** The first `playing` of the document's `<video>`. */
+  playingAt?: number
+  /** By source id (stats.bySource: peers, the origin's node, `http`): the first poll that saw bytes from it. */
+  firstByteAt: Record<string, number>
+  /** By peer id: the first poll that listed a direct WebRTC connection to it. */
+  directAt: Record<string, number>
+  /** How long, ms, the content's `why` (why peers carry little) said each reason before complete; `carrying` when it said none. */
+  whyMs: Record<string, number>
+}
+
+/**
+ * Navigate the tab to `url` (the app, e.g. `/?play=<video>`) and read its
+ * stats in the page every 20 ms until they say `contentId` is complete.
+ * Rejects when it is not complete `timeoutMs` after the navigation (with
+ * where it stands), or when the page gives no answer 15 s past that.
+ */
+export async function watchPlay (tab: Tab, url: string, contentId: string, timeoutMs: number): Promise<WatchedPlay> {
+  await tab.page.goto(url, { waitUntil: 'commit' })
+  const watching = tab.page.evaluate(async ({ contentId, timeoutMs }) => {
+    // the module script defines window.pipbingo; `ready` resolves once the peer is up and the player has the video
+    while ((window as any).pipbingo == null) await new Promise(resolve => setTimeout(resolve, 10))
+    await window.pipbingo.ready
+    const firstByteAt: Record<string, number> = {}
+    const directAt: Record<string, number> = {}
+    const whyMs: Record<string, number> = {}
+    let last: number | undefined
+    for (;;) {
+      const s = window.pipbingo.stats() as any
+      const now = performance.now()
+      if (s == null) throw new Error('the tab has no peer (it fell back to the origin)')
+      for (const [id, bytes] of Object.entries(s.bySource as Record<string, number>)) if (bytes > 0) firstByteAt[id] ??= now
+      for (const p of s.peers) if (p.direct === true && p.transport === 'webrtc') directAt[p.id] ??= now
+      const c = s.contents.find((x: any) => x.contentId === contentId)
+      if (c?.complete === true) {
+        return { stats: s, content: c, completeAt: now, timeOrigin: performance.timeOrigin, playingAt: globalThis.__benchMedia?.playing[0], firstByteAt, directAt, whyMs }
+      }
+      if (c != null && last != null) whyMs[c.why ?? 'carrying'] = (whyMs[c.why ?? 'carrying'] ?? 0) + now - last
+      last = c == null ? undefined : now
+      if (now > timeoutMs) throw new Error(`not complete ${timeoutMs} ms after the navigation: ${c?.have ?? 0}/${c?.chunks ?? '?'} chunks, map ${c?.map ?? '?'}, why ${c?.why ?? '—'}`)
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+  }, { contentId, timeoutMs })
+  watching.catch(() => {})
+  // the page's own deadline only runs once its peer is up: this one holds whatever hangs
+  let timer: NodeJS.Timeout | undefined
+  return await Promise.race([
+    watching,
+    new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer from the page ${timeoutMs / 1000 + 15} s after the navigation`)) }, timeoutMs + 15_000) })
+  ]).finally(() => { clearTimeout(timer) })
+}
+
+/** A chunk map in runs: `PPPPOOH` → `P4 O2 H1`. */
+export function mapRuns (map: string): string {
+  return (map.match(/(.)\1*/g) ?? []).map(r => `${r[0]}${r.length}`).join(' ')
+}

@@ -1,9 +1,8 @@
-import { basename } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { startWebRig, type WebRig } from '../../helpers/web'
-import { waitForHolders, waitForSeeder } from '../lib/browser-swarm'
-import { newTab, openTab, playToComplete, type Tab } from '../lib/browser-tabs'
-import { fixtureVideo, SECOND_VIEWER_VIDEO } from '../lib/fixture-video'
+import type { WebRig } from '../../helpers/web'
+import { originServed, startVideoRig, waitForHolders, waitForSeeder, type RigVideo } from '../lib/browser-swarm'
+import { keepSwarmLog, mapRuns, newTab, openTab, playToComplete, watchPlay, type Tab } from '../lib/browser-tabs'
+import { SECOND_VIEWER_VIDEO } from '../lib/fixture-video'
 import { spreadText } from '../lib/spread-text'
 import { spread } from '../lib/stats'
 import { checkTarget, type BenchContext, type Row, type Target } from '../types'
@@ -47,8 +46,6 @@ interface Trial {
   swarmLog: string[]
 }
 
-/** The session's lines worth keeping: why a peer stopped carrying chunks. */
-const SWARM_LOG = /stalled|dropping peer|failed|direct connection/
 const MAX_LOG_LINES = 12
 
 /**
@@ -67,16 +64,8 @@ const MAX_LOG_LINES = 12
  * video: 3 trials done the same way when only the origin holds it.
  */
 export async function run (ctx: BenchContext): Promise<Row[]> {
-  const fixture = await fixtureVideo('second-viewer', SECOND_VIEWER_VIDEO, m => { ctx.progress(`${name}: ${m}`) })
-  if (fixture.made) ctx.progress(`${name}: encoded ${basename(fixture.path)} (${(fixture.size / 1e6).toFixed(1)} MB) in ${(fixture.ms / 1000).toFixed(0)} s`)
-  ctx.progress(`${name}: building the web app, starting the relay`)
-  const started = performance.now()
-  const rig = await startWebRig([fixture.path], { netns: true })
+  const { rig, video, started } = await startVideoRig(ctx, name)
   try {
-    const filename = basename(fixture.path)
-    const entry = rig.relay.library.byFilename(filename)
-    if (entry == null) throw new Error(`the relay's library has no ${filename}`)
-    const video = { filename, contentId: entry.contentId, size: fixture.size, chunks: Math.ceil(fixture.size / (256 * 1024)) }
     const env: Env = { ctx, rig, origin: rig.relay.httpUrl(), video, deadline: started + BUDGET_MS }
 
     // browser A's process first, idle, so every B is launched while it runs as in the trials
@@ -128,7 +117,7 @@ interface Env {
   ctx: BenchContext
   rig: WebRig
   origin: string
-  video: { filename: string, contentId: string, size: number, chunks: number }
+  video: RigVideo
   /** performance.now() past which no trial starts. */
   deadline: number
 }
@@ -146,57 +135,11 @@ async function trial (env: Env, seederId: string | undefined): Promise<Trial> {
   let tab: Tab | undefined
   try {
     tab = await newTab(browser)
-    // B's session logs its stalls and dropped peers (`debug` reads localStorage at the page's start)
-    await tab.context.addInitScript(() => { localStorage.setItem('debug', 'pipbingo:tab:swarm') })
-    const swarmLog: string[] = []
-    const t0 = performance.now()
-    tab.page.on('console', msg => {
-      const text = msg.text()
-      if (!text.includes('pipbingo:tab:swarm') || !SWARM_LOG.test(text) || swarmLog.length >= MAX_LOG_LINES) return
-      const at = `+${(performance.now() - t0).toFixed(0)} ms`
-      void Promise.all(msg.args().map(async a => await a.jsonValue())).then(args => {
-        if (swarmLog.length < MAX_LOG_LINES) swarmLog.push(`${at}: ${formatDebug(args).slice(0, 300)}`)
-      }, () => {})
-    })
+    // B's session logs its stalls and dropped peers
+    const swarmLog = await keepSwarmLog(tab, MAX_LOG_LINES)
     const before = await served(rig)
     const launchMs = performance.now() - launched
-    await tab.page.goto(`${env.origin}/?play=${encodeURIComponent(video.filename)}`, { waitUntil: 'commit' })
-    const watching = tab.page.evaluate(async ({ contentId, seeder, timeoutMs }) => {
-      // the module script defines window.pipbingo; `ready` resolves once the peer is up and the player has the video
-      while ((window as any).pipbingo == null) await new Promise(resolve => setTimeout(resolve, 10))
-      await window.pipbingo.ready
-      let firstPeerByteAt: number | undefined
-      let directAt: number | undefined
-      for (;;) {
-        const s = window.pipbingo.stats() as any
-        const now = performance.now()
-        if (s == null) throw new Error('the tab has no peer (it fell back to the origin)')
-        if (seeder != null) {
-          if (firstPeerByteAt == null && (s.bySource[seeder] ?? 0) > 0) firstPeerByteAt = now
-          if (directAt == null && s.peers.some((p: any) => p.id === seeder && p.direct === true && p.transport === 'webrtc')) directAt = now
-        }
-        const c = s.contents.find((x: any) => x.contentId === contentId)
-        if (c?.complete === true) {
-          return {
-            stats: s,
-            content: c,
-            completeAt: now,
-            firstPeerByteAt,
-            directAt,
-            playingAt: globalThis.__benchMedia?.playing[0] as number | undefined
-          }
-        }
-        if (now > timeoutMs) throw new Error(`not complete ${timeoutMs} ms after the navigation: ${c?.have ?? 0}/${c?.chunks ?? '?'} chunks, map ${c?.map ?? '?'}`)
-        await new Promise(resolve => setTimeout(resolve, 20))
-      }
-    }, { contentId: video.contentId, seeder: seederId ?? null, timeoutMs: TRIAL_TIMEOUT_MS })
-    watching.catch(() => {})
-    // the page's own deadline only runs once its peer is up: this one holds whatever hangs
-    let timer: NodeJS.Timeout | undefined
-    const seen = await Promise.race([
-      watching,
-      new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer from the page ${TRIAL_TIMEOUT_MS / 1000 + 15} s after the navigation`)) }, TRIAL_TIMEOUT_MS + 15_000) })
-    ]).finally(() => { clearTimeout(timer) })
+    const seen = await watchPlay(tab, `${env.origin}/?play=${encodeURIComponent(video.filename)}`, video.contentId, TRIAL_TIMEOUT_MS)
     const originServed = await served(rig) - before
     const s = seen.stats
     const toA = seederId == null ? [] : (s.peers as Array<{ id: string, direct: boolean, transport: string }>).filter(p => p.id === seederId)
@@ -207,8 +150,8 @@ async function trial (env: Env, seederId: string | undefined): Promise<Trial> {
       discarded: s.bytesDiscarded,
       originServed,
       playingAt: seen.playingAt,
-      firstPeerByteAt: seen.firstPeerByteAt,
-      directAt: seen.directAt,
+      firstPeerByteAt: seederId == null ? undefined : seen.firstByteAt[seederId],
+      directAt: seederId == null ? undefined : seen.directAt[seederId],
       completeAt: seen.completeAt,
       timeToFirstPeerByteMs: seen.content.timeToFirstPeerByteMs,
       links: toA.length === 0 ? 'none' : toA.map(p => `${p.transport}${p.direct ? '' : ' (relayed)'}`).join(' + '),
@@ -228,27 +171,9 @@ async function trial (env: Env, seederId: string | undefined): Promise<Trial> {
   }
 }
 
-/** A `debug` line as the page printed it: the format string's %s/%d/%o filled in, its %c colours dropped. */
-function formatDebug (args: unknown[]): string {
-  const [format, ...rest] = args
-  if (typeof format !== 'string') return args.map(String).join(' ')
-  let k = 0
-  const line = format.replace(/%([csdifoOj%])/g, (_m, c: string) => {
-    if (c === '%') return '%'
-    const arg = rest[k++]
-    return c === 'c' ? '' : typeof arg === 'string' ? arg : JSON.stringify(arg)
-  })
-  // what is left after the format's arguments is the trailing colour of the time delta
-  return line.replace(/\s+/g, ' ').trim()
-}
-
 async function served (rig: WebRig): Promise<number> {
-  return await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total')
-}
-
-/** A chunk map in runs: `PPPPOOH` → `P4 O2 H1`. */
-function runs (map: string): string {
-  return (map.match(/(.)\1*/g) ?? []).map(r => `${r[0]}${r.length}`).join(' ')
+  const { libp2p, http } = await originServed(rig)
+  return libp2p + http
 }
 
 /** `a, a, b` → `a (2 trials), b`. */
@@ -266,7 +191,7 @@ function share (t: Trial): number {
 function describeTrial (t: Trial, size: number): string {
   const at = (x: number | undefined): string => x == null ? '—' : `${x.toFixed(0)} ms`
   const log = share(t) < 90 && t.swarmLog.length > 0 ? `; B's session said: ${t.swarmLog.join(' | ')}` : ''
-  return `${share(t).toFixed(1)} % from peers (${(t.fromPeers / 1e6).toFixed(1)} MB), origin served ${(t.originServed / size).toFixed(3)} × the file; playing ${at(t.playingAt)}, first peer byte ${at(t.firstPeerByteAt)} (session: ${at(t.timeToFirstPeerByteMs)}), direct WebRTC to A ${at(t.directAt)}, complete ${at(t.completeAt)}; links to A: ${t.links}; dials ${t.dials.direct}/${t.dials.attempts} direct; map ${runs(t.map)}${log}`
+  return `${share(t).toFixed(1)} % from peers (${(t.fromPeers / 1e6).toFixed(1)} MB), origin served ${(t.originServed / size).toFixed(3)} × the file; playing ${at(t.playingAt)}, first peer byte ${at(t.firstPeerByteAt)} (session: ${at(t.timeToFirstPeerByteMs)}), direct WebRTC to A ${at(t.directAt)}, complete ${at(t.completeAt)}; links to A: ${t.links}; dials ${t.dials.direct}/${t.dials.attempts} direct; map ${mapRuns(t.map)}${log}`
 }
 
 interface Results {
@@ -303,7 +228,7 @@ function rows (video: Env['video'], { baseline, baselineFailures, trials, failur
     const ys = xs.filter((x): x is number => x != null)
     return ys.length === 0 ? 'never' : `${spreadText(spread(ys), 0)} ms${ys.length < xs.length ? ` (in ${ys.length}/${xs.length})` : ''}`
   }
-  const maps = (list: Trial[]): string => counted(list.map(t => `\`${runs(t.map)}\``))
+  const maps = (list: Trial[]): string => counted(list.map(t => `\`${mapRuns(t.map)}\``))
 
   const baselineRow: Row = {
     suite: name,
