@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { atRiskChunks, originPolicy, type AtRiskInput, type OriginDecision, type OriginPolicyInput } from '@core/swarm/origin-policy'
 
 function state (over: Partial<OriginPolicyInput>): OriginPolicyInput {
-  return { now: 10_000, startedAt: 10_000, discovered: true, connected: 0, pending: 0, pendingSeeders: 0, player: true, startBudgetMs: 2000, ...over }
+  return { now: 10_000, startedAt: 10_000, discovered: true, connected: 0, pending: 0, pendingSeeders: 0, members: 0, player: true, startBudgetMs: 2000, ...over }
 }
 
 describe('originPolicy', () => {
@@ -29,6 +29,8 @@ describe('originPolicy', () => {
       { connected: 1, pending: 1, pendingSeeders: 1 }, { atRisk: true, unheld: false, share: false, reason: 'peers' }],
     ['connected and other downloaders pending: its share, as they take theirs',
       { connected: 1, pending: 2 }, { atRisk: true, unheld: true, share: true, reason: 'peers' }],
+    ['other downloaders listed but none reached (every dial failed for now): its share, as they take theirs',
+      { members: 5 }, { atRisk: true, unheld: true, share: true, reason: 'connecting' }],
     ['a crowd arriving (downloaders being connected, none yet): its share from the start, nothing at risk within the budget',
       { pending: 3, now: 11_000 }, { atRisk: false, unheld: true, share: true, reason: 'connecting' }],
     ['the same past the start budget: what is at risk too',

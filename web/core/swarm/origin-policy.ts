@@ -31,6 +31,8 @@ export interface OriginPolicyInput {
   pending: number
   /** Of those, the ones that hold all of it (seeders). */
   pendingSeeders: number
+  /** Other downloaders the locator lists, reached or not (they take their shares of the origin). */
+  members: number
   /** Latency matters (a player): chunks at risk may go to the origin. */
   player: boolean
   /** How long a player waits for a direct connection before the origin serves chunks at risk. */
@@ -61,7 +63,12 @@ export interface OriginDecision {
 export function originPolicy (s: OriginPolicyInput): OriginDecision {
   const budgetSpent = s.now - s.startedAt >= s.startBudgetMs
   if (!s.discovered) return { atRisk: s.player && budgetSpent, unheld: false, share: false, reason: 'finding' }
-  if (s.connected === 0 && s.pending === 0) return { atRisk: s.player, unheld: true, share: false, reason: 'no-holder' }
+  if (s.connected === 0 && s.pending === 0) {
+    // nobody else at all: everything; other downloaders out of reach for now (dials are retried): its share, as they take theirs
+    return s.members === 0
+      ? { atRisk: s.player, unheld: true, share: false, reason: 'no-holder' }
+      : { atRisk: s.player, unheld: true, share: true, reason: 'connecting' }
+  }
   const reason = s.connected === 0 ? 'connecting' : 'peers'
   const atRisk = s.player && (s.connected > 0 || budgetSpent)
   // a seeder being connected will hold whatever the connected peers lack: wait for it

@@ -56,6 +56,8 @@ export interface PickInput {
   originAllowed: boolean
   /** When set, only those of them in this session's share (share.ts): other downloaders take the rest. */
   originShare?: (index: number) => boolean
+  /** With a share, the ones HTTP may take when the origin's node cannot (originShare when absent). */
+  httpShare?: (index: number) => boolean
   /**
    * A resting holder (it stalled or said busy) keeps the origin off its
    * chunks: a player's chunks at risk go to the origin anyway, so the rest
@@ -122,9 +124,8 @@ export function pick (input: PickInput): Assignment[] {
     // the origin only when a reader waits for the chunk, or no peer can give it
     if (best == null && (input.urgent.has(i) || (input.originAllowed && (input.originShare?.(i) ?? true) && !peers.some(p => usable(p, i) && (p.resting !== true || input.waitForResting === true))))) {
       best = origins.find(o => usable(o, i) && hasFree(o))
-      // among other downloaders, HTTP (which cannot say "elsewhere") only stands in for an origin node the locator did not list
-      // (one being connected is waited for; the session's idle fallback lifts the share if it never comes)
-      if (best == null && (input.originShare == null || input.urgent.has(i) || origins.length === 0)) best = https.find(h => usable(h, i) && hasFree(h))
+      // among other downloaders, HTTP (which cannot say "elsewhere") takes only what httpShare allows
+      if (best == null && (input.originShare == null || input.urgent.has(i) || (input.httpShare ?? input.originShare)(i))) best = https.find(h => usable(h, i) && hasFree(h))
     }
     if (best == null) return
     free.set(best.id, (free.get(best.id) ?? 0) - 1)

@@ -61,6 +61,8 @@ export interface SwarmSessionInit {
 }
 
 const MAX_STALLS = 3
+/** The longest rest after a stall (the origin's, which is never dropped for stalling). */
+const MAX_REST_MS = 10_000
 const NONE: ReadonlySet<number> = new Set()
 /** 16 × 256 KiB = 4 MiB in flight per peer: enough to cover the round trip on a fast link. */
 const DEFAULT_PEER_SLOTS = 16
@@ -88,11 +90,13 @@ const PENDING_MAX_FAILURES = 3
  * A session among other downloaders takes only its share of what none of
  * them holds from the origin (share.ts). When it has had nothing in flight
  * at all for this long — its share is done and no peer has anything it
- * lacks — the origin may serve it what it needs whoever's share it is: a
- * chunk can fall between two members' views of the swarm, or its owner
- * can be slow or unreachable from here.
+ * lacks — the origin may serve it a few chunks (IDLE_GRANT, drawn at
+ * random) whoever's share they are: a chunk can fall between two members'
+ * views of the swarm, or its owner can be slow or unreachable from here.
  */
 const SHARE_IDLE_MS = 1000
+/** How many chunks outside its share an idle session may take from the origin each time. */
+const IDLE_GRANT = 4
 /** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
 const EARLY_DISCOVERY_MS = [500, 1000, 2000]
 
@@ -161,8 +165,16 @@ export class SwarmSession extends EventTarget {
   firstPeerByteAt?: number
   /** Since when nothing is in flight (while the session runs). */
   private idleSince?: number
+  /** Chunks outside the share the origin may serve, drawn when the session sat idle. */
+  private idleGrant: ReadonlySet<number> = NONE
   /** This session's share of the origin's chunks, for the swarm members it knows. */
   private share?: { members: string, chunks: Uint8Array }
+  /**
+   * The other downloaders of the swarm (not the origin, not seeders) as the
+   * locator last listed them: the shares are split among these, whether or
+   * not this session reaches them (each takes its share from the origin).
+   */
+  private members: string[] = []
 
   constructor (init: SwarmSessionInit) {
     super()
@@ -330,14 +342,19 @@ export class SwarmSession extends EventTarget {
   private async discover (): Promise<void> {
     if (this.complete || this.stopped) return
     let providers: Provider[] = []
+    let answered = false
     try {
       providers = await this.init.locator!.findProviders(this.contentId, { signal: this.controller.signal })
+      answered = true
     } catch (err: any) {
       this.log('finding peers for %s failed: %s', this.contentId, err?.message)
     }
     if (this.stopped) return
     const listed = new Set<string>()
+    const members: string[] = []
     for (const p of providers) {
+      // a seeder takes nothing from the origin: no share of it
+      if (!p.origin && !p.complete && p.id.toString() !== this.init.selfId) members.push(p.id.toString())
       const id = p.id.toString()
       if (id === this.init.selfId || this.banned.has(id)) continue
       listed.add(id)
@@ -350,12 +367,15 @@ export class SwarmSession extends EventTarget {
         peer.addrs = p.multiaddrs
       }
       peer.complete = p.complete
-      if (!peer.usable() && !peer.connecting && peer.retryAt <= this.now()) void this.connect(peer)
+      // a peer listed before it has an address to dial (a tab without its relay reservation yet) is dialled once it has one
+      if (p.multiaddrs.length > 0 && !peer.usable() && !peer.connecting && peer.retryAt <= this.now()) void this.connect(peer)
     }
     // a holder we could not reach and that the locator no longer lists is forgotten
     for (const peer of this.peers.values()) {
       if (!listed.has(peer.id) && peer.channel == null && !peer.connecting) this.peers.delete(peer.id)
     }
+    // a failed find leaves the shares as they were
+    if (answered) this.members = members
     // the policy now knows who holds the content (and who is being connected)
     this.discovered = true
     this.pump()
@@ -493,13 +513,14 @@ export class SwarmSession extends EventTarget {
           peer.stalls++
           this.log('peer %s stalled on %s (%d times): its requests go elsewhere', peer.id, this.contentId, peer.stalls)
           peer.abortAll(new Error('stalled'))
-          // rest longer each time; a peer that keeps stalling is dropped for this content
-          if (peer.stalls >= MAX_STALLS) this.ban(peer, 'it keeps stalling')
-          else peer.pausedUntil = now + (this.init.restMs ?? 5000) * 2 ** (peer.stalls - 1)
+          // rest longer each time; a peer that keeps stalling is dropped for this content — not the
+          // origin, which stalls when a crowd loads it: it rests (10 s at most), its HTTP must not stand in for it
+          if (peer.stalls >= MAX_STALLS && peer.kind !== 'origin') this.ban(peer, 'it keeps stalling')
+          else peer.pausedUntil = now + Math.min(MAX_REST_MS, (this.init.restMs ?? 5000) * 2 ** (Math.min(peer.stalls, MAX_STALLS) - 1))
         }
       }
       if (peer.channel != null && !peer.channel.closed && !peer.connecting && !peer.banned && peer.subscription == null && peer.resubscribeAt <= now) void this.subscribe(peer)
-      if (peer.channel == null && !peer.connecting && !peer.banned && peer.failures > 0 && peer.retryAt <= now) void this.connect(peer)
+      if (peer.channel == null && !peer.connecting && !peer.banned && peer.failures > 0 && peer.retryAt <= now && peer.addrs.length > 0) void this.connect(peer)
     }
     this.pump()
   }
@@ -523,8 +544,19 @@ export class SwarmSession extends EventTarget {
     const now = this.now()
     if (this.inFlight.size > 0) this.idleSince = undefined
     else this.idleSince ??= now
-    const idle = this.idleSince != null && now - this.idleSince >= SHARE_IDLE_MS
-    const share = decision.share && !idle ? this.originShare() : undefined
+    if (decision.share && this.idleSince != null && now - this.idleSince >= SHARE_IDLE_MS) {
+      // idle with a share: a few chunks outside it, drawn at random (not the
+      // start of the file, which every idle member of a crowd would draw)
+      this.idleGrant = this.drawIdleGrant()
+      this.idleSince = now
+    }
+    const owned = decision.share ? this.originShare() : undefined
+    const grant = this.idleGrant
+    const share = owned == null ? undefined : (i: number): boolean => owned[i] === 1 || grant.has(i)
+    // HTTP cannot say ELSEWHERE: it stands in for the origin's node only when the locator did not list
+    // that node, or, for the idle grant, while it is not connected and subscribed (so nothing waits for it for good)
+    const originNode = [...this.peers.values()].filter(p => p.kind === 'origin' && !p.banned)
+    const httpShare = originNode.length === 0 ? share : originNode.some(p => p.usable()) ? () => false : (i: number): boolean => grant.has(i)
     const urgent = decision.atRisk ? this.atRisk() : NONE
     const assignments = pick({
       chunkCount: this.have.length,
@@ -536,7 +568,8 @@ export class SwarmSession extends EventTarget {
       blocked: this.blockedReads(),
       urgent,
       originAllowed: decision.unheld,
-      originShare: share == null ? undefined : i => share[i] === 1,
+      originShare: share,
+      httpShare,
       waitForResting: this.init.urgentOrigin ?? false,
       // alone with the origin, in order; among other peers, from this session's own point
       spreadFrom: this.hasOtherPeers() ? this.spreadFrom : undefined
@@ -545,14 +578,26 @@ export class SwarmSession extends EventTarget {
       const from = byId.get(source)!
       const why: OriginWhy | undefined = from.kind === 'peer'
         ? undefined
-        : urgent.has(index) ? 'at-risk' : !decision.share ? 'alone' : share != null ? 'share' : 'idle'
+        : urgent.has(index) ? 'at-risk' : !decision.share ? 'alone' : owned?.[index] === 1 ? 'share' : 'idle'
       this.fetch(index, from, why)
     }
   }
 
+  /** Up to IDLE_GRANT chunks this session lacks and has not asked for, from a random point on. */
+  private drawIdleGrant (): Set<number> {
+    const n = this.have.length
+    const from = Math.floor((this.init.random ?? Math.random)() * n)
+    const out = new Set<number>()
+    for (let k = 0; k < n && out.size < IDLE_GRANT; k++) {
+      const i = (from + k) % n
+      if (!this.have.has(i) && !this.inFlight.has(i)) out.add(i)
+    }
+    return out
+  }
+
   /** This session's share of the chunks the origin serves to the members of the swarm it knows (share.ts). */
   private originShare (): Uint8Array {
-    const members = [...this.peers.values()].filter(p => p.kind === 'peer' && !p.banned).map(p => p.id).sort().join(' ')
+    const members = [...this.members].sort().join(' ')
     if (this.share?.members !== members) {
       this.share = { members, chunks: originShare(this.selfId, members === '' ? [] : members.split(' '), this.have.length) }
     }
@@ -585,6 +630,7 @@ export class SwarmSession extends EventTarget {
       connected,
       pending,
       pendingSeeders,
+      members: this.members.length,
       player: this.init.urgentOrigin ?? false,
       startBudgetMs: this.init.startBudgetMs ?? DEFAULT_START_BUDGET_MS
     })
