@@ -121,7 +121,7 @@ async function findFfmpeg (): Promise<string> {
     encoders = (await run('ffmpeg', ['-hide_banner', '-encoders'], { maxBuffer: 4 * 1024 * 1024 })).stdout
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('The bench generates its ~30 MB test video with ffmpeg, which is not installed: apt-get install -y ffmpeg (Debian/Ubuntu; Fedora: dnf install ffmpeg; macOS: brew install ffmpeg). Only the bench needs it, once: the video is cached under .tmp/fixtures/.')
+      throw new Error('The bench and the second-viewer test make their ~30 MB video with ffmpeg, which is not installed: apt-get install -y ffmpeg (Debian/Ubuntu; Fedora: dnf install ffmpeg; macOS: brew install ffmpeg). It is needed once: the video is cached under .tmp/fixtures/.')
     }
     throw err
   }
