@@ -45,6 +45,10 @@ describe('the second viewer of a long video gets it from the first one', () => {
     tabA = await openApp(browserA, `${rig.relay.httpUrl()}/network`)
     const stats = await playToComplete(tabA)
     expect(stats.bytesFromOrigin).toBe(video.size)
+    // alone with the origin: every chunk says why it came from there (what playback waited for, then the rest)
+    const why = stats.current.originWhy
+    expect((why['at-risk'] ?? 0) + (why.alone ?? 0)).toBe(stats.current.chunks)
+    expect(why.alone).toBeGreaterThan(0)
   })
 
   it('tab B, another browser process, gets ≥ 80 % of it from tab A over WebRTC', async () => {
@@ -54,9 +58,11 @@ describe('the second viewer of a long video gets it from the first one', () => {
     const stats = await playToComplete(tabB)
     const originServed = await rig.metric('pipbingo_libp2p_bytes_served_total') + await rig.metric('pipbingo_http_bytes_served_total') - originBefore
     const fromA = stats.bySource[aId] ?? 0
-    console.log(`second viewer: ${(100 * fromA / video.size).toFixed(1)} % of ${(video.size / 1e6).toFixed(1)} MB from tab A, origin served ${(originServed / 1e6).toFixed(2)} MB; first peer byte after ${stats.current?.timeToFirstPeerByteMs} ms; chunk map ${stats.current?.map}; dials ${stats.dials.recent.map((d: any) => `${d.outcome} in ${d.ms} ms`).join('; ')}`)
+    console.log(`second viewer: ${(100 * fromA / video.size).toFixed(1)} % of ${(video.size / 1e6).toFixed(1)} MB from tab A, origin served ${(originServed / 1e6).toFixed(2)} MB; first peer byte after ${stats.current?.timeToFirstPeerByteMs} ms; origin chunks by why ${JSON.stringify(stats.current?.originWhy)}; chunk map ${stats.current?.map}; dials ${stats.dials.recent.map((d: any) => `${d.outcome} in ${d.ms} ms`).join('; ')}`)
     expect(stats.peers.some((p: any) => p.id === aId && p.direct && p.transport === 'webrtc')).toBe(true)
     expect(fromA).toBeGreaterThanOrEqual(0.8 * video.size)
+    // A holds it all: nothing is anybody's share, and the origin served only what playback waited for
+    expect(Object.keys(stats.current.originWhy).filter(k => k !== 'at-risk')).toEqual([])
     // what the relay sent while B watched: the rest at most
     expect(originServed).toBeLessThanOrEqual(0.2 * video.size)
     const sha = await tabB.evaluate(async (id) => {

@@ -5,7 +5,7 @@ import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@c
 import { Announcer } from '@core/swarm/announcer'
 import { HttpChunkSource } from '@core/swarm/http-source'
 import { DialStats } from '@core/swarm/dial-stats'
-import { SwarmSession, type ChunkEvent } from '@core/swarm/session'
+import { SwarmSession, type ChunkEvent, type OriginWhy } from '@core/swarm/session'
 import { TransferStats } from '@core/swarm/stats'
 import { UploadLimiter } from '@core/swarm/upload-limiter'
 import { delay } from '@core/util/abort'
@@ -42,6 +42,8 @@ interface Watched {
   session: SwarmSession
   /** How each held chunk arrived, for the chunk map. */
   origins: ChunkOrigin[]
+  /** Chunks from the origin (libp2p or HTTP) by why they were asked of it. */
+  originWhy: Partial<Record<OriginWhy, number>>
 }
 
 interface Parts {
@@ -275,13 +277,14 @@ export class TabPeer extends EventTarget {
       selfId: this.node.peerId.toString(),
       urgentOrigin: true
     })
-    const watched: Watched = { session, origins: [] }
+    const watched: Watched = { session, origins: [], originWhy: {} }
     this.watched.set(contentId, watched)
     this.pinned.add(contentId)
     session.addEventListener('chunk', (e) => {
-      const { index, source } = (e as CustomEvent<ChunkEvent>).detail
+      const { index, source, originWhy } = (e as CustomEvent<ChunkEvent>).detail
       const kind = source === 'http' ? 'http' : session.sources().find(s => s.id === source)?.kind === 'origin' ? 'origin' : 'peer'
       watched.origins[index] = kind
+      if (originWhy != null) watched.originWhy[originWhy] = (watched.originWhy[originWhy] ?? 0) + 1
       this.dispatchEvent(new Event('progress'))
     })
     await session.start()

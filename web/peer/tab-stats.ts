@@ -1,6 +1,6 @@
 import type { ContentId } from '@core/content/manifest'
 import type { DialSummary } from '@core/swarm/dial-stats'
-import type { SwarmSession } from '@core/swarm/session'
+import type { OriginWhy, SwarmSession } from '@core/swarm/session'
 import type { TabPeer } from './tab-peer'
 
 /** How a held chunk arrived: the chunk map's colours. */
@@ -72,14 +72,16 @@ export interface ContentStats {
   why?: LowShareReason
   /** From the start of fetching to the first verified byte from another peer, ms. */
   timeToFirstPeerByteMs?: number
+  /** Chunks from the origin by why they were asked of it: at-risk (playback waited), alone, share, idle. */
+  originWhy: Partial<Record<OriginWhy, number>>
 }
 
 const MAP_CHAR: Record<ChunkOrigin, string> = { peer: 'P', origin: 'O', http: 'H', cache: 'C' }
 
-export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { session: SwarmSession, origins: ChunkOrigin[] }>): TabStats {
+export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { session: SwarmSession, origins: ChunkOrigin[], originWhy: Partial<Record<OriginWhy, number>> }>): TabStats {
   const s = peer.stats.snapshot()
   const relayId = peer.relayId()
-  const contents: ContentStats[] = [...watched.entries()].map(([contentId, { session, origins }]) => {
+  const contents: ContentStats[] = [...watched.entries()].map(([contentId, { session, origins, originWhy }]) => {
     const inFlight = new Set(session.inFlightChunks())
     const sent = peer.book.seededChunks(contentId)
     let map = ''
@@ -98,7 +100,8 @@ export function describeStats (peer: TabPeer, watched: ReadonlyMap<ContentId, { 
       seeded,
       sources: session.sources(),
       why: !peer.p2p && !session.complete ? 'p2p-off' : session.why(),
-      timeToFirstPeerByteMs: session.timeToFirstPeerByteMs
+      timeToFirstPeerByteMs: session.timeToFirstPeerByteMs,
+      originWhy: { ...originWhy }
     }
   })
   return {
