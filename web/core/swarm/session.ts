@@ -95,6 +95,13 @@ const PENDING_MAX_FAILURES = 3
  * views of the swarm, or its owner can be slow or unreachable from here.
  */
 const SHARE_IDLE_MS = 1000
+/**
+ * Direct connections a session makes at once; the other listed holders wait
+ * their turn (seeders first: the tracker lists them first). A hundred peers
+ * each dialling thirty at once starved their noise handshakes into
+ * timeouts (the flash-crowd bench: 25,010 of 26,664 dials failed).
+ */
+const MAX_DIALS_IN_FLIGHT = 6
 /** How many chunks outside its share an idle session may take from the origin each time. */
 const IDLE_GRANT = 4
 /** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
@@ -163,6 +170,8 @@ export class SwarmSession extends EventTarget {
   private riskChunks: number
   /** Epoch ms of the first verified byte from another peer (not the origin). */
   firstPeerByteAt?: number
+  /** Direct connections being made now (at most MAX_DIALS_IN_FLIGHT). */
+  private dialing = 0
   /** Since when nothing is in flight (while the session runs). */
   private idleSince?: number
   /** Chunks outside the share the origin may serve, drawn when the session sat idle. */
@@ -368,7 +377,7 @@ export class SwarmSession extends EventTarget {
       }
       peer.complete = p.complete
       // a peer listed before it has an address to dial (a tab without its relay reservation yet) is dialled once it has one
-      if (p.multiaddrs.length > 0 && !peer.usable() && !peer.connecting && peer.retryAt <= this.now()) void this.connect(peer)
+      if (p.multiaddrs.length > 0 && !peer.usable() && !peer.connecting && peer.retryAt <= this.now() && this.mayDial(peer)) void this.connect(peer)
     }
     // a holder we could not reach and that the locator no longer lists is forgotten
     for (const peer of this.peers.values()) {
@@ -381,8 +390,14 @@ export class SwarmSession extends EventTarget {
     this.pump()
   }
 
+  /** The origin at once (its node is where a crowd's shares come from); others within MAX_DIALS_IN_FLIGHT. */
+  private mayDial (peer: PeerSource): boolean {
+    return peer.kind === 'origin' || this.dialing < MAX_DIALS_IN_FLIGHT
+  }
+
   private async connect (peer: PeerSource): Promise<void> {
     peer.connecting = true
+    if (peer.kind !== 'origin') this.dialing++
     const startedAt = Date.now()
     const steps: Array<[string, number]> = []
     let outcome: DialOutcome = 'failed'
@@ -407,6 +422,7 @@ export class SwarmSession extends EventTarget {
       peer.retryAt = this.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (peer.failures - 1))
     } finally {
       peer.connecting = false
+      if (peer.kind !== 'origin') this.dialing--
       // a dial was made (or failed): count it, and say it at debug level
       if (steps.length > 0 || error != null) {
         const ms = Date.now() - startedAt
@@ -520,7 +536,8 @@ export class SwarmSession extends EventTarget {
         }
       }
       if (peer.channel != null && !peer.channel.closed && !peer.connecting && !peer.banned && peer.subscription == null && peer.resubscribeAt <= now) void this.subscribe(peer)
-      if (peer.channel == null && !peer.connecting && !peer.banned && peer.failures > 0 && peer.retryAt <= now && peer.addrs.length > 0) void this.connect(peer)
+      // the ones a full dial queue left out, and the failed ones once their backoff is over
+      if (peer.channel == null && !peer.connecting && !peer.banned && peer.retryAt <= now && peer.addrs.length > 0 && this.mayDial(peer)) void this.connect(peer)
     }
     this.pump()
   }
