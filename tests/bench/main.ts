@@ -21,8 +21,8 @@ import type { BenchContext, Row, Suite } from './types'
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
 const SUITES: Suite[] = [originDownload, offload, flashCrowd, browser, secondViewer, browserCrowd, bridge, ipc, publishHashing]
 
-/** The whole bench stops by itself past this, whatever hangs (flash-crowd alone took 7–18 minutes on a busy 2-core machine). */
-const WATCHDOG_MS = 40 * 60_000
+/** The whole bench stops by itself past this, whatever hangs (flash-crowd alone took 7–18 minutes on a busy 2-core machine; the browser suites add 15). */
+const WATCHDOG_MS = 60 * 60_000
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const reportPath = join(repoRoot, 'docs', 'BENCHMARKS.md')
