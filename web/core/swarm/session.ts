@@ -104,6 +104,8 @@ const SHARE_IDLE_MS = 1000
 const MAX_DIALS_IN_FLIGHT = 6
 /** How many chunks outside its share an idle session may take from the origin each time. */
 const IDLE_GRANT = 4
+/** About how many idle members of a swarm draw a grant each second, whatever its size (p2p-media-loader's 1/N). */
+const IDLE_GRANTS_PER_SECOND = 8
 /** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
 const EARLY_DISCOVERY_MS = [500, 1000, 2000]
 
@@ -563,8 +565,10 @@ export class SwarmSession extends EventTarget {
     else this.idleSince ??= now
     if (decision.share && this.idleSince != null && now - this.idleSince >= SHARE_IDLE_MS) {
       // idle with a share: a few chunks outside it, drawn at random (not the
-      // start of the file, which every idle member of a crowd would draw)
-      this.idleGrant = this.drawIdleGrant()
+      // start of the file, which every idle member of a crowd would draw);
+      // in a large swarm only some idle members draw each second, so that
+      // what the origin sends this way does not grow with the swarm
+      if ((this.init.random ?? Math.random)() < IDLE_GRANTS_PER_SECOND / (this.members.length + 1)) this.idleGrant = this.drawIdleGrant()
       this.idleSince = now
     }
     const owned = decision.share ? this.originShare() : undefined
