@@ -37,7 +37,7 @@ describe('the second viewer of a long video gets it from the first one', () => {
   async function playToComplete (page: Page): Promise<any> {
     await page.evaluate(async (name) => { await window.pipbingo.play(name) }, video.filename)
     await waitPlaying(page)
-    await page.waitForFunction((id) => (window.pipbingo.stats() as any)?.contents.find((c: any) => c.contentId === id)?.complete === true, video.id, { timeout: 120_000, polling: 200 })
+    await page.waitForFunction((id) => (window.pipbingo.stats() as any)?.contents.find((c: any) => c.contentId === id)?.complete === true, video.id, { timeout: 75_000, polling: 200 })
     return await statsOf(page)
   }
 
@@ -49,7 +49,7 @@ describe('the second viewer of a long video gets it from the first one', () => {
     const why = stats.current.originWhy
     expect((why['at-risk'] ?? 0) + (why.alone ?? 0)).toBe(stats.current.chunks)
     expect(why.alone).toBeGreaterThan(0)
-  })
+  }, 90_000)
 
   it('tab B, another browser process, gets ≥ 80 % of it from tab A over WebRTC', async () => {
     const aId = (await statsOf(tabA)).peerId
@@ -72,5 +72,5 @@ describe('the second viewer of a long video gets it from the first one', () => {
       return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('')
     }, video.id)
     expect(sha).toBe(video.sha)
-  })
+  }, 90_000)
 })
