@@ -2,6 +2,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryChunkStore } from '@core/store/memory-store'
 import { ChunkElsewhereError, LimitedConnectionError, type ChunkChannel, type ChunkProtocol } from '@core/protocols/chunk'
 import { DialStats } from '@core/swarm/dial-stats'
+import type { ChunkEvent } from '@core/swarm/session'
+import { originShare } from '@core/swarm/share'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { chunkOf, digest, makeContent, type TestContent } from '../../helpers/content'
 import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
 import { SlowStore } from '../../helpers/stores'
@@ -144,5 +148,29 @@ describe('SwarmSession: peers first, the origin last', () => {
     a.announcer.remove(content.contentId)
     await expect.poll(() => origin.registry.holds(content.contentId, a.node.peerId.toString())).toBe(false)
     expect(await fromB.getChunk(content.contentId, 0)).toEqual(chunkOf(content, 0))
+  })
+
+  it('a reader waiting on a chunk outside its share gets it from the origin after a moment, not after the crowd', async () => {
+    origin = await startOrigin([content])
+    const b = await viewer()
+    // forty other downloaders the tracker lists but nobody can reach (no address yet): each has a share of its own
+    const others = await Promise.all(Array.from({ length: 40 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))
+    for (const id of others) origin.registry.announce(id, [], [{ contentId: content.contentId, complete: false }])
+    const mine = originShare(b.node.peerId.toString(), others, content.manifest.hashes.length)
+    const wanted = mine.findIndex((bit, i) => bit === 0 && i > 8)
+    expect(wanted).toBeGreaterThan(8)
+    // random() at 0.99: no idle grant is ever drawn (probability 8/41), so only the reader's wait can bring the chunk
+    const session = b.session(content, { random: () => 0.99 })
+    const why = new Map<number, string | undefined>()
+    session.addEventListener('chunk', (e) => { const d = (e as CustomEvent<ChunkEvent>).detail; why.set(d.index, d.originWhy) })
+    await session.start()
+    try {
+      await session.waitForChunk(wanted)
+      // it came because a reader waited for it, not as this session's share
+      expect(why.get(wanted)).toBe('at-risk')
+      expect(session.originDecision()).toMatchObject({ share: true, reason: 'connecting' })
+    } finally {
+      session.stop()
+    }
   })
 })

@@ -102,6 +102,8 @@ const SHARE_IDLE_MS = 1000
  * timeouts (the flash-crowd bench: 25,010 of 26,664 dials failed).
  */
 const MAX_DIALS_IN_FLIGHT = 6
+/** A chunk a reader has waited this long for may come from the origin, share or not (the stream must not stall behind a crowd). */
+const READER_WAIT_MS = 1500
 /** How many chunks outside its share an idle session may take from the origin each time. */
 const IDLE_GRANT = 4
 /** About how many idle members of a swarm draw a grant each second, whatever its size (p2p-media-loader's 1/N). */
@@ -154,6 +156,8 @@ export class SwarmSession extends EventTarget {
   private readonly http?: HttpSourceState
   private readonly inFlight = new Set<number>()
   private readonly waiters = new Map<number, Array<{ resolve(): void, reject(err: Error): void }>>()
+  /** When a reader started waiting for each chunk in `waiters`. */
+  private readonly waitingSince = new Map<number, number>()
   private readonly controller = new AbortController()
   private readonly timers: Array<ReturnType<typeof setInterval> | ReturnType<typeof setTimeout>> = []
   private resolveDone!: () => void
@@ -308,14 +312,26 @@ export class SwarmSession extends EventTarget {
     // a player's playhead drives the window; without one (a reader like the bridge's /stream) the read does
     if (this.playhead == null && (index < this.position || index >= this.position + this.windowChunks())) this.seek(index * this.manifest.chunkSize)
     else this.pump()
+    options?.signal?.throwIfAborted()
     await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(options?.signal?.reason)
-      options?.signal?.addEventListener('abort', onAbort, { once: true })
       const list = this.waiters.get(index) ?? []
-      list.push({
+      if (list.length === 0) this.waitingSince.set(index, this.now())
+      const waiter = {
         resolve: () => { options?.signal?.removeEventListener('abort', onAbort); resolve() },
-        reject: (err) => { options?.signal?.removeEventListener('abort', onAbort); reject(err) }
-      })
+        reject: (err: Error) => { options?.signal?.removeEventListener('abort', onAbort); reject(err) }
+      }
+      // a reader that gives up no longer waits: its chunk is not blocked (nor overdue) for it
+      const onAbort = (): void => {
+        const i = list.indexOf(waiter)
+        if (i >= 0) list.splice(i, 1)
+        if (list.length === 0 && this.waiters.get(index) === list) {
+          this.waiters.delete(index)
+          this.waitingSince.delete(index)
+        }
+        reject(options?.signal?.reason)
+      }
+      options?.signal?.addEventListener('abort', onAbort, { once: true })
+      list.push(waiter)
       this.waiters.set(index, list)
     })
   }
@@ -573,11 +589,14 @@ export class SwarmSession extends EventTarget {
     }
     const owned = decision.share ? this.originShare() : undefined
     const grant = this.idleGrant
-    const share = owned == null ? undefined : (i: number): boolean => owned[i] === 1 || grant.has(i)
+    // a reader (the bridge's /stream, a player) that waited READER_WAIT_MS for a chunk outside the share gets it from the origin
+    const overdue = new Set<number>()
+    if (owned != null) for (const [i, since] of this.waitingSince) if (now - since >= READER_WAIT_MS && !this.have.has(i)) overdue.add(i)
+    const share = owned == null ? undefined : (i: number): boolean => owned[i] === 1 || grant.has(i) || overdue.has(i)
     // HTTP cannot say ELSEWHERE: it stands in for the origin's node only when the locator did not list
     // that node, or, for the idle grant, while it is not connected and subscribed (so nothing waits for it for good)
     const originNode = [...this.peers.values()].filter(p => p.kind === 'origin' && !p.banned)
-    const httpShare = originNode.length === 0 ? share : originNode.some(p => p.usable()) ? () => false : (i: number): boolean => grant.has(i)
+    const httpShare = originNode.length === 0 ? share : originNode.some(p => p.usable()) ? (i: number): boolean => overdue.has(i) : (i: number): boolean => grant.has(i) || overdue.has(i)
     const urgent = decision.atRisk ? this.atRisk() : NONE
     const assignments = pick({
       chunkCount: this.have.length,
@@ -599,7 +618,7 @@ export class SwarmSession extends EventTarget {
       const from = byId.get(source)!
       const why: OriginWhy | undefined = from.kind === 'peer'
         ? undefined
-        : urgent.has(index) ? 'at-risk' : !decision.share ? 'alone' : owned?.[index] === 1 ? 'share' : 'idle'
+        : urgent.has(index) || overdue.has(index) ? 'at-risk' : !decision.share ? 'alone' : owned?.[index] === 1 ? 'share' : 'idle'
       this.fetch(index, from, why)
     }
   }
@@ -723,6 +742,7 @@ export class SwarmSession extends EventTarget {
     this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: source.id, bytes: data.byteLength, originWhy } }))
     this.waiters.get(index)?.forEach(w => w.resolve())
     this.waiters.delete(index)
+    this.waitingSince.delete(index)
     if (this.complete) this.finish()
     else this.init.announcer?.set(this.contentId, false)
   }
