@@ -15,9 +15,9 @@
  * most free slots). The origin — over libp2p first, then HTTP — when the
  * chunk is urgent (at risk, and no peer can take it now), or when
  * `originAllowed` and no peer that could give it holds it (and then only a
- * chunk of `originShare` when there is one, and then over HTTP only when
- * the origin's node is not a source: the node says when another member
- * just got the chunk, HTTP cannot). Both come from the origin
+ * chunk of `originShare` when there is one, and over HTTP only what
+ * `httpShare` allows: the origin's node says when another member just got
+ * the chunk, HTTP cannot). Both come from the origin
  * policy (origin-policy.ts). A busy peer, and for a player a resting one,
  * is otherwise worth waiting for: every byte the origin sends is a byte
  * the swarm did not carry. A source that failed a chunk is not asked for
