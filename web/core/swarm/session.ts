@@ -182,8 +182,8 @@ export class SwarmSession extends EventTarget {
   private idleSince?: number
   /** Chunks outside the share the origin may serve, drawn when the session sat idle. */
   private idleGrant: ReadonlySet<number> = NONE
-  /** This session's share of the origin's chunks, for the swarm members it knows. */
-  private share?: { members: string, chunks: Uint8Array }
+  /** This session's share of the origin's chunks for `members`, computed when first needed after they change. */
+  private share?: Uint8Array
   /**
    * The other downloaders of the swarm (not the origin, not seeders) as the
    * locator last listed them: the shares are split among these, whether or
@@ -402,7 +402,10 @@ export class SwarmSession extends EventTarget {
       if (!listed.has(peer.id) && peer.channel == null && !peer.connecting) this.peers.delete(peer.id)
     }
     // a failed find leaves the shares as they were
-    if (answered) this.members = members
+    if (answered && members.sort().join(' ') !== this.members.join(' ')) {
+      this.members = members
+      this.share = undefined
+    }
     // the policy now knows who holds the content (and who is being connected)
     this.discovered = true
     this.pump()
@@ -637,11 +640,8 @@ export class SwarmSession extends EventTarget {
 
   /** This session's share of the chunks the origin serves to the members of the swarm it knows (share.ts). */
   private originShare (): Uint8Array {
-    const members = [...this.members].sort().join(' ')
-    if (this.share?.members !== members) {
-      this.share = { members, chunks: originShare(this.selfId, members === '' ? [] : members.split(' '), this.have.length) }
-    }
-    return this.share.chunks
+    this.share ??= originShare(this.selfId, this.members, this.have.length)
+    return this.share
   }
 
   private hasOtherPeers (): boolean {
