@@ -28,6 +28,8 @@ import { createBridgeNode, type BridgeNode } from './node'
 import { RelayHttp } from './relay-http'
 import { RelayLink } from './relay-link'
 import { createRestApp } from './rest/app'
+import { appOrigins } from './rest/guards'
+import { loadOrCreateApiToken } from './rest/token'
 import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type ScanProgress } from './store/index'
 
@@ -92,6 +94,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
   const log = logger.forComponent('pipbingo:bridge')
   const transfer = new TransferStats()
   const privateKey = await loadOrCreateIdentity(config.dataDir)
+  const apiToken = await loadOrCreateApiToken(config.dataDir)
+  const allowedOrigins = appOrigins(config.relayHttp, config.allowOrigins)
 
   // chat and IPC (issue 6): the protocol's parts exist before the node, the service after
   const events = new EventHub()
@@ -101,6 +105,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     self: selfPeer,
     dataDir: config.dataDir,
     receiveDir: config.receiveDir ?? join(config.dataDir, 'received'),
+    sendDirs: config.sendDirs ?? [join(config.dataDir, 'outbox')],
     name,
     publish: notice => { events.publish(notice) },
     logger,
@@ -186,6 +191,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     catalogue: async () => await relayHttp.list(),
     metrics,
     listenHost: config.apiHost,
+    allowedOrigins,
+    token: apiToken,
     log: msg => { log.error(msg) }
   })
   const server: Server = createServer(app)
@@ -202,6 +209,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     hub: events,
     logger,
     limits: options.ipcLimits,
+    allowedOrigins,
+    token: apiToken,
     status: async () => describeIpcStatus({
       name,
       peerId: selfId,
@@ -213,6 +222,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       relayConnected: () => relayLink.connected,
       ipcClients: () => ipc.tcp.clients + ipc.ws.clients,
       receiveDir: chatStack.receiveFolder.dir,
+      sendDirs: chatStack.sendFolders.dirs,
       publicKey: publicKeyBase64
     })
   })

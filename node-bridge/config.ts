@@ -1,3 +1,4 @@
+import { delimiter } from 'node:path'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
@@ -33,6 +34,14 @@ const peerMultiaddr = z.string().min(1).max(512).refine(value => {
 
 const httpOrigin = z.url({ protocol: /^https?$/ }).transform(url => url.replace(/\/+$/, ''))
 
+/** A web origin exactly as a browser sends it: scheme, host, optional port, no path. */
+const webOrigin = z.string().regex(/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected an origin such as http://localhost:5173 (no path, no trailing slash)')
+
+/** A list from repeated flags (an array) or from one environment variable of values joined by `separator`. */
+function listOf<T extends z.ZodType> (item: T, max: number, separator: string) {
+  return z.preprocess(value => typeof value === 'string' ? value.split(separator).map(v => v.trim()).filter(v => v !== '') : value, z.array(item).max(max))
+}
+
 export const bridgeConfigSchema = z.strictObject({
   /** Interface the libp2p listeners bind to. */
   host: z.string().min(1).default('127.0.0.1'),
@@ -61,7 +70,17 @@ export const bridgeConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('.pipbingo/bridge'),
   maxConcurrentDownloads: z.coerce.number().int().min(1).max(64).default(3),
   /** ICE servers for WebRTC; none by default (host candidates suffice on a LAN). */
-  iceServers: iceServersSchema.default([])
+  iceServers: iceServersSchema.default([]),
+  /**
+   * Folders `send_file` may read from (symlinks and `..` resolved first);
+   * default `<dataDir>/outbox`. A relative `file_path` is taken in the first.
+   */
+  sendDirs: listOf(z.string().min(1).max(4096), 16, delimiter).refine(dirs => dirs.length > 0, 'at least one folder').optional(),
+  /**
+   * Web origins besides the relay's app (`relayHttp`) whose pages may use
+   * the REST API and the IPC WebSocket, e.g. a dev server `http://localhost:5173`.
+   */
+  allowOrigins: listOf(webOrigin, 16, ',').default([])
 })
 
 export type BridgeConfig = z.infer<typeof bridgeConfigSchema>
@@ -82,26 +101,30 @@ const FLAGS = {
   cache: { env: 'PIPBINGO_CACHE', key: 'cacheDir' },
   'data-dir': { env: 'PIPBINGO_BRIDGE_DATA', key: 'dataDir' },
   'max-downloads': { env: 'PIPBINGO_MAX_DOWNLOADS', key: 'maxConcurrentDownloads' },
-  'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers' }
+  'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers' },
+  'send-dir': { env: 'PIPBINGO_SEND_DIRS', key: 'sendDirs', multiple: true },
+  'allow-origin': { env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', multiple: true }
 } as const
 
 export const BRIDGE_USAGE = `Usage: npm run bridge -- [options]   (each also read from the environment)
 ${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(16)} ${f.env}`).join('\n')}
 Defaults: REST http://127.0.0.1:9090, IPC 127.0.0.1:8889 (+ WebSocket 8890), libp2p TCP 10001, WebSockets 10003, relay from
-http://127.0.0.1:8080/info, cache ./cache, 3 downloads at once, no ICE servers`
+http://127.0.0.1:8080/info, cache ./cache, 3 downloads at once, no ICE servers; send_file reads only from
+<data dir>/outbox (--send-dir, repeatable); web pages only from the relay's origin (--allow-origin, repeatable)`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
 export function parseBridgeConfig (argv: string[], env: NodeJS.ProcessEnv): BridgeConfig {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(Object.keys(FLAGS).map(flag => [flag, { type: 'string' as const }])),
+    options: Object.fromEntries(Object.entries(FLAGS).map(([flag, f]) => [flag, { type: 'string' as const, multiple: 'multiple' in f }])),
     strict: true,
     allowPositionals: false
   })
   const raw: Record<string, unknown> = {}
   for (const [flag, f] of Object.entries(FLAGS)) {
     const value = (values as Record<string, unknown>)[flag] ?? env[f.env]
-    if (value !== undefined && value !== '') raw[f.key] = value
+    // a repeated flag gives an array (one item per flag); an env variable a string the schema splits
+    if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) raw[f.key] = value
   }
   return parseConfigObject(raw)
 }

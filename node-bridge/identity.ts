@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { IdentityUnreadableError } from './errors'
+import { removeLeftovers } from './contacts/atomic-file'
 
 /**
  * A process's libp2p identity, kept in `dataDir/identity.key` so its peer id
@@ -19,6 +20,7 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey
   }
   const key = await generateKeyPair('Ed25519')
   await mkdir(dataDir, { recursive: true })
+  await removeLeftovers(path)
   const tmp = `${path}.${process.pid}.tmp`
   await writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600 })
   await rename(tmp, path)

@@ -1,10 +1,16 @@
+import { constants } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import type { OutgoingFile } from '@core/protocols/chat/types'
 import type { AbortOptions } from '@core/util/abort'
 import { FileSourceError } from './errors'
 
-/** A local file to send: its name (the last path segment), size, and its bytes read piece by piece. */
+/**
+ * A local file to send: its name (the last path segment), size, and its
+ * bytes read piece by piece. `filePath` is the resolved path SendFolders
+ * admitted; it is opened without following a symlink, so one swapped in
+ * after the check is refused (ELOOP).
+ */
 export async function openOutgoingFile (filePath: string): Promise<OutgoingFile> {
   const path = resolve(filePath)
   let info
@@ -19,7 +25,7 @@ export async function openOutgoingFile (filePath: string): Promise<OutgoingFile>
     name: basename(path),
     size,
     async * chunks (chunkSize: number, options?: AbortOptions): AsyncGenerator<Uint8Array> {
-      const handle = await open(path, 'r').catch((err: any) => { throw new FileSourceError(`Cannot read ${filePath} (${err?.code ?? err?.message})`) })
+      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: any) => { throw new FileSourceError(`Cannot read ${filePath} (${err?.code ?? err?.message})`) })
       try {
         for (let position = 0; position < size;) {
           options?.signal?.throwIfAborted()

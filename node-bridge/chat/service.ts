@@ -9,6 +9,7 @@ import type { ChatNotice } from './events'
 import { openOutgoingFile } from './file-source'
 import type { ChatKeyring } from './keyring'
 import type { PeerDirectory } from './names'
+import type { SendFolders } from './send-folders'
 
 export interface ChatServiceInit {
   protocol: ChatProtocol
@@ -18,6 +19,8 @@ export interface ChatServiceInit {
   keyring: ChatKeyring
   publish(notice: ChatNotice): void
   log: Logger
+  /** Where send_file may read (`--send-dir`). */
+  sendFolders: SendFolders
 }
 
 export interface PeerEntry {
@@ -151,7 +154,7 @@ export class ChatService {
   }
 
   async sendFile (name: string, filePath: string, chunkSize: number, options?: AbortOptions): Promise<{ message: string, peer: string, peer_id: string, transfer_id: string, file_name: string, size: number, sha256: string, encrypted: boolean }> {
-    const file = await openOutgoingFile(filePath)
+    const file = await openOutgoingFile(await this.init.sendFolders.resolve(filePath))
     const peer = await this.prepare(name, options)
     const sent = await this.init.protocol.sendFile(peer, file, { chunkSize, signal: options?.signal })
     return { message: 'File sent', peer: this.init.directory.displayName(peer.toString()), peer_id: peer.toString(), transfer_id: sent.id, file_name: file.name, size: file.size, sha256: sent.sha256, encrypted: sent.encrypted }

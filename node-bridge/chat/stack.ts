@@ -7,12 +7,15 @@ import type { ChatNotice } from './events'
 import { ChatKeyring } from './keyring'
 import { PeerDirectory } from './names'
 import { ReceiveFolder } from './receive-folder'
+import { SendFolders } from './send-folders'
 import { ChatService } from './service'
 
 export interface ChatStackInit {
   self: PeerId
   dataDir: string
   receiveDir: string
+  /** Folders send_file may read from (`--send-dir`). */
+  sendDirs: readonly string[]
   /** The display name announced to peers. */
   name: string
   publish(notice: ChatNotice): void
@@ -26,6 +29,7 @@ export interface ChatStack {
   keyring: ChatKeyring
   identity: KemIdentity
   receiveFolder: ReceiveFolder
+  sendFolders: SendFolders
   /** For the libp2p node's `chat` service. */
   protocolInit: ChatProtocolInit
   /** Once the node exists: the service IPC clients talk to. */
@@ -49,6 +53,8 @@ export async function createChatStack (init: ChatStackInit): Promise<ChatStack> 
   const keyring = new ChatKeyring({ self: init.self.toString(), identity, contacts, directory })
   await keyring.load()
   const receiveFolder = new ReceiveFolder(init.receiveDir)
+  const sendFolders = new SendFolders(init.sendDirs, init.dataDir)
+  await sendFolders.prepare()
   let service: ChatService | undefined
   const early: ChatEvent[] = []
   const protocolInit: ChatProtocolInit = {
@@ -68,6 +74,7 @@ export async function createChatStack (init: ChatStackInit): Promise<ChatStack> 
     keyring,
     identity,
     receiveFolder,
+    sendFolders,
     protocolInit,
     attach (node) {
       service = new ChatService({
@@ -77,6 +84,7 @@ export async function createChatStack (init: ChatStackInit): Promise<ChatStack> 
         directory,
         keyring,
         publish: init.publish,
+        sendFolders,
         log: init.logger.forComponent('pipbingo:bridge:chat')
       })
       for (const e of early.splice(0)) service.onEvent(e)

@@ -7,7 +7,7 @@ import type { Output } from './progress'
 
 export const CHAT_USAGE = `Usage: pipbingo chat <command> [options]   (talks to the daemon's IPC)
   send <peer> <message…>    send one message
-  file <peer> <path>        send a file (--chunk-size, default 65536)
+  file <peer> <path>        send a file from the bridge's send folders (--send-dir; default <data-dir>/outbox) (--chunk-size, default 65536)
   listen                    print what arrives (messages, files, peers) until Ctrl-C
   with <peer>               chat: each line you type goes to <peer>, what arrives is printed
   peers                     the connected peers and their names

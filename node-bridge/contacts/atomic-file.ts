@@ -1,5 +1,5 @@
-import { open, rename, unlink } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { open, readdir, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 
 let counter = 0
 
@@ -30,4 +30,22 @@ export async function writeFileAtomic (path: string, data: string | Uint8Array, 
   const dir = await open(dirname(path), 'r').catch(() => undefined)
   await dir?.sync().catch(() => {}) // not every platform can fsync a folder
   await dir?.close()
+}
+
+/**
+ * Remove the temporary files a process killed in the middle of
+ * writeFileAtomic left beside `path` (`<name>.<pid>[.<n>].tmp`). Called
+ * when the file is opened, before anything writes it again. Returns how
+ * many went.
+ */
+export async function removeLeftovers (path: string): Promise<number> {
+  const name = basename(path)
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+(\\.\\d+)?\\.tmp$`)
+  let removed = 0
+  const entries = await readdir(dirname(path)).catch(() => [] as string[])
+  for (const entry of entries) {
+    if (!pattern.test(entry)) continue
+    await unlink(join(dirname(path), entry)).then(() => { removed++ }, () => {})
+  }
+  return removed
 }

@@ -10,3 +10,10 @@ export class ContactNotFoundError extends Error {
   override name = 'ContactNotFoundError'
   constructor (name: string) { super(`Contact not found: ${name}`) }
 }
+
+/** The contact list holds MAX_CONTACTS already: remove one first. */
+export class ContactsFullError extends Error {
+  static override name = 'ContactsFullError'
+  override name = 'ContactsFullError'
+  constructor (max: number) { super(`Too many contacts (at most ${max}): remove one first`) }
+}

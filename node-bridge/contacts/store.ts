@@ -2,8 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { isKemPublicKey } from '../crypto/suites'
-import { writeFileAtomic } from './atomic-file'
-import { ContactNotFoundError, ContactsUnreadableError } from './errors'
+import { removeLeftovers, writeFileAtomic } from './atomic-file'
+import { ContactNotFoundError, ContactsFullError, ContactsUnreadableError } from './errors'
 
 const sessionSchema = z.strictObject({
   /** The negotiated session key, base64 (32 bytes). Secret: the file is the owner's only. */
@@ -28,6 +28,12 @@ export type Contact = z.infer<typeof contactSchema>
 export type ContactSession = z.infer<typeof sessionSchema>
 
 export const CONTACTS_FILE = 'contacts.json'
+/**
+ * Contacts at most, added by hand or learnt from key negotiations: each
+ * change rewrites the file, so an unbounded list lets a local program or a
+ * stream of negotiating peers make every change slower and the file huge.
+ */
+export const MAX_CONTACTS = 1000
 
 /**
  * The contacts in `dataDir/contacts.json`: names, the peers they were bound
@@ -42,6 +48,7 @@ export class ContactStore {
   static async open (dataDir: string): Promise<ContactStore> {
     await mkdir(dataDir, { recursive: true })
     const path = join(dataDir, CONTACTS_FILE)
+    await removeLeftovers(path)
     let text: string
     try {
       text = await readFile(path, 'utf8')
@@ -76,6 +83,7 @@ export class ContactStore {
     const now = new Date().toISOString()
     const existing = this.get(name)
     if (existing == null) {
+      if (this.contacts.length >= MAX_CONTACTS) throw new ContactsFullError(MAX_CONTACTS)
       this.contacts.push({ name, public_key: publicKey, added_at: now, updated_at: now })
     } else if (existing.public_key !== publicKey) {
       existing.public_key = publicKey
@@ -107,6 +115,7 @@ export class ContactStore {
       if (named != null && named.peer_id == null && !isKemPublicKey(named.public_key)) contact = named
     }
     if (contact == null) {
+      if (this.contacts.length >= MAX_CONTACTS) throw new ContactsFullError(MAX_CONTACTS)
       const free = this.get(name) == null ? name : `${name}-${peerId.slice(-6)}`
       contact = { name: free, added_at: now, updated_at: now }
       this.contacts.push(contact)
@@ -124,10 +133,25 @@ export class ContactStore {
     await this.saving
   }
 
+  /**
+   * Write the list as it is now. Changes made while a write is under way
+   * share the next one: a burst of N changes costs two writes, not N (each
+   * is a full rewrite and an fsync), and every caller resolves once a write
+   * that includes its change is durable.
+   */
   private async save (): Promise<void> {
-    const text = `${JSON.stringify({ version: 1, contacts: this.contacts }, null, 2)}\n`
-    const write = this.saving.catch(() => {}).then(async () => { await writeFileAtomic(this.path, text) })
-    this.saving = write
-    await write
+    if (this.next == null) {
+      const next = this.saving.catch(() => {}).then(async () => {
+        // taken now, when this write starts: it holds every change made until this moment
+        if (this.next === next) this.next = undefined
+        await writeFileAtomic(this.path, `${JSON.stringify({ version: 1, contacts: this.contacts }, null, 2)}\n`)
+      })
+      this.next = next
+      this.saving = next
+    }
+    await this.next
   }
+
+  /** The write that has not started yet: a change joins it. */
+  private next?: Promise<void>
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { toBase64 } from './base64'
 import { InvalidKeyError } from './errors'
 import { PREFERRED, suiteForSecretKey, type KemSuite } from './suites'
+import { removeLeftovers } from '../contacts/atomic-file'
 
 export interface KeypairReply {
   public_key: string
@@ -43,6 +44,7 @@ export async function loadOrCreateKemIdentity (dataDir: string): Promise<KemIden
   }
   const { publicKey, secretKey: fresh } = PREFERRED.kem.keygen()
   await mkdir(dataDir, { recursive: true })
+  await removeLeftovers(path)
   const tmp = `${path}.${process.pid}.tmp`
   await writeFile(tmp, fresh, { mode: 0o600 })
   await rename(tmp, path)

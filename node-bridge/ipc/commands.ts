@@ -34,12 +34,15 @@ export function createRequestHandler (deps: CommandDeps): RequestHandler {
   return async (line, ctx) => {
     // one turn of the event loop per request: a client pipelining CPU-bound requests (key pairs) lets other sockets in between
     await new Promise<void>(resolve => { setImmediate(resolve) })
-    const parsed = parseRequest(line)
-    if (!parsed.ok) return failure(parsed.error, parsed.id)
+    let parsed: ReturnType<typeof parseRequest> | undefined
     try {
+      parsed = parseRequest(line)
+      if (!parsed.ok) return failure(parsed.error, parsed.id)
       return success(await run(parsed.request, deps, ctx), parsed.id)
     } catch (err: any) {
-      return failure(describeError(err, deps.log), parsed.id)
+      // whatever went wrong (parsing included), the client gets a reply: a rejected reply
+      // queued behind another would be an unhandled rejection
+      return failure(describeError(err, deps.log), parsed?.id)
     }
   }
 }
@@ -107,7 +110,7 @@ async function run (req: IpcRequest, deps: CommandDeps, ctx: ConnectionContext):
 /** Errors of our own modules say what went wrong in words a client can show; anything else is a bug, logged. */
 const KNOWN = new Set([
   'PeerNotFoundError', 'AmbiguousPeerError', 'P2pStoppedError', 'FileSourceError', 'ReceiveFolderError',
-  'ContactNotFoundError', 'InvalidKeyError', 'MalformedCiphertextError', 'DecryptionError', 'KeyMismatchError',
+  'ContactNotFoundError', 'ContactsFullError', 'InvalidKeyError', 'MalformedCiphertextError', 'DecryptionError', 'KeyMismatchError',
   'ChatProtocolError', 'ChatClosedError', 'ChatLimitedConnectionError', 'FrameAuthError', 'RangeError'
 ])
 

@@ -8,8 +8,22 @@ import type { IpcLimits } from './limits'
 import { LineSplitter, type LineEvent } from './line-splitter'
 import { OrderedReplies } from './replies'
 
-/** A browser's request line: the IPC port is no web server, and a page must not reach it (cross-protocol requests). */
-const HTTP_REQUEST = /^[A-Z]{3,7} \S+ HTTP\/\d/
+/**
+ * The IPC port is no web server, and a page must not reach it (a no-cors
+ * `POST` whose body holds IPC lines is a cross-protocol request). A
+ * connection's first line is held until it is whole (or `FIRST_LINE_MAX`
+ * bytes came with no newline) and refused if it, or anything held, looks
+ * like HTTP: a request line however long its target, an HTTP version at a
+ * line's end, or a header a browser always sends.
+ */
+const HTTP_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/\d/
+const HTTP_ANYWHERE = /(?: HTTP\/\d(?:\.\d)?\r?\n|\r?\n(?:host|origin|user-agent|content-type|sec-fetch-\w+): )/i
+/** Enough for any first request of the contract; a client sends its first newline before this. */
+export const FIRST_LINE_MAX = 64 * 1024
+
+export function looksLikeHttp (firstBytes: string): boolean {
+  return HTTP_REQUEST_LINE.test(firstBytes.trimStart()) || HTTP_ANYWHERE.test(firstBytes)
+}
 
 /**
  * One TCP client: lines in, replies out in order, notices when it
@@ -26,6 +40,12 @@ export class IpcConnection {
   private backlog: LineEvent[] = []
   private unsubscribe?: () => void
   private first = true
+  private lastActive = Date.now()
+  /** Closes a connection that never sends a whole line (see limits.firstLineTimeoutMs). */
+  private silence?: ReturnType<typeof setTimeout>
+  /** The first bytes, until the first line is whole (see looksLikeHttp). */
+  private held: Buffer[] = []
+  private heldBytes = 0
   private ended = false
 
   constructor (private readonly socket: Socket, private readonly handle: RequestHandler, private readonly hub: EventHub, private readonly limits: IpcLimits, private readonly log: Logger) {
@@ -39,6 +59,25 @@ export class IpcConnection {
     socket.on('end', () => { this.ended = true; this.settled() })
     socket.on('error', err => { this.log('IPC client error: %s', err.message) })
     socket.on('close', () => { this.closed() })
+    this.silence = setTimeout(() => { this.onSilent() }, limits.firstLineTimeoutMs)
+    this.silence.unref()
+  }
+
+  /** Nothing under way, not subscribed: a client whose slot may go to a new one when all are taken. */
+  get idle (): boolean {
+    return !this.subscribed && this.replies.pending === 0 && this.backlog.length === 0
+  }
+
+  /** When this client last sent a line or got a reply. */
+  get lastActivity (): number {
+    return this.lastActive
+  }
+
+  /** All slots are taken and this client is the longest idle: it makes room. */
+  evict (): void {
+    this.log('closing an idle IPC client to make room for a new one')
+    this.socket.end(toLine(failure('Closing this idle connection: every slot is taken and a new client needs one')))
+    this.socket.destroySoon()
   }
 
   get subscribed (): boolean {
@@ -50,16 +89,28 @@ export class IpcConnection {
     this.socket.destroy()
   }
 
-  private onData (chunk: Buffer): void {
+  private onData (data: Buffer): void {
+    let chunk = data
     if (this.first) {
+      // hold the bytes until the first line is whole, then judge them all
+      this.held.push(data)
+      this.heldBytes += data.length
+      if (data.indexOf(0x0a) === -1 && this.heldBytes < FIRST_LINE_MAX) return
       this.first = false
-      if (HTTP_REQUEST.test(chunk.subarray(0, 64).toString('latin1'))) {
+      chunk = Buffer.concat(this.held)
+      this.held = []
+      if (looksLikeHttp(chunk.toString('latin1'))) {
         this.log('refused an HTTP request on the IPC port')
         this.socket.destroy()
         return
       }
     }
-    this.backlog.push(...this.splitter.push(chunk))
+    const events = this.splitter.push(chunk)
+    if (events.length > 0) {
+      clearTimeout(this.silence)
+      this.lastActive = Date.now()
+    }
+    this.backlog.push(...events)
     this.pump()
     // read no more until the backlog is worked off (and the client reads its replies: they count until written)
     if (this.backlog.length > 0) this.socket.pause()
@@ -102,6 +153,7 @@ export class IpcConnection {
       this.socket.destroy()
       return
     }
+    this.lastActive = Date.now()
     if (!this.socket.write(toLine(reply))) {
       await new Promise<void>(resolve => {
         const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); resolve() }
@@ -118,6 +170,13 @@ export class IpcConnection {
     if (this.ended && this.backlog.length === 0 && this.replies.pending === 0 && !this.subscribed) this.socket.end()
   }
 
+  private onSilent (): void {
+    if (this.socket.destroyed) return
+    this.log('closing an IPC client that sent no request')
+    this.socket.end(toLine(failure(`No request within ${this.limits.firstLineTimeoutMs / 1000} s: closing the connection`)))
+    this.socket.destroySoon()
+  }
+
   private onIdle (): void {
     if (this.subscribed || this.replies.pending > 0 || this.backlog.length > 0) return // listening for events, or busy: not idle
     this.socket.end(toLine(failure(`Idle for ${this.limits.idleTimeoutMs / 1000} s: closing the connection`)))
@@ -125,6 +184,7 @@ export class IpcConnection {
   }
 
   private closed (): void {
+    clearTimeout(this.silence)
     this.controller.abort(new Error('The IPC client went away'))
     this.unsubscribe?.()
     this.unsubscribe = undefined

@@ -10,6 +10,8 @@ import { NOTICE_NAMES } from '../chat/events'
  */
 const peer = z.string().min(1, 'must not be empty').max(256)
 const key = z.string().min(1, 'must not be empty').max(16 * 1024)
+/** A contact's public key, base64: X-Wing's is 1,624 characters, ML-KEM-768's 1,580; the contract's placeholders are shorter. */
+const publicKey = z.string().min(1, 'must not be empty').max(4096)
 /** `null`, `{}` or absent. */
 const none = z.union([z.null(), z.strictObject({})])
 
@@ -32,7 +34,7 @@ export const requestSchema = z.discriminatedUnion('command', [
   ]),
   z.discriminatedUnion('action', [
     request('contacts', 'list', none),
-    request('contacts', 'add', z.strictObject({ peer, public_key: key })),
+    request('contacts', 'add', z.strictObject({ peer, public_key: publicKey })),
     request('contacts', 'remove', z.strictObject({ peer })),
     request('contacts', 'negotiate_keys', z.strictObject({ peer }))
   ]),
@@ -59,8 +61,37 @@ export type Parsed =
   | { ok: true, request: IpcRequest, id?: RequestId }
   | { ok: false, error: string, id?: RequestId }
 
+/** No request of the contract nests deeper than 3; past this a line is refused before anything walks it. */
+export const MAX_JSON_DEPTH = 16
+
+/**
+ * How deep `text`'s arrays and objects nest, stopping once past `limit`.
+ * One pass, no recursion: it runs before `JSON.parse`, so that nothing
+ * recursive (zod, `JSON.stringify` in an error message) ever meets a
+ * 5,000-deep structure from a client.
+ */
+export function jsonDepthExceeds (text: string, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) {
+      inString = true
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--
+    }
+  }
+  return false
+}
+
 /** One line from a client → a request, or the precise reason it is not one. */
 export function parseRequest (line: string): Parsed {
+  if (jsonDepthExceeds(line, MAX_JSON_DEPTH)) return { ok: false, error: `Invalid request: nested deeper than ${MAX_JSON_DEPTH} levels` }
   let value: unknown
   try {
     value = JSON.parse(line)
@@ -86,7 +117,12 @@ export function parseRequest (line: string): Parsed {
 
 function describe (issues: z.core.$ZodIssue[], value: Record<string, unknown>): string {
   const first = issues[0]
-  const show = (v: unknown): string => v === undefined ? 'missing' : JSON.stringify(v)
+  // a client's value, shown short: a 100 KB "command" must not come back whole
+  const show = (v: unknown): string => {
+    if (v === undefined) return 'missing'
+    const text = JSON.stringify(v)
+    return text.length > 64 ? `${text.slice(0, 61)}...` : text
+  }
   if (first?.code === 'invalid_union' && first.path.length === 1) {
     const options = ((first as { options?: unknown[] }).options ?? []).map(o => String(o)).join(', ')
     if (first.path[0] === 'command') {

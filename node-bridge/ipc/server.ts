@@ -33,6 +33,16 @@ export function createIpcServer (deps: IpcServerDeps): IpcServer {
   // allowHalfOpen: a client that ends its side still gets its replies
   const server = createServer({ allowHalfOpen: true }, socket => {
     if (connections.size >= limits.maxClients) {
+      // the longest-idle client makes room: silent clients cannot keep real ones out
+      let idlest: IpcConnection | undefined
+      const before = Date.now() - limits.evictIdleAfterMs
+      for (const c of connections) if (c.idle && c.lastActivity <= before && (idlest == null || c.lastActivity < idlest.lastActivity)) idlest = c
+      if (idlest != null) {
+        connections.delete(idlest)
+        idlest.evict()
+      }
+    }
+    if (connections.size >= limits.maxClients) {
       socket.on('error', () => {})
       socket.end(toLine(failure(`Too many clients (at most ${limits.maxClients}): try again later`)))
       socket.destroySoon()

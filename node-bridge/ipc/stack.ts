@@ -15,6 +15,9 @@ export interface IpcStackInit {
   status(): Promise<Record<string, unknown>>
   logger: ComponentLogger
   limits?: Partial<IpcLimits>
+  /** Who may use the WebSocket from a page (see websocket.ts). */
+  allowedOrigins: ReadonlySet<string>
+  token: string
 }
 
 /** The IPC on TCP and its WebSocket twin, one request handler and one event hub for both. Binds only in `listen`. */
@@ -29,7 +32,7 @@ export function createIpcStack (init: IpcStackInit): IpcStack {
   const log = init.logger.forComponent('pipbingo:bridge:ipc')
   const deps = { chat: init.chat, contacts: init.contacts, status: init.status, hub: init.hub, log, limits: init.limits }
   const tcp = createIpcServer(deps)
-  const ws = createIpcWebSocket({ handle: createRequestHandler(deps), hub: init.hub, limits: tcp.limits, log })
+  const ws = createIpcWebSocket({ allowedOrigins: init.allowedOrigins, token: init.token, handle: createRequestHandler(deps), hub: init.hub, limits: tcp.limits, log })
   return {
     tcp,
     ws,

@@ -17,6 +17,7 @@ export interface IpcStatusDeps {
   relayConnected(): boolean
   ipcClients(): number
   receiveDir: string
+  sendDirs: readonly string[]
   /** The node's KEM public key, base64: what others pin in a contact. */
   publicKey: string
 }
@@ -38,6 +39,7 @@ export function describeIpcStatus (d: IpcStatusDeps): Record<string, unknown> {
     public_key: d.publicKey,
     stun_urls: d.chat.stunUrls,
     ipc_clients: d.ipcClients(),
-    receive_dir: d.receiveDir
+    receive_dir: d.receiveDir,
+    send_dirs: [...d.sendDirs]
   }
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from '@libp2p/interface'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -7,9 +7,15 @@ import type { RequestHandler } from './commands'
 import { failure, type Reply } from './envelope'
 import type { EventHub } from './hub'
 import type { IpcLimits } from './limits'
+import { isLoopbackHostHeader } from '../rest/guards'
+import { tokenMatches } from '../rest/token'
 import { OrderedReplies } from './replies'
 
 export interface IpcWebSocketDeps {
+  /** Web origins whose pages may connect (a WebSocket is not bound by CORS): the app's, see rest/guards.ts. */
+  allowedOrigins: ReadonlySet<string>
+  /** A page connects with `?token=` the bridge's API token (rest/token.ts); programs send no Origin and need none. */
+  token: string
   handle: RequestHandler
   hub: EventHub
   limits: IpcLimits
@@ -23,8 +29,6 @@ export interface IpcWebSocket {
   close(): Promise<void>
 }
 
-/** Pages may connect only from the machine itself: a WebSocket is not bound by CORS, so any other origin is refused. */
-const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/
 
 /**
  * The IPC over a WebSocket: every client gets every notice (one JSON text
@@ -42,7 +46,15 @@ export function createIpcWebSocket (deps: IpcWebSocketDeps): IpcWebSocket {
   const wss = new WebSocketServer({
     server,
     maxPayload: limits.maxLineBytes,
-    verifyClient: ({ origin }: { origin?: string }) => origin == null || origin === '' || LOCAL_ORIGIN.test(origin)
+    verifyClient: ({ origin, req }: { origin?: string, req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      // the same rules as the REST API: loopback Host names (DNS rebinding), the app's origins, and a page brings the token
+      if (!isLoopbackHostHeader(req.headers.host)) { done(false, 403, 'Host not allowed: loopback names only'); return }
+      if (origin == null || origin === '') { done(true); return }
+      if (!deps.allowedOrigins.has(origin)) { done(false, 403, `Origin ${origin} is not allowed`); return }
+      const given = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? undefined
+      if (!tokenMatches(given, deps.token)) { done(false, 403, 'A page must connect with ?token=<the bridge\'s API token>'); return }
+      done(true)
+    }
   })
   wss.on('error', err => { log.error('IPC WebSocket error: %s', err.message) })
   // a client that does not answer a ping within the idle timeout is gone: drop it

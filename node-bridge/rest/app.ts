@@ -6,7 +6,7 @@ import type { BridgeStats } from '../stats'
 import { deleteDownload, postDownload } from './downloads'
 import { BadRequestError, describeError, MethodNotAllowedError, NotFoundError } from './errors'
 import { eventsHandler } from './events'
-import { corsGuard, hostGuard } from './guards'
+import { corsGuard, hostGuard, tokenHandler } from './guards'
 import { openApiDocument } from './openapi'
 import { streamHandler, type StreamDeps } from './stream'
 
@@ -20,6 +20,10 @@ export interface RestDeps {
   metrics: { contentType: string, text(): Promise<string> }
   /** The interface the API listens on: on loopback, other `Host` names are refused. */
   listenHost?: string
+  /** The web origins whose pages may call the API (guards.ts `appOrigins`). */
+  allowedOrigins: ReadonlySet<string>
+  /** The per-install token a page's POST and DELETE carry (token.ts). */
+  token: string
   log?: (msg: string) => void
 }
 
@@ -39,13 +43,15 @@ export function createRestApp (deps: RestDeps): express.Application {
     next()
   })
   app.use(hostGuard(deps.listenHost ?? '127.0.0.1'))
-  app.use(corsGuard())
+  app.use(corsGuard(deps.allowedOrigins, deps.token))
 
   const noStore: RequestHandler = (_req, res, next) => { res.setHeader('Cache-Control', 'no-store'); next() }
 
   app.route('/health').get((_req, res) => {
     res.type('text/plain').send('OK')
   }).all(methodNotAllowed('GET, HEAD'))
+
+  app.route('/token').get(tokenHandler(deps.token)).all(methodNotAllowed('GET, HEAD'))
 
   app.route('/stats').get(noStore, async (_req, res) => {
     res.json(await deps.stats())

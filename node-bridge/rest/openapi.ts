@@ -8,7 +8,7 @@ const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/$
 const json = (schema: unknown, example?: unknown): unknown => ({ 'application/json': { schema, ...(example === undefined ? {} : { example }) } })
 const error = (description: string): unknown => ({ description, content: json(ref('Error')) })
 const filename = { name: 'filename', in: 'path', required: true, description: 'A catalogue filename (a label, never a path: no `/`, `\\`, `..`, control characters; 200 characters at most)', schema: { type: 'string', maxLength: 200 } }
-const common = { 403: error('A page from an origin other than http://localhost:* or http://127.0.0.1:*'), 405: error('Another method is expected') }
+const common = { 403: error('A page from an origin other than the app\'s (the relay\'s, and each --allow-origin); a page\'s POST or DELETE without the X-Pipbingo-Token header'), 405: error('Another method is expected') }
 
 const statusExample = {
   filename: 'video_1234567890.mp4', status: 'seeding', progress: 100, bytes_downloaded: 11534336, total_bytes: 11534336,
@@ -33,6 +33,12 @@ export function openApiDocument (): Record<string, unknown> {
     paths: {
       '/health': {
         get: { summary: 'Liveness', responses: { 200: { description: 'Always `OK`', content: { 'text/plain': { schema: { type: 'string', const: 'OK' } } } }, ...common } }
+      },
+      '/token': {
+        get: {
+          summary: 'The per-install API token, for the app\'s own pages: a page sends it in X-Pipbingo-Token with each POST and DELETE (programs without an Origin need none)',
+          responses: { 200: { description: 'The token', content: json({ type: 'object', required: ['token'], properties: { token: { type: 'string', pattern: '^[0-9a-f]{64}$' } } }) }, ...common }
+        }
       },
       '/stats': {
         get: { summary: 'P2P statistics', responses: { 200: { description: 'Counts and byte totals', content: json(ref('Stats')) }, ...common } }

@@ -7,7 +7,7 @@ describe('bridge configuration: flags, then environment, then defaults', () => {
   it('has the documented defaults', () => {
     expect(parseBridgeConfig([], {})).toEqual({
       host: '127.0.0.1', apiHost: '127.0.0.1', apiPort: 9090, ipcPort: 8889, p2pPort: 10001, wsPort: 10003,
-      relayHttp: 'http://127.0.0.1:8080', cacheDir: 'cache', dataDir: '.pipbingo/bridge', maxConcurrentDownloads: 3, iceServers: []
+      relayHttp: 'http://127.0.0.1:8080', cacheDir: 'cache', dataDir: '.pipbingo/bridge', maxConcurrentDownloads: 3, iceServers: [], allowOrigins: []
     })
   })
 
@@ -19,7 +19,16 @@ describe('bridge configuration: flags, then environment, then defaults', () => {
     expect(config.iceServers).toEqual([{ urls: 'stun:stun.example.org:3478' }])
   })
 
+  it('takes --send-dir and --allow-origin repeated, or from the environment as lists', () => {
+    expect(parseBridgeConfig(['--send-dir', '/srv/share, with comma', '--send-dir', 'outbox', '--allow-origin', 'http://localhost:5173', '--allow-origin', 'https://app.example'], {}))
+      .toMatchObject({ sendDirs: ['/srv/share, with comma', 'outbox'], allowOrigins: ['http://localhost:5173', 'https://app.example'] })
+    expect(parseBridgeConfig([], { PIPBINGO_SEND_DIRS: '/a:/b', PIPBINGO_ALLOW_ORIGINS: 'http://localhost:5173, http://127.0.0.1:4173' }))
+      .toMatchObject({ sendDirs: ['/a', '/b'], allowOrigins: ['http://localhost:5173', 'http://127.0.0.1:4173'] })
+  })
+
   it.each([
+    [['--allow-origin', 'http://localhost:5173/'], /allowOrigins.0: expected an origin such as http:\/\/localhost:5173/],
+    [['--allow-origin', '*'], /allowOrigins/],
     [['--api-port', '70000'], /apiPort/],
     [['--max-downloads', '0'], /maxConcurrentDownloads/],
     [['--relay', '/ip4/127.0.0.1/tcp/10000'], /relay: expected a multiaddr ending in \/p2p/],

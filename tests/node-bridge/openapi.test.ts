@@ -14,6 +14,10 @@ const CALLS: Record<string, Call[]> = {
   'get /health': [['ok', async u => await fetch(`${u}/health`)]],
   'get /stats': [['ok', async u => await fetch(`${u}/stats`)], ['foreign origin', async u => await fetch(`${u}/stats`, { headers: { Origin: 'https://evil.example' } })]],
   'get /status': [['ok', async u => await fetch(`${u}/status`)]],
+  'get /token': [
+    ['the app\'s page', async u => await fetch(`${u}/token`, { headers: { Origin: 'http://127.0.0.1:8080' } })],
+    ['a program (no Origin)', async u => await fetch(`${u}/token`)]
+  ],
   'post /download': [
     ['already cached', async u => await post(u, JSON.stringify({ filename: NAME }))],
     ['malformed', async u => await post(u, '{')],
@@ -47,7 +51,7 @@ describe('GET /openapi.json describes the API as it answers', () => {
   beforeAll(async () => {
     const content = await makeContent(3 * 256 * 1024 + 5, { seed: 91, name: NAME })
     relay = await startRelay([{ name: NAME, bytes: content.bytes }])
-    bridge = await startBridge(relay)
+    bridge = await startBridge(relay, { allowOrigins: ['http://127.0.0.1:8080'] })
     await postDownload(bridge.url, NAME)
     await bridge.waitFor(NAME, 'seeding')
     doc = await (await bridge.api('/openapi.json')).json()
@@ -62,7 +66,7 @@ describe('GET /openapi.json describes the API as it answers', () => {
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
       .flatMap(([path, ops]) => Object.keys(ops).map(method => `${method} ${path}`)).sort()
     expect(documented).toEqual(Object.keys(CALLS).sort())
-    const app = createRestApp({} as any) as any
+    const app = createRestApp({ allowedOrigins: new Set(), token: '' } as any) as any
     const served = (app.router.stack as any[])
       .filter(layer => layer.route != null && typeof layer.route.path === 'string')
       .flatMap(layer => Object.keys(layer.route.methods).filter(m => m !== '_all').map(m => `${m} ${String(layer.route.path).replace(/:(\w+)/g, '{$1}')}`))

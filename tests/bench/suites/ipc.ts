@@ -83,7 +83,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     const files = { bob: new FileEvents(inbox.bob), carol: new FileEvents(inbox.carol) }
 
     ctx.progress(`${name}: writing ${FILE_SIZE / MiB} MiB of pseudo-random bytes`)
-    const path = join(alice.dir, 'bench-ipc-64mib.bin')
+    const path = join(alice.dir, 'data', 'outbox', 'bench-ipc-64mib.bin')
     const file: FileToSend = { path, size: FILE_SIZE, sha256: await writePseudoRandomFile(path, FILE_SIZE, 6) }
     unregister.push(await handlePump(alice.bridge.node, FILE_SIZE))
 

@@ -75,7 +75,7 @@ describe('pipbingo chat: two terminals, two bridges', () => {
     expect(aliceTerm.text()).toMatch(/🔑 Bob: keys negotiated \(X-Wing \(ML-KEM-768 \+ X25519\), HKDF-SHA256, AES-256-GCM\); fingerprint [0-9a-f]{16}/)
     await bobTerm.waitFor('🔑 keys negotiated with Alice')
 
-    const path = join(alice.dir, 'photo.jpg')
+    const path = join(alice.outbox, 'photo.jpg')
     await writeFile(path, Buffer.alloc(3 * 1024 * 1024, 7))
     expect(await runCli(['chat', 'file', '--ipc', ipc(alice), '--chunk-size', '8192', 'Bob', path], { ...aliceTerm, env: {} })).toBe(0)
     expect(aliceTerm.text()).toContain('↑ photo.jpg 100%')

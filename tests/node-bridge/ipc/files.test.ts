@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readdir, stat, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRelay, type TestRelay } from '../../helpers/relay'
@@ -48,7 +49,7 @@ describe('send_file between two bridges', () => {
   it('a 50 MB file arrives byte-identical, end-to-end encrypted, with progress on both sides', async () => {
     expect(await toAlice.request({ command: 'contacts', action: 'negotiate_keys', data: { peer: 'Bob' } })).toMatchObject({ success: true })
     const size = 50 * 1000 * 1000
-    const path = join(alice.dir, 'big video.bin')
+    const path = join(alice.outbox, 'big video.bin')
     const handle = await open(path, 'w')
     const block = Buffer.alloc(1024 * 1024)
     for (let written = 0, n = 0; written < size; n++) {
@@ -124,12 +125,12 @@ describe('send_file between two bridges', () => {
   })
 
   it('send_file errors say what is wrong', async () => {
-    await mkdir(join(alice.dir, 'a-folder'), { recursive: true })
-    const small = join(alice.dir, 'small.txt')
+    await mkdir(join(alice.outbox, 'a-folder'), { recursive: true })
+    const small = join(alice.outbox, 'small.txt')
     await writeFile(small, 'small')
     const cases: Array<[unknown, string]> = [
-      [{ peer: 'Bob', file_path: join(alice.dir, 'nope.bin') }, `File not found: ${join(alice.dir, 'nope.bin')}`],
-      [{ peer: 'Bob', file_path: join(alice.dir, 'a-folder') }, `Not a regular file: ${join(alice.dir, 'a-folder')}`],
+      [{ peer: 'Bob', file_path: join(alice.outbox, 'nope.bin') }, `File not found: ${join(alice.outbox, 'nope.bin')}`],
+      [{ peer: 'Bob', file_path: join(alice.outbox, 'a-folder') }, `Not a regular file: ${join(alice.outbox, 'a-folder')}`],
       [{ peer: 'Nobody', file_path: small }, 'Peer not found: Nobody'],
       [{ peer: 'Bob', file_path: small, chunk_size: 10 }, 'Invalid request for p2p send_file: data.chunk_size: Too small: expected number to be >=256'],
       [{ peer: 'Bob', file_path: small, chunk_size: 8192.5 }, 'Invalid request for p2p send_file: data.chunk_size: expected int, received number'],
@@ -137,6 +138,52 @@ describe('send_file between two bridges', () => {
     ]
     for (const [data, error] of cases) {
       expect(await toAlice.request({ command: 'p2p', action: 'send_file', data })).toMatchObject({ success: false, error })
+    }
+  })
+
+  it('send_file reads only inside the send folders: no path, symlink or .. reaches a file outside, nor the bridge\'s keys', async () => {
+    const outside = join(alice.dir, 'secret.txt')
+    await writeFile(outside, 'not for peers')
+    await symlink(outside, join(alice.outbox, 'innocent.mp4'))
+    await symlink('/etc', join(alice.outbox, 'etc'))
+    await symlink(join(alice.dir, 'data'), join(alice.outbox, 'data-link'))
+    const outsideError = (path: string): string => `${path} is outside the folders files may be sent from (${alice.outbox}): copy it there, or start the bridge with --send-dir <folder>`
+    const cases: Array<[string, string]> = [
+      [outside, outsideError(outside)],
+      ['/etc/hostname', outsideError('/etc/hostname')],
+      [join(alice.outbox, 'innocent.mp4'), outsideError(join(alice.outbox, 'innocent.mp4'))],
+      [join(alice.outbox, 'etc', 'hostname'), outsideError(join(alice.outbox, 'etc', 'hostname'))],
+      ['../../secret.txt', outsideError('../../secret.txt')],
+      [join(alice.outbox, '..', '..', 'secret.txt'), outsideError(join(alice.outbox, '..', '..', 'secret.txt'))],
+      [join(alice.outbox, 'data-link', 'identity.key'), outsideError(join(alice.outbox, 'data-link', 'identity.key'))],
+      [join(alice.dir, 'data', 'kem.key'), outsideError(join(alice.dir, 'data', 'kem.key'))]
+    ]
+    for (const [path, error] of cases) {
+      expect(await toAlice.request({ command: 'p2p', action: 'send_file', data: { peer: 'Bob', file_path: path } }), path).toMatchObject({ success: false, error })
+    }
+    // a relative path is taken in the outbox: the seed's example works once the file is there
+    await writeFile(join(alice.outbox, 'report.txt'), 'inside')
+    const sent = await toAlice.request({ command: 'p2p', action: 'send_file', data: { peer: 'Bob', file_path: 'report.txt' } })
+    expect(sent).toMatchObject({ success: true, data: { file_name: 'report.txt', size: 6 } })
+  })
+
+  it('a send folder that holds the data folder still never sends its keys', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipbingo-wide-'))
+    const broad = await startChatBridge(relay, 'Broad', { dir, sendDirs: [dir] })
+    try {
+      await introduce(broad, bob)
+      const client = await broad.ipc()
+      // a relay's key beside it (same file name), and the bridge's own
+      await mkdir(join(dir, 'relay'))
+      await writeFile(join(dir, 'relay', 'identity.key'), 'a relay key')
+      for (const path of [join(dir, 'data', 'identity.key'), join(dir, 'data', 'kem.key'), join(dir, 'relay', 'identity.key')]) {
+        const name = path
+        expect(await client.request({ command: 'p2p', action: 'send_file', data: { peer: 'Bob', file_path: path } }), name)
+          .toMatchObject({ success: false, error: `${path} is one of the bridge's own files (keys, contacts, token): it is never sent` })
+      }
+      client.close()
+    } finally {
+      await broad.close()
     }
   })
 })

@@ -15,6 +15,8 @@ export interface ChatBridge {
   /** Its folder: `cache/`, `data/` (identity, kem.key, contacts.json, received/). */
   dir: string
   receiveDir: string
+  /** Where send_file may read (its default `--send-dir`, `data/outbox`): tests put the files to send there. */
+  outbox: string
   ipc(): Promise<TestIpcClient>
   /** Stop the bridge; its folder is removed unless `keep` (a restart follows). */
   close(options?: { keep?: boolean }): Promise<void>
@@ -53,6 +55,7 @@ export async function startChatBridge (relay: TestRelay, name: string | undefine
     name: bridge.name,
     dir,
     receiveDir: config.receiveDir ?? join(config.dataDir, 'received'),
+    outbox: config.sendDirs?.[0] ?? join(config.dataDir, 'outbox'),
     ipc: async () => await TestIpcClient.connect(bridge.ipcAddress().port),
     async close ({ keep = false } = {}) {
       await bridge.stop()

@@ -84,7 +84,7 @@ describe('the seed\'s IPC examples, as written', () => {
   })
 
   it('every row of the command table answers its documented shape', async () => {
-    const file = join(alice.dir, 'note.txt')
+    const file = join(alice.outbox, 'note.txt')
     await writeFile(file, 'a small file\n')
     const rows: Array<[unknown, (data: any) => void]> = [
       [{ command: 'p2p', action: 'peers', data: null }, data => {

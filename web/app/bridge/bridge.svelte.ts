@@ -1,6 +1,6 @@
 import { createSubscriber } from 'svelte/reactivity'
 import {
-  bridgeDownloadSchema, bridgeStatsSchema, downloadReplySchema, errorReplySchema, parseStatus, stateEventSchema,
+  bridgeDownloadSchema, bridgeStatsSchema, downloadReplySchema, errorReplySchema, parseStatus, stateEventSchema, tokenReplySchema,
   type BridgeDownload, type BridgeStats
 } from './schemas'
 
@@ -10,6 +10,8 @@ const PROBE_TIMEOUT_MS = 1500
 const PROBE_EVERY_MS = 5000
 const REQUEST_TIMEOUT_MS = 10_000
 const STATS_EVERY_MS = 1000
+/** The header of the bridge's API token (node-bridge/rest/token.ts). */
+const TOKEN_HEADER = 'X-Pipbingo-Token'
 
 /**
  * A bridge daemon on this computer, if one answers at `baseUrl`: its
@@ -35,6 +37,7 @@ export class LocalBridge {
   /** The `start()` whose probe is under way. */
   #probing: AbortController | undefined
   #polling = false
+  #token: string | undefined
   readonly #subscribeStats: () => void
 
   constructor (baseUrl: string) {
@@ -75,11 +78,13 @@ export class LocalBridge {
     try {
       response = await this.#fetch('/download', REQUEST_TIMEOUT_MS, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: await this.#apiToken() },
         body: JSON.stringify({ filename })
       })
     } catch (err) {
-      this.error = (err as Error).name === 'TimeoutError'
+      this.error = (err as Error).message.startsWith('no token')
+        ? 'This page may not use the bridge on this computer: start the bridge with --allow-origin for this page\'s address.'
+        : (err as Error).name === 'TimeoutError'
         ? 'The bridge on this computer took too long to answer.'
         : 'The bridge on this computer did not answer. Is it still running?'
       return
@@ -94,6 +99,20 @@ export class LocalBridge {
     if (download == null) return
     if (download.filename !== filename) this.#aliases = { ...this.#aliases, [filename]: download.filename }
     this.#upsert(download)
+  }
+
+  /**
+   * The bridge's per-install token, which its POST and DELETE require from
+   * a page: `GET /token` answers only the app's own origins (CORS), so no
+   * other page can make this browser start a download.
+   */
+  async #apiToken (): Promise<string> {
+    if (this.#token != null) return this.#token
+    const response = await this.#fetch('/token', REQUEST_TIMEOUT_MS)
+    const token = tokenReplySchema.safeParse(await response.json().catch(() => undefined)).data?.token
+    if (!response.ok || token == null) throw new Error(`no token (HTTP ${response.status})`)
+    this.#token = token
+    return token
   }
 
   /** Where a `<video>` can play `filename` from the bridge (a file still downloading streams too). */

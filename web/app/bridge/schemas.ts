@@ -79,3 +79,6 @@ export function parseStatus (body: unknown): BridgeDownload[] {
   }
   return downloads
 }
+
+/** `GET /token`: the bridge's API token, for the app's own pages. */
+export const tokenReplySchema = z.object({ token: z.string().check(z.regex(/^[0-9a-f]{64}$/)) })
