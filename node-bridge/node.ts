@@ -42,6 +42,11 @@ export interface BridgeNodeInit {
  * It serves every verified chunk of its cache and asks the relay's tracker
  * who holds what (RelayTracker: the address is set once it is known).
  */
+/** `bindAddress` for libjuice: the listen host, unless it is every interface. */
+export function webRtcBind (host: string): { bindAddress?: string } {
+  return host === '0.0.0.0' || host === '::' ? {} : { bindAddress: host }
+}
+
 export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNode> {
   return await createLibp2p({
     start: false,
@@ -57,8 +62,10 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
     transports: [
       tcp(),
       webSockets(),
-      // node-datachannel under the hood; no public STUN server unless configured
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers } }),
+      // node-datachannel under the hood; no public STUN server unless configured. Its UDP
+      // sockets bind where the rest listens (loopback unless --host says otherwise): libjuice
+      // takes `bindAddress` from the configuration, which node-datachannel's RTCPeerConnection passes on
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers, ...webRtcBind(init.host) } as RTCConfiguration }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

@@ -2,7 +2,9 @@ import { readFile, readdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Stream } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
+import { createTestNode } from '../helpers/nodes'
 
 /**
  * The fixes we carry in patches/ (applied by `patch-package` on every
@@ -36,5 +38,37 @@ describe('patches/', () => {
     const source = await readFile(path, 'utf8')
     expect(source, `${path} is not patched: run npm ci (its postinstall applies patches/)`).toContain("await pEvent(channel, ['open', 'close']")
     expect(source).toContain("if (channel.readyState !== 'closed')")
+  })
+
+  it('@libp2p/utils: onDrain() waits for the next drain after a first one (writes really wait for the peer)', async () => {
+    const a = await createTestNode()
+    const b = await createTestNode()
+    try {
+      let accepted: (stream: Stream) => void = () => {}
+      const opened = new Promise<Stream>(resolve => { accepted = resolve })
+      await b.handle('/pipbingo/test/drain', (stream) => { stream.pause(); accepted(stream) })
+      const stream = await a.dialProtocol(b.getMultiaddrs(), '/pipbingo/test/drain')
+      const remote = await opened
+      // fill the peer's window (yamux: 256 KiB) until the stream says to wait
+      const fill = async (): Promise<void> => { while (stream.send(new Uint8Array(64 * 1024))) await Promise.resolve() }
+      await fill()
+      const first = stream.onDrain()
+      remote.resume()
+      await first
+      // the peer reads nothing again: a second onDrain() must wait, not answer with the first promise
+      remote.pause()
+      await fill()
+      let settled = false
+      const second = stream.onDrain().then(() => { settled = true }, () => { settled = true })
+      // yamux has had every chance to move bytes: many turns of the event loop, not a timer
+      for (let i = 0; i < 50; i++) await new Promise<void>(resolve => setImmediate(resolve))
+      expect(settled).toBe(false)
+      remote.resume()
+      await second
+      expect(settled).toBe(true)
+    } finally {
+      await a.stop()
+      await b.stop()
+    }
   })
 })

@@ -1,3 +1,4 @@
+import { readdir, readFile, readlink } from 'node:fs/promises'
 import type { Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,6 +7,26 @@ import { startRelay, type TestRelay } from '../helpers/relay'
 import { postDownload, startBridge, type TestBridge } from '../helpers/bridge'
 
 const NAME = 'video_webrtc.mp4'
+
+/** Local addresses of this process's UDP sockets (Linux: its fds' socket inodes, looked up in /proc/net/udp{,6}). */
+async function udpSocketsOfThisProcess (): Promise<string[]> {
+  const inodes = new Set<string>()
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
+    const m = /^socket:\[(\d+)\]$/.exec(target)
+    if (m != null) inodes.add(m[1]!)
+  }
+  const out: string[] = []
+  for (const table of ['/proc/self/net/udp', '/proc/self/net/udp6']) {
+    const rows = (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1).map(r => r.trim().split(/\s+/)).filter(r => r.length > 9)
+    for (const row of rows) {
+      if (!inodes.has(row[9]!)) continue
+      const hex = row[1]!.split(':')[0]!
+      out.push(hex.length === 8 ? hex.match(/../g)!.reverse().map(b => parseInt(b, 16)).join('.') : `[ipv6 ${hex}]`)
+    }
+  }
+  return out
+}
 
 describe('a bridge is reachable over WebRTC through its reservation on the relay (as browser tabs reach it)', () => {
   let content: TestContent
@@ -62,5 +83,9 @@ describe('a bridge is reachable over WebRTC through its reservation on the relay
     expect(have).toBeDefined()
     const chunk = await channel.getChunk(content.contentId, 1)
     expect(chunk).toEqual(content.bytes.slice(256 * 1024, 2 * 256 * 1024))
+    // the WebRTC (libjuice) sockets of both bridges are bound where the rest listens: loopback
+    const udp = await udpSocketsOfThisProcess()
+    expect(udp.length).toBeGreaterThan(0)
+    expect(udp.filter(a => a !== '127.0.0.1'), udp.join(', ')).toEqual([])
   }, 60_000)
 })

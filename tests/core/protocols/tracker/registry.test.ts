@@ -78,6 +78,27 @@ describe('TrackerRegistry', () => {
     // renewing what it already holds is still accepted
     expect(r.announce('p', [], [{ contentId: ids[0] as string, complete: true }])).toBe(1)
   })
+
+  it('caps the entries of all peers together: many identities cannot pin memory; withdrawals, disconnects and expiry make room; renewals and pinned entries always pass', () => {
+    const c = clock()
+    const r = new TrackerRegistry({ maxEntries: 4, ttlMs: 1000, now: c.now })
+    const ids = ['1', '2', '3', '4', '5'].map(d => d.repeat(64))
+    const entry = (i: number): Array<{ contentId: ContentId, complete: boolean }> => [{ contentId: ids[i] as string, complete: false }]
+    for (let i = 0; i < 4; i++) expect(r.announce(`p${i}`, [], entry(i))).toBe(1)
+    expect(r.announce('p4', [], entry(4))).toBe(0)
+    expect(r.find(ids[4] as string)).toEqual([])
+    expect(r.announce('p0', [], entry(0))).toBe(1)
+    // the relay's own library always fits (and counts)
+    expect(r.announce('origin', [], entry(4), { origin: true, pinned: true })).toBe(1)
+    r.withdraw('p0', [ids[0] as string])
+    expect(r.announce('p4', [], entry(4))).toBe(0)
+    r.removePeer('p1')
+    expect(r.announce('p4', [], entry(4))).toBe(1)
+    expect(r.announce('p5', [], entry(1))).toBe(0)
+    c.advance(1000)
+    expect(r.announce('p5', [], entry(1))).toBe(1)
+    expect(r.size()).toBe(2)
+  })
 })
 
 describe('TrackerRegistry: counting holders', () => {

@@ -6,6 +6,8 @@ export const DEFAULT_TTL_MS = 10 * 60_000
 export const MAX_MESSAGE_BYTES = 256 * 1024
 export const MAX_ENTRIES_PER_ANNOUNCE = 1000
 export const MAX_ENTRIES_PER_PEER = 5000
+/** Entries in a registry in all (≈ 150 bytes each: about 15 MB); 20 identities at the per-peer cap fill it. */
+export const MAX_ENTRIES = 100_000
 export const MAX_ADDRS_PER_PEER = 16
 export const MAX_MULTIADDR_LENGTH = 512
 export const DEFAULT_FIND_LIMIT = 30

@@ -1,5 +1,5 @@
 import type { ContentId } from '../../content/manifest'
-import { DEFAULT_FIND_LIMIT, DEFAULT_TTL_MS, MAX_ENTRIES_PER_PEER } from './constants'
+import { DEFAULT_FIND_LIMIT, DEFAULT_TTL_MS, MAX_ENTRIES, MAX_ENTRIES_PER_PEER } from './constants'
 import type { ProviderRecord } from './codec'
 
 interface Holder {
@@ -14,6 +14,8 @@ interface Holder {
 export interface TrackerRegistryInit {
   ttlMs?: number
   maxEntriesPerPeer?: number
+  /** (peer, content) entries in all; past it new ones are refused until some expire or are withdrawn (pinned ones always fit). */
+  maxEntries?: number
   now?: () => number
 }
 
@@ -39,6 +41,9 @@ export type HoldersChangeListener = (contentIds: readonly ContentId[]) => void
 export class TrackerRegistry {
   readonly ttlMs: number
   private readonly maxPerPeer: number
+  private readonly maxEntries: number
+  /** Entries held, expired ones not yet pruned included. */
+  private entries = 0
   private readonly now: () => number
   private readonly byContent = new Map<ContentId, Map<string, Holder>>()
   private readonly byPeer = new Map<string, Set<ContentId>>()
@@ -51,12 +56,18 @@ export class TrackerRegistry {
   constructor (init: TrackerRegistryInit = {}) {
     this.ttlMs = init.ttlMs ?? DEFAULT_TTL_MS
     this.maxPerPeer = init.maxEntriesPerPeer ?? MAX_ENTRIES_PER_PEER
+    this.maxEntries = init.maxEntries ?? MAX_ENTRIES
     this.now = init.now ?? Date.now
   }
 
-  /** Returns how many entries were accepted (a peer is capped at maxEntriesPerPeer). */
+  /**
+   * Returns how many entries were accepted: a peer is capped at
+   * maxEntriesPerPeer, and the registry at maxEntries (renewals and pinned
+   * entries always pass), so that many identities cannot pin memory either.
+   */
   announce (peer: string, addrs: string[], entries: Array<{ contentId: ContentId, complete: boolean }>, options: { origin?: boolean, pinned?: boolean } = {}): number {
     const now = this.now()
+    if (this.entries + entries.length > this.maxEntries && options.pinned !== true) this.pruneAll()
     const mine = this.byPeer.get(peer) ?? new Set<ContentId>()
     this.byPeer.set(peer, mine)
     const expires = options.pinned === true ? Infinity : now + this.ttlMs
@@ -70,6 +81,11 @@ export class TrackerRegistry {
         this.byContent.set(contentId, holders)
       }
       const before = holders.get(peer)
+      if (before == null && this.entries >= this.maxEntries && options.pinned !== true) {
+        if (holders.size === 0) this.byContent.delete(contentId)
+        continue
+      }
+      if (before == null) this.entries++
       if (before == null || before.expires <= now || before.complete !== complete || before.origin !== origin) this.changed.add(contentId)
       holders.set(peer, { addrs, complete, origin, expires, announced: now })
       mine.add(contentId)
@@ -173,7 +189,10 @@ export class TrackerRegistry {
 
   private remove (peer: string, contentId: ContentId): void {
     const holders = this.byContent.get(contentId)
-    if (holders?.delete(peer) === true) this.changed.add(contentId)
+    if (holders?.delete(peer) === true) {
+      this.changed.add(contentId)
+      this.entries--
+    }
     if (holders?.size === 0) this.byContent.delete(contentId)
     const mine = this.byPeer.get(peer)
     mine?.delete(contentId)
