@@ -1,5 +1,4 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -11,6 +10,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { chatProtocol, type ChatProtocol, type ChatProtocolInit } from '@core/protocols/chat'
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import type { ChunkStore } from '@core/store/types'
+import { muxer } from '@core/protocols/muxer'
 import { relayTracker, type RelayTracker } from './tracker'
 
 export type BridgeNode = Libp2p<{
@@ -69,7 +69,7 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer()],
     services: {
       identify: identify(),
       ping: ping(),

@@ -1,5 +1,4 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -11,6 +10,7 @@ import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
 import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
+import { muxer } from '@core/protocols/muxer'
 
 export type RelayNode = Libp2p<{
   identify: unknown
@@ -52,7 +52,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
     },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer()],
     connectionManager: { maxConnections: init.maxReservations + 256 },
     services: {
       identify: identify(),

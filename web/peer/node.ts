@@ -1,5 +1,4 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { webRTC } from '@libp2p/webrtc'
@@ -10,6 +9,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
 import type { ChunkStore } from '@core/store/types'
+import { muxer } from '@core/protocols/muxer'
 
 export type TabNode = Libp2p<{ identify: unknown, chunk: ChunkProtocol, tracker: TrackerClient }>
 
@@ -45,7 +45,7 @@ export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer()],
     // the browser default refuses ws:// and private addresses; our relay is both on a LAN or loopback
     connectionGater: { denyDialMultiaddr: () => false },
     services: {

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Libp2p } from 'libp2p'
+import type { Stream } from '@libp2p/interface'
+import { PROTOCOL } from '@core/protocols/chunk'
+import { encodeFrame, FrameType } from '@core/protocols/chunk/codec'
+import { MAX_STREAMS_PER_CONNECTION } from '@core/protocols/muxer'
+import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
+import { MAX_ENTRIES, MAX_ENTRIES_PER_ANNOUNCE, MAX_ENTRIES_PER_PEER } from '@core/protocols/tracker/constants'
+import { chunkOf, digest, makeContent, type TestContent } from '../helpers/content'
+import { createTestNode } from '../helpers/nodes'
+import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
+import { fetchChunk, recordUnhandledRejections, roundTrip, settle, startRogue, until } from '../helpers/rogue'
+
+const CHUNK = 256 * 1024
+const CHUNKS = 8
+
+/**
+ * The relay, like any libp2p node, takes at most 5 inbound connections a
+ * second from one host (everything here is 127.0.0.1), and each case makes
+ * three (the rogue, the finder, the fetcher). No event says the window
+ * moved on: this waits it out.
+ */
+const nextSecond = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 1_050)) }
+
+/** A fresh content id of 64 hex digits, `n` in it. */
+const fakeId = (peer: number, n: number): string => `${peer.toString(16).padStart(8, '0')}${n.toString(16).padStart(8, '0')}`.padEnd(64, 'f')
+
+/**
+ * Issue 14's hostile-peer suite, the rows rogue-peer.test.ts does not
+ * cover: tracker floods from many identities, a thousand streams on one
+ * connection, oversized and malformed frames. Real relay, real rogue
+ * libp2p peers built from the project's stack, loopback TCP. After each
+ * attack a well-behaved peer finds the content and fetches a chunk within
+ * a second, and no rejection went unhandled.
+ */
+describe('hostile peers against a real relay', () => {
+  let content: TestContent
+  let relay: TestRelay
+  let unhandled: ReturnType<typeof recordUnhandledRejections>
+
+  beforeAll(async () => {
+    content = await makeContent(CHUNKS * CHUNK - 77, { seed: 1414, name: 'video_1700000001414.mp4' })
+    relay = await startRelay([{ name: content.manifest.name, bytes: content.bytes }])
+    unhandled = recordUnhandledRejections()
+  })
+  afterAll(async () => {
+    unhandled?.stop()
+    await relay?.close()
+  })
+
+  /** The tracker still lists the origin for the content, and a chunk comes within a second. */
+  async function relayStillServes (): Promise<void> {
+    await settle()
+    expect(unhandled.summary()).toBe('')
+    const finder = await createTestNode({ tracker: trackerClient({ tracker: tcpAddr(relay) }) }) as unknown as Libp2p<{ tracker: TrackerClient }>
+    try {
+      const providers = await finder.services.tracker.findProviders(content.contentId, { signal: AbortSignal.timeout(1_000) })
+      expect(providers.some(p => p.origin)).toBe(true)
+    } finally {
+      await finder.stop()
+    }
+    const data = await fetchChunk(tcpAddr(relay), relay.relay.node.peerId, content.contentId, 2, 1_000)
+    expect(digest(data)).toBe(digest(chunkOf(content, 2)))
+    expect(unhandled.summary()).toBe('')
+  }
+
+  it(`a tracker flood from 25 identities (5 × 1,000 ids each) fills the registry to its cap of ${MAX_ENTRIES} and no further; the relay serves on`, async () => {
+    const before = relay.relay.registry.size()
+    const identities = 25
+    const perIdentity = 5 * MAX_ENTRIES_PER_ANNOUNCE
+    expect(perIdentity).toBeLessThanOrEqual(MAX_ENTRIES_PER_PEER)
+    // the relay takes 5 inbound connections a second from one host: four identities at a time
+    for (let start = 0; start < identities; start += 4) {
+      const batch = await Promise.all(Array.from({ length: Math.min(4, identities - start) }, async () =>
+        await createTestNode({ tracker: trackerClient({ tracker: tcpAddr(relay) }) }) as unknown as Libp2p<{ tracker: TrackerClient }>))
+      await Promise.all(batch.map(async (node, k) => {
+        const who = start + k
+        for (let i = 0; i < perIdentity; i += MAX_ENTRIES_PER_ANNOUNCE) {
+          const entries = Array.from({ length: MAX_ENTRIES_PER_ANNOUNCE }, (_, j) => ({ contentId: fakeId(who, i + j), complete: true }))
+          await node.services.tracker.announce(entries, { signal: AbortSignal.timeout(10_000) })
+        }
+      }))
+      // the identities stay connected (a disconnect would drop their entries): stop them only at the end
+      for (const node of batch) flood.push(node)
+      if (start + 4 < identities) await nextSecond()
+    }
+    expect(before + identities * perIdentity).toBeGreaterThan(MAX_ENTRIES)
+    expect(relay.relay.registry.size()).toBe(MAX_ENTRIES)
+    await relayStillServes()
+    await Promise.all(flood.map(async n => { await n.stop() }))
+    // they left: their entries go with them, and the room comes back
+    await until(() => relay.relay.registry.size() === before, 'the flood\'s entries to go with its connections', 10_000)
+  }, 120_000)
+  const flood: Array<Libp2p<{ tracker: TrackerClient }>> = []
+
+  it(`1,000 streams on one connection: the relay takes ${MAX_STREAMS_PER_CONNECTION} at most, and serves on`, async () => {
+    await nextSecond()
+    const rogue = await startRogue()
+    try {
+      const { connection } = await rogue.open(tcpAddr(relay))
+      const opened: Stream[] = []
+      const refused: unknown[] = []
+      await Promise.all(Array.from({ length: 1_000 }, async () => {
+        try {
+          opened.push(await connection.newStream('/ipfs/ping/1.0.0', { signal: AbortSignal.timeout(10_000) }))
+        } catch (err) {
+          refused.push(err)
+        }
+      }))
+      const atRelay = (): number => relay.relay.node.getConnections(rogue.node.peerId).reduce((n, c) => n + c.streams.length, 0)
+      expect(atRelay()).toBeLessThanOrEqual(MAX_STREAMS_PER_CONNECTION)
+      expect(refused.length).toBeGreaterThan(0)
+      await relayStillServes()
+    } finally {
+      await rogue.stop()
+    }
+  }, 60_000)
+
+  it.each([
+    ['an oversized request frame (1 MiB declared)', true, (): Uint8Array => Uint8Array.from([0x80, 0x80, 0x40, 1, 2, 3])],
+    ['a frame of an unknown type', true, (): Uint8Array => Uint8Array.from([3, 0x7f, 0, 0])],
+    ['random bytes', true, (): Uint8Array => crypto.getRandomValues(new Uint8Array(4096))],
+    ['a CHUNK_REQUEST cut short, then the peer vanishes', false, (): Uint8Array => encodeFrame({ type: FrameType.ChunkRequest, id: 1, contentId: 'a'.repeat(64), index: 0 }).subarray().slice(0, 10)]
+  ])('%s: the relay lets go of that stream, and serves on', async (_what, malformed, bytes) => {
+    await nextSecond()
+    const rogue = await startRogue()
+    try {
+      const { stream, connection } = await rogue.open(tcpAddr(relay))
+      stream.send(bytes())
+      await roundTrip(connection)
+      const relayEnd = (): Stream | undefined => relay.relay.node.getConnections(rogue.node.peerId).flatMap(c => c.streams).find(s => s.protocol === PROTOCOL)
+      // a malformed or oversized frame ends the stream at once; a short one waits for the rest until the peer leaves
+      if (!malformed) await rogue.stop()
+      await until(() => relayEnd() == null, 'the relay to let go of the stream')
+      await relayStillServes()
+    } finally {
+      await rogue.stop()
+    }
+  })
+})
