@@ -101,6 +101,19 @@ processes. Each phase runs once per bench (\`--runs\` is not applied), every
 completed file is hashed against the source, a phase that stores no chunk
 for 90 s or outlasts its limit fails, and no child outlives the bench.
 
+**hostile-soak** — issue 14's soak: 50 normal Node peers (the flash-crowd's
+peers, in 3 processes) download an 8 MiB file from a relay whose library
+holds it, joining one every 2 s, while 10 rogue peers in a fourth process
+(\`tests/bench/lib/hostile-worker.ts\`) run the hostile-peer tests'
+attacks against that relay for 2 minutes: pipelines never read, HAVE floods,
+resets mid-frame, tracker floods, 300 streams, malformed frames. The
+baseline is the same peers and joins without attackers, in the same run.
+Every file is hashed against the source and the relay must still answer
+\`/health\`; the rows are the normal peers' median download time (target:
+at most twice the baseline) and the peak RSS of the relay's process, with
+its heap and ArrayBuffers in the notes. Once per bench (\`--runs\` is not
+applied); the rogue process exits by itself 30 s after its 2 minutes.
+
 **browser** — real Chromium processes (Debian's, headless) against a real
 relay serving the built web app; each tab is a peer (WebRTC between tabs,
 IndexedDB, the service worker). Tabs run in their own browser processes, so
