@@ -18,6 +18,14 @@ export const relayConfigSchema = z.object({
   maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
   /** circuit-relay-v2 reservations (browsers need one each to be reachable). */
   maxReservations: z.coerce.number().int().positive().default(1024),
+  /**
+   * Inbound connections accepted per second from one IP address (libp2p's
+   * default: 5). Behind a reverse proxy every connection comes from its
+   * address: raise it there.
+   */
+  inboundPerHost: z.coerce.number().int().positive().default(5),
+  /** Connections one peer (identity) may hold to the relay at once; more are refused. */
+  maxConnectionsPerPeer: z.coerce.number().int().positive().default(4),
   /** Tracker entries live this long unless renewed. */
   trackerTtlMs: z.coerce.number().int().positive().default(10 * 60_000),
   /** A video published from a browser stays listed this long after the last peer holding it left. */
@@ -38,6 +46,8 @@ const FLAGS = {
   'web-root': { type: 'string', env: 'PIPBINGO_WEB_ROOT', key: 'webRoot', help: 'the built web app (./dist/web)' },
   'max-upload-bytes': { type: 'string', env: 'PIPBINGO_MAX_UPLOAD_BYTES', key: 'maxUploadBytes', help: 'largest upload (2 GiB)' },
   'max-reservations': { type: 'string', env: 'PIPBINGO_MAX_RESERVATIONS', key: 'maxReservations', help: 'circuit relay reservations (1024)' },
+  'inbound-per-host': { type: 'string', env: 'PIPBINGO_INBOUND_PER_HOST', key: 'inboundPerHost', help: 'inbound connections a second from one IP address (5; raise it behind a reverse proxy)' },
+  'max-connections-per-peer': { type: 'string', env: 'PIPBINGO_MAX_CONNECTIONS_PER_PEER', key: 'maxConnectionsPerPeer', help: 'connections one peer may hold at once (4)' },
   'published-grace-ms': { type: 'string', env: 'PIPBINGO_PUBLISHED_GRACE_MS', key: 'publishedGraceMs', help: 'keep a browser-published video listed this long once no peer holds it (86400000: 24 h)' },
   'max-published': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED', key: 'maxPublished', help: 'browser-published videos listed at most (1000)' }
 } as const

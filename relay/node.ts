@@ -26,6 +26,10 @@ export interface RelayNodeInit {
   tcpPort: number
   wsPort: number
   maxReservations: number
+  /** Inbound connections a second from one IP address. */
+  inboundPerHost: number
+  /** Connections one peer may hold at once; an upgraded inbound connection past it is refused. */
+  maxConnectionsPerPeer: number
   store: ChunkStore
   registry: TrackerRegistry
   onUpload(event: UploadEvent): void
@@ -44,16 +48,21 @@ export const RELAYED_DURATION_LIMIT_MS = 2 * 60_000
 export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
   // each chunk of the library enters a crowd about once: the tracker says who is still in it
   const superSeed = new SuperSeed({ present: (contentId, peer) => init.registry.holds(contentId as ContentId, peer) })
-  return await createLibp2p({
+  let node: RelayNode | undefined
+  node = await createLibp2p({
     start: false,
     privateKey: init.privateKey,
     addresses: {
       listen: [`/ip4/${init.host}/tcp/${init.tcpPort}`, `/ip4/${init.host}/tcp/${init.wsPort}/ws`]
     },
+    // one identity cannot hold many connections (each with its streams and buffers): past the cap, refused once upgraded
+    connectionGater: {
+      denyInboundUpgradedConnection: async (peer) => (node?.getConnections(peer).length ?? 0) >= init.maxConnectionsPerPeer
+    },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [muxer()],
-    connectionManager: { maxConnections: init.maxReservations + 256 },
+    connectionManager: { maxConnections: init.maxReservations + 256, inboundConnectionThreshold: init.inboundPerHost },
     services: {
       identify: identify(),
       ping: ping(),
@@ -70,4 +79,5 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
       tracker: trackerServer({ registry: init.registry })
     }
   }) as unknown as RelayNode
+  return node
 }

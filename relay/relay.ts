@@ -82,6 +82,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     tcpPort: config.tcpPort,
     wsPort: config.wsPort,
     maxReservations: config.maxReservations,
+    inboundPerHost: config.inboundPerHost,
+    maxConnectionsPerPeer: config.maxConnectionsPerPeer,
     store: library.store,
     registry,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) }

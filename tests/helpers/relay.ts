@@ -16,7 +16,7 @@ export interface TestRelay {
  * A real relay on loopback with ephemeral ports, over a temporary library
  * holding `files`.
  */
-export async function startRelay (files: Array<{ name: string, bytes: Uint8Array }>): Promise<TestRelay> {
+export async function startRelay (files: Array<{ name: string, bytes: Uint8Array }>, overrides: Record<string, unknown> = {}): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-relay-'))
   const libraryDir = join(dir, 'library')
   const { mkdir } = await import('node:fs/promises')
@@ -28,7 +28,8 @@ export async function startRelay (files: Array<{ name: string, bytes: Uint8Array
     wsPort: 0,
     libraryDir,
     dataDir: join(dir, 'data'),
-    webRoot: join(dir, 'web')
+    webRoot: join(dir, 'web'),
+    ...overrides
   }))
   await relay.start()
   return {
