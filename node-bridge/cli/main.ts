@@ -1,4 +1,6 @@
+import { realpathSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runChat } from './chat'
 import { ApiClient } from './client'
@@ -62,8 +64,12 @@ export async function runCli (argv: string[], io: { out: Output, err: Output, en
   }
 }
 
-const isMain = process.argv[1] != null && /cli[\\/](main\.ts|pipbingo\.mjs)$/.test(process.argv[1])
-if (isMain) {
+/**
+ * Run the CLI on this process's arguments and streams, setting the exit
+ * code. The bin (`pipbingo.mjs`: npx, a global install, `node_modules/.bin`)
+ * calls it; so does this file when it is the script run (`npm run pipbingo`).
+ */
+export function main (): void {
   const controller = new AbortController()
   process.once('SIGINT', () => { controller.abort(); process.exitCode = 130 })
   runCli(process.argv.slice(2), {
@@ -78,3 +84,17 @@ if (isMain) {
     process.exitCode = 1
   })
 }
+
+/** This file is the script run (`tsx node-bridge/cli/main.ts`), however the path was spelled (symlinks resolved). */
+function isScript (): boolean {
+  const script = process.argv[1]
+  if (script == null) return false
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isScript()) main()
+

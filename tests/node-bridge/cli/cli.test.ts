@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process'
+import { mkdtemp, rm, symlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -99,8 +102,21 @@ describe('the pipbingo CLI against a real daemon', () => {
     expect(out.text()).toMatch(/video_cli_b\.mp4 +\[█+\] +100\.0%/)
   })
 
-  it('the bin runs as `npx pipbingo` would', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['node-bridge/cli/pipbingo.mjs', 'stats', '--json', '--api', bridge.url], { cwd: ROOT })
-    expect(JSON.parse(stdout).peer_id).toBe(bridge.bridge.node.peerId.toString())
-  })
+  it('the bin runs however it is started: the file, a symlink to it (node_modules/.bin, a global install), npx', async () => {
+    const run = promisify(execFile)
+    const direct = await run(process.execPath, ['node-bridge/cli/pipbingo.mjs', 'stats', '--json', '--api', bridge.url], { cwd: ROOT })
+    expect(JSON.parse(direct.stdout).peer_id).toBe(bridge.bridge.node.peerId.toString())
+    // a symlink named as npm names it: the entry check of the old code saw `.bin/pipbingo` and printed nothing
+    const bin = await mkdtemp(join(tmpdir(), 'pipbingo-bin-'))
+    try {
+      await symlink(join(ROOT, 'node-bridge', 'cli', 'pipbingo.mjs'), join(bin, 'pipbingo'))
+      const linked = await run(process.execPath, [join(bin, 'pipbingo'), '--help'], { cwd: ROOT })
+      expect(linked.stdout).toMatch(/^Usage: pipbingo <command>/)
+    } finally {
+      await rm(bin, { recursive: true, force: true })
+    }
+    // npx, from the repository, as the README says (npm resolves the project's own bin)
+    const npx = await run('npx', ['--no-install', 'pipbingo', 'ls', '--api', bridge.url], { cwd: ROOT, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` } })
+    expect(npx.stdout).toContain('video_cli')
+  }, 60_000)
 })
