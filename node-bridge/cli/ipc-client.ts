@@ -59,7 +59,9 @@ export class IpcClient {
   }
 
   close (): void {
-    this.socket.end()
+    // destroySoon: ends once written, then closes; a subscribed connection is never ended by the daemon,
+    // and a half-open socket would keep this process alive after its last line (chat file never exited)
+    this.socket.destroySoon()
   }
 
   private onData (text: string): void {

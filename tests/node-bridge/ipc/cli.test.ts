@@ -122,4 +122,12 @@ describe('pipbingo chat: two terminals, two bridges', () => {
     expect(stdout).toContain('Bob')
     expect(stdout).toContain(bob.bridge.node.peerId.toString())
   })
+
+  it('`chat file` exits once the transfer is acknowledged (it used to hang until Ctrl-C)', async () => {
+    const path = join(alice.outbox, 'exit-test.bin')
+    await writeFile(path, Buffer.alloc(200 * 1024, 3))
+    // execFile resolves only when the process has exited; the timeout kills a process that hangs
+    const { stdout } = await promisify(execFile)(process.execPath, ['node-bridge/cli/pipbingo.mjs', 'chat', 'file', '--ipc', ipc(alice), 'Bob', path], { cwd: ROOT, timeout: 30_000 })
+    expect(stdout).toMatch(/✓ exit-test\.bin sent to Bob/)
+  }, 40_000)
 })
