@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { FrameTap } from '@core/protocols/chat'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Announcer } from '@core/swarm/announcer'
@@ -32,6 +32,7 @@ import { appOrigins } from './rest/guards'
 import { loadOrCreateApiToken } from './rest/token'
 import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type ScanProgress } from './store/index'
+import { nameKey } from '@core/routing/names'
 
 export interface Bridge {
   readonly config: BridgeConfig
@@ -123,9 +124,20 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     chat: chatStack.protocolInit
   })
   const selfId = node.peerId.toString()
-  const chat = chatStack.attach(node)
+  // names: this bridge registers its own with the relay's tracker, and looks others up there (routing/names.ts)
+  const chat = chatStack.attach(node, {
+    find: async (wanted, options) => (await node.services.tracker.findProviders(await nameKey(wanted), options))
+      .filter(p => !p.id.equals(node.peerId))
+      .map(p => ({ peerId: p.id.toString(), addrs: p.multiaddrs.map(String) })),
+    connect: async (peerId, addrs, options) => {
+      const id = peerIdFromString(peerId)
+      await node.peerStore.merge(id, { multiaddrs: addrs.map(a => multiaddr(a)) })
+      await node.dial(id, options)
+    }
+  })
   const relayHttp = new RelayHttp(config.relayHttp)
   const announcer = new Announcer({ locator: node.services.tracker, log: logger.forComponent('pipbingo:bridge:announce') })
+  announcer.set(await nameKey(name), true)
   const relayLink = new RelayLink({
     node,
     log: logger.forComponent('pipbingo:bridge:relay'),

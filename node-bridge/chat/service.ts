@@ -4,7 +4,7 @@ import type { ChatEvent, ChatProtocol } from '@core/protocols/chat'
 import type { AbortOptions } from '@core/util/abort'
 import type { ContactStore } from '../contacts/store'
 import { isKemPublicKey, PREFERRED } from '../crypto/suites'
-import { P2pStoppedError } from './errors'
+import { P2pStoppedError, PeerNotFoundError } from './errors'
 import type { ChatNotice } from './events'
 import { openOutgoingFile } from './file-source'
 import type { ChatKeyring } from './keyring'
@@ -21,7 +21,21 @@ export interface ChatServiceInit {
   log: Logger
   /** Where send_file may read (`--send-dir`). */
   sendFolders: SendFolders
+  /** Finds peers by display name through the network (the relay's tracker), for names no connected peer announced yet. */
+  names?: NameLookup
 }
+
+/** Peers found by name, and a way to reach them (see nameKey). */
+export interface NameLookup {
+  /** Peers that registered `name`, with their addresses (this node excluded). */
+  find(name: string, options?: AbortOptions): Promise<Array<{ peerId: string, addrs: string[] }>>
+  /** Connect to a peer; the chat protocol then exchanges HELLOs. */
+  connect(peerId: string, addrs: string[], options?: AbortOptions): Promise<void>
+}
+
+/** Peers of one name dialled at most, and how long their HELLOs are awaited. */
+const LOOKUP_MAX_PEERS = 5
+const LOOKUP_HELLO_MS = 5_000
 
 export interface PeerEntry {
   name: string | null
@@ -55,6 +69,9 @@ const now = (): string => new Date().toISOString()
 export class ChatService {
   /** The `stun_urls` of the last `p2p start` (reported by status; see the IPC README). */
   stunUrls: string[] = []
+
+  /** Called on each HELLO (a name lookup waits for the peers it dialled). */
+  private readonly helloWaiters = new Set<() => void>()
 
   constructor (private readonly init: ChatServiceInit) {}
 
@@ -91,6 +108,7 @@ export class ChatService {
     switch (e.type) {
       case 'hello':
         if (this.init.directory.announce(peer_id, e.name, e.publicKey)) this.init.publish({ event: 'peer_joined', data: { peer: peer(), peer_id, timestamp: now() } })
+        for (const wake of [...this.helloWaiters]) wake()
         return
       case 'peer-left': {
         const name = peer()
@@ -161,7 +179,7 @@ export class ChatService {
   }
 
   async negotiateKeys (name: string, options?: AbortOptions): Promise<{ message: string, peer: string, peer_id: string, fingerprint: string, algorithm: string }> {
-    const peer = this.resolve(name)
+    const peer = await this.resolveOrLookup(name, options)
     const { fingerprint } = await this.init.protocol.negotiateKeys(peer, options)
     return { message: 'Keys negotiated', peer: this.init.directory.displayName(peer.toString()), peer_id: peer.toString(), fingerprint, algorithm: `${PREFERRED.name}, HKDF-SHA256, AES-256-GCM` }
   }
@@ -171,9 +189,45 @@ export class ChatService {
     return peerIdFromString(this.init.directory.resolve(name))
   }
 
-  /** Resolve, and negotiate keys first when the peer's key is pinned but no session exists yet. */
+  /**
+   * Resolve a name among the peers that said hello; failing that, look it
+   * up on the network (the tracker), dial the peers that registered it
+   * (5 at most), wait for their HELLOs (5 s) and resolve again: the
+   * name is what a peer announces, not what it registered.
+   */
+  private async resolveOrLookup (name: string, options?: AbortOptions): Promise<PeerId> {
+    try {
+      return this.resolve(name)
+    } catch (err: any) {
+      if (err?.name !== 'PeerNotFoundError' || this.init.names == null) throw err
+    }
+    const found = (await this.init.names.find(name, options).catch((err: any) => {
+      this.init.log('name lookup of %s failed: %s', name, err?.message ?? err)
+      return []
+    })).slice(0, LOOKUP_MAX_PEERS)
+    if (found.length === 0) throw new PeerNotFoundError(name)
+    const said = (): boolean => found.every(p => this.init.directory.get(p.peerId) != null)
+    let wake = (): void => {}
+    const hellos = new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, LOOKUP_HELLO_MS)
+      wake = () => { if (said()) { clearTimeout(timer); resolve() } }
+    })
+    this.helloWaiters.add(wake)
+    try {
+      await Promise.all(found.map(async p => {
+        await this.init.names!.connect(p.peerId, p.addrs, options).catch((err: any) => { this.init.log('dialling %s (registered %s) failed: %s', p.peerId, name, err?.message ?? err) })
+      }))
+      wake()
+      await hellos
+    } finally {
+      this.helloWaiters.delete(wake)
+    }
+    return this.resolve(name)
+  }
+
+  /** Resolve (or look up), and negotiate keys first when the peer's key is pinned but no session exists yet. */
   private async prepare (name: string, options?: AbortOptions): Promise<PeerId> {
-    const peer = this.resolve(name)
+    const peer = await this.resolveOrLookup(name, options)
     const id = peer.toString()
     if (this.init.keyring.session(id) == null && this.init.directory.pinnedKey(id) != null) {
       this.init.log('negotiating keys with %s before sending: its key is pinned', id)

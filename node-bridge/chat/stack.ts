@@ -8,7 +8,7 @@ import { ChatKeyring } from './keyring'
 import { PeerDirectory } from './names'
 import { ReceiveFolder } from './receive-folder'
 import { SendFolders } from './send-folders'
-import { ChatService } from './service'
+import { ChatService, type NameLookup } from './service'
 
 export interface ChatStackInit {
   self: PeerId
@@ -33,7 +33,7 @@ export interface ChatStack {
   /** For the libp2p node's `chat` service. */
   protocolInit: ChatProtocolInit
   /** Once the node exists: the service IPC clients talk to. */
-  attach(node: { services: { chat: ChatProtocol }, getConnections(peer?: PeerId): Connection[] }): ChatService
+  attach(node: { services: { chat: ChatProtocol }, getConnections(peer?: PeerId): Connection[] }, names?: NameLookup): ChatService
 }
 
 /** A node's default display name: `peer-` and the end of its peer id. */
@@ -76,8 +76,9 @@ export async function createChatStack (init: ChatStackInit): Promise<ChatStack> 
     receiveFolder,
     sendFolders,
     protocolInit,
-    attach (node) {
+    attach (node, names) {
       service = new ChatService({
+        names,
         protocol: node.services.chat,
         node,
         contacts,
