@@ -52,7 +52,7 @@ export interface Bridge {
   /** `http://host:port` of the REST API once started. */
   apiUrl(): string
   stats(): Promise<BridgeStats>
-  /** Chat, contacts and the IPC (shared/contracts/ipc-8889.md; see ipc/README.md). */
+  /** Chat, contacts and the IPC (docs/contracts/ipc-8889.md; see ipc/README.md). */
   readonly chat: ChatService
   readonly contacts: ContactStore
   readonly events: EventHub

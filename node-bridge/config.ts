@@ -48,7 +48,7 @@ export const bridgeConfigSchema = z.strictObject({
   /** Interface the REST API (and later the IPC) binds to: loopback, since they have no authentication. */
   apiHost: z.string().min(1).default('127.0.0.1'),
   apiPort: port.default(9090),
-  /** The JSON IPC (shared/contracts/ipc-8889.md), always on 127.0.0.1. */
+  /** The JSON IPC (docs/contracts/ipc-8889.md), always on 127.0.0.1. */
   ipcPort: port.default(8889),
   /** The IPC's WebSocket (events, and the same requests); default ipcPort + 1 (0 when ipcPort is 0). */
   ipcWsPort: port.optional(),
@@ -87,30 +87,27 @@ export type BridgeConfig = z.infer<typeof bridgeConfigSchema>
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>
 
 const FLAGS = {
-  host: { env: 'PIPBINGO_BRIDGE_HOST', key: 'host' },
-  'api-host': { env: 'PIPBINGO_API_HOST', key: 'apiHost' },
-  'api-port': { env: 'PIPBINGO_API_PORT', key: 'apiPort' },
-  'ipc-port': { env: 'PIPBINGO_IPC_PORT', key: 'ipcPort' },
-  'ipc-ws-port': { env: 'PIPBINGO_IPC_WS_PORT', key: 'ipcWsPort' },
-  name: { env: 'PIPBINGO_NAME', key: 'name' },
-  'receive-dir': { env: 'PIPBINGO_RECEIVE_DIR', key: 'receiveDir' },
-  'p2p-port': { env: 'PIPBINGO_P2P_PORT', key: 'p2pPort' },
-  'ws-port': { env: 'PIPBINGO_BRIDGE_WS_PORT', key: 'wsPort' },
-  relay: { env: 'PIPBINGO_RELAY', key: 'relay' },
-  'relay-http': { env: 'PIPBINGO_RELAY_HTTP', key: 'relayHttp' },
-  cache: { env: 'PIPBINGO_CACHE', key: 'cacheDir' },
-  'data-dir': { env: 'PIPBINGO_BRIDGE_DATA', key: 'dataDir' },
-  'max-downloads': { env: 'PIPBINGO_MAX_DOWNLOADS', key: 'maxConcurrentDownloads' },
-  'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers' },
-  'send-dir': { env: 'PIPBINGO_SEND_DIRS', key: 'sendDirs', multiple: true },
-  'allow-origin': { env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', multiple: true }
+  host: { env: 'PIPBINGO_BRIDGE_HOST', key: 'host', help: 'interface of the libp2p listeners and WebRTC sockets (127.0.0.1)' },
+  'api-host': { env: 'PIPBINGO_API_HOST', key: 'apiHost', help: 'interface of the REST API (127.0.0.1; it has no authentication for programs)' },
+  'api-port': { env: 'PIPBINGO_API_PORT', key: 'apiPort', help: 'REST API (9090)' },
+  'ipc-port': { env: 'PIPBINGO_IPC_PORT', key: 'ipcPort', help: 'JSON IPC, always on 127.0.0.1 (8889)' },
+  'ipc-ws-port': { env: 'PIPBINGO_IPC_WS_PORT', key: 'ipcWsPort', help: 'the IPC over a WebSocket (IPC port + 1)' },
+  name: { env: 'PIPBINGO_NAME', key: 'name', help: 'the name other chat peers see (peer-<end of the peer id>)' },
+  'receive-dir': { env: 'PIPBINGO_RECEIVE_DIR', key: 'receiveDir', help: 'where files from chat peers land (<data dir>/received)' },
+  'p2p-port': { env: 'PIPBINGO_P2P_PORT', key: 'p2pPort', help: 'libp2p TCP, for other Node peers (10001)' },
+  'ws-port': { env: 'PIPBINGO_BRIDGE_WS_PORT', key: 'wsPort', help: 'libp2p WebSockets, for browser tabs on this machine (10003)' },
+  relay: { env: 'PIPBINGO_RELAY', key: 'relay', help: 'the relay\'s libp2p address, /ip4/…/tcp/…/p2p/… (read from <relay-http>/info)' },
+  'relay-http': { env: 'PIPBINGO_RELAY_HTTP', key: 'relayHttp', help: 'the relay\'s web address: catalogue, HTTP fallback, the app\'s origin (http://127.0.0.1:8080)' },
+  cache: { env: 'PIPBINGO_CACHE', key: 'cacheDir', help: 'downloads, complete and partial (./cache)' },
+  'data-dir': { env: 'PIPBINGO_BRIDGE_DATA', key: 'dataDir', help: 'identity, KEM key, contacts, API token (./.pipbingo/bridge)' },
+  'max-downloads': { env: 'PIPBINGO_MAX_DOWNLOADS', key: 'maxConcurrentDownloads', help: 'downloads at once; more wait in a queue (3)' },
+  'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers', help: 'STUN/TURN servers for WebRTC, a JSON array of RTCIceServer (none)' },
+  'send-dir': { env: 'PIPBINGO_SEND_DIRS', key: 'sendDirs', multiple: true, help: 'a folder send_file may read from; repeatable, the env :-separated (<data dir>/outbox)' },
+  'allow-origin': { env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', multiple: true, help: 'a web origin whose pages may use the API besides the relay\'s app; repeatable, the env ,-separated (none)' }
 } as const
 
 export const BRIDGE_USAGE = `Usage: npm run bridge -- [options]   (each also read from the environment)
-${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(16)} ${f.env}`).join('\n')}
-Defaults: REST http://127.0.0.1:9090, IPC 127.0.0.1:8889 (+ WebSocket 8890), libp2p TCP 10001, WebSockets 10003, relay from
-http://127.0.0.1:8080/info, cache ./cache, 3 downloads at once, no ICE servers; send_file reads only from
-<data dir>/outbox (--send-dir, repeatable); web pages only from the relay's origin (--allow-origin, repeatable)`
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(16)} ${f.env.padEnd(26)} ${f.help}`).join('\n')}`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
 export function parseBridgeConfig (argv: string[], env: NodeJS.ProcessEnv): BridgeConfig {

@@ -10,6 +10,8 @@ export const catalogueEntrySchema = z.looseObject({
   filename: z.string().refine(isValidFilename, 'not a valid filename'),
   contentId: contentIdSchema,
   size: z.number().int().min(1),
+  /** How many chunks; absent from older relays. */
+  chunks: z.number().int().min(1).optional(),
   mime: z.string().max(100),
   title: z.string().max(1000).optional()
 })

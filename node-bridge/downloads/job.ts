@@ -24,6 +24,8 @@ export interface JobInit {
   state: DownloadState
   /** Known before the manifest: from the catalogue. */
   totalBytes?: number
+  /** Known before the manifest: from the catalogue (`/list` says how many chunks). */
+  totalChunks?: number
   manifest?: Manifest
   now?: () => number
 }
@@ -55,6 +57,9 @@ export class DownloadJob {
   private controller?: AbortController
   private sessionWaiters: Array<{ resolve(s: SwarmSession): void, reject(err: Error): void }> = []
 
+  /** The catalogue's chunk count, until the manifest says. */
+  private readonly catalogueChunks: number
+
   constructor (init: JobInit) {
     this.filename = init.filename
     this.remoteName = init.remoteName
@@ -62,6 +67,7 @@ export class DownloadJob {
     this.state = init.state
     this.manifest = init.manifest
     this.totalBytes = init.manifest?.size ?? init.totalBytes ?? 0
+    this.catalogueChunks = init.totalChunks ?? 0
     this.now = init.now ?? Date.now
     this.speed = new SpeedMeter(5000, this.now)
   }
@@ -87,7 +93,8 @@ export class DownloadJob {
       completed_at: isoSeconds(this.completedAt),
       content_id: this.contentId,
       chunks_downloaded: this.manifest == null ? 0 : done ? chunkCount(this.manifest) : this.heldChunks,
-      chunks_total: this.manifest == null ? 0 : chunkCount(this.manifest),
+      // before the manifest arrives, the catalogue's count: a queued download is not "0 chunks"
+      chunks_total: this.manifest == null ? this.catalogueChunks : chunkCount(this.manifest),
       bytes_from_peers: fromPeers == null ? 0 : fromPeers.bytesFromPeers - fromPeers.bytesFromOriginPeer,
       bytes_from_origin: fromPeers == null ? 0 : fromPeers.bytesFromOriginPeer + fromPeers.bytesFromHttp,
       error: this.state === 'failed' ? this.error ?? 'failed' : null

@@ -3,7 +3,7 @@ import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '@core/protocols/chat/constants'
 import { NOTICE_NAMES } from '../chat/events'
 
 /**
- * Every request of the contract (shared/contracts/ipc-8889.md), as one zod
+ * Every request of the contract (docs/contracts/ipc-8889.md), as one zod
  * discriminated union on `command`, then on `action`. `data` objects are
  * strict: an unknown field is an error, not silently ignored. Besides the
  * contract: `id` (echoed), `status subscribe` / `status unsubscribe`.

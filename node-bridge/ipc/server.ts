@@ -23,7 +23,7 @@ export interface IpcServer {
 }
 
 /**
- * The JSON IPC of shared/contracts/ipc-8889.md over TCP: one JSON object
+ * The JSON IPC of docs/contracts/ipc-8889.md over TCP: one JSON object
  * per line each way (see README.md). Never listens by itself.
  */
 export function createIpcServer (deps: IpcServerDeps): IpcServer {

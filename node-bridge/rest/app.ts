@@ -28,7 +28,7 @@ export interface RestDeps {
 }
 
 /**
- * The bridge's REST API (the seed's contract, `shared/contracts/rest-9090.md`,
+ * The bridge's REST API (the seed's contract, `docs/contracts/rest-9090.md`,
  * plus cancel, catalogue, events, metrics and the OpenAPI description). It
  * never listens: bridge.ts does. Every error is JSON `{ "error": message }`;
  * a bad request is answered and forgotten, it never touches a download.

@@ -27,7 +27,7 @@ export function openApiDocument (): Record<string, unknown> {
     info: {
       title: 'pipbingo bridge REST API',
       version: '1.0.0',
-      description: 'The local daemon of shared/contracts/rest-9090.md: download catalogue videos into ./cache over the P2P swarm, seed them, stream them. Binds to 127.0.0.1. Speeds are KB/s with 1 KB = 1024 bytes. Every error is JSON `{ "error": "..." }`.'
+      description: 'The local daemon of docs/contracts/rest-9090.md: download catalogue videos into ./cache over the P2P swarm, seed them, stream them. Binds to 127.0.0.1. Speeds are KB/s with 1 KB = 1024 bytes. Every error is JSON `{ "error": "..." }`.'
     },
     servers: [{ url: 'http://127.0.0.1:9090' }],
     paths: {

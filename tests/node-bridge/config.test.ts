@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseBridgeConfig } from '../../node-bridge/config'
+import { BRIDGE_USAGE, parseBridgeConfig } from '../../node-bridge/config'
+import { RELAY_USAGE } from '../../relay/config'
 
 const RELAY = '/ip4/127.0.0.1/tcp/10000/p2p/12D3KooWGZgKyBex4jsFZ3MfXro9cJNVCQ3kyvAn4Tkg8JQZMdmj'
 
@@ -9,6 +10,14 @@ describe('bridge configuration: flags, then environment, then defaults', () => {
       host: '127.0.0.1', apiHost: '127.0.0.1', apiPort: 9090, ipcPort: 8889, p2pPort: 10001, wsPort: 10003,
       relayHttp: 'http://127.0.0.1:8080', cacheDir: 'cache', dataDir: '.pipbingo/bridge', maxConcurrentDownloads: 3, iceServers: [], allowOrigins: []
     })
+  })
+
+  it('--help describes every flag, for the bridge and the relay: flag, variable, what it is and its default', () => {
+    for (const usage of [BRIDGE_USAGE, RELAY_USAGE]) {
+      const lines = usage.split('\n').slice(1)
+      expect(lines.length).toBeGreaterThan(8)
+      for (const line of lines) expect(line).toMatch(/^ {2}--[a-z0-9-]+ +PIPBINGO_[A-Z0-9_]+ +\S.*\(.+\)/)
+    }
   })
 
   it('reads flags before the environment', () => {

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini'
 
 /**
- * The local bridge's REST replies (`shared/contracts/rest-9090.md`,
+ * The local bridge's REST replies (`docs/contracts/rest-9090.md`,
  * `node-bridge/README.md`), parsed at the edge. The seed's fields are
  * required; the bridge's extras are optional; unknown fields are dropped,
  * so a newer bridge still parses.
