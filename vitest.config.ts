@@ -7,6 +7,8 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    // a test fails on any uncaught error of a Chromium page it drove
+    setupFiles: ['tests/helpers/page-errors.ts'],
     exclude: ['tests/bench/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 30_000,

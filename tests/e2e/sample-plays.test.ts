@@ -6,7 +6,7 @@ import { build } from 'vite'
 import type { Browser } from 'playwright-core'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
-import { launchChromium } from '../helpers/chromium'
+import { launchChromium, takeUncaughtPageErrors } from '../helpers/chromium'
 
 /**
  * A fresh clone's promise: the relay serves the web app, and the sample
@@ -60,5 +60,22 @@ describe('the relay serves the web app and the sample video plays in Chromium', 
     }, t0)
     const state = await video.evaluate((v: HTMLVideoElement) => ({ width: v.videoWidth, height: v.videoHeight, duration: v.duration, error: v.error }))
     expect(state).toEqual({ width: 640, height: 360, duration: expect.closeTo(45, 0), error: null })
+  })
+
+  it('leaving the player for the catalogue throws nothing (it threw reading currentTime of null)', async () => {
+    const page = await browser.newPage()
+    await page.goto(relay.httpUrl())
+    await page.getByRole('link', { name: /sample/i }).click()
+    const video = page.locator('video')
+    await video.evaluate(async (v: HTMLVideoElement) => {
+      if (v.readyState < 2) await new Promise(resolve => v.addEventListener('loadeddata', resolve, { once: true }))
+      // the player empties the element when it goes: wait for that, after the navigation below
+      ;(window as any).__emptied = new Promise(resolve => v.addEventListener('emptied', resolve, { once: true }))
+    })
+    await page.getByRole('link', { name: 'pipbingo home' }).click()
+    await video.waitFor({ state: 'detached' })
+    // the events a torn-down element still fires (emptied, then timeupdate) run before this resolves
+    await page.evaluate(async () => { await (window as any).__emptied; await new Promise(resolve => setTimeout(resolve, 0)) })
+    expect(takeUncaughtPageErrors()).toEqual([])
   })
 })

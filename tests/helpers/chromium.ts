@@ -51,7 +51,7 @@ export async function launchChromium (options: LaunchOptions = {}): Promise<Brow
     args.push(`--unsafely-treat-insecure-origin-as-secure=${options.secureOrigins.join(',')}`)
   }
   if (options.netns == null) {
-    return await chromium.launch({ executablePath: findChromium(), headless: true, args })
+    return watchPageErrors(await chromium.launch({ executablePath: findChromium(), headless: true, args }))
   }
   // Playwright talks to the browser over a pipe (fds 3 and 4), which
   // `ip netns exec` passes on; the script is only needed until the exec
@@ -60,8 +60,32 @@ export async function launchChromium (options: LaunchOptions = {}): Promise<Brow
     const wrapper = join(dir, 'chromium')
     await writeFile(wrapper, `#!/bin/sh\nexec ${options.netns.ip} netns exec ${options.netns.name} ${findChromium()} "$@"\n`)
     await chmod(wrapper, 0o755)
-    return await chromium.launch({ executablePath: wrapper, headless: true, args })
+    return watchPageErrors(await chromium.launch({ executablePath: wrapper, headless: true, args }))
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** Uncaught errors of every page of every browser this module launched, since the last take. */
+const uncaught: string[] = []
+
+/**
+ * Every context of `browser` (`newContext`, and `newPage`'s own) reports
+ * its pages' uncaught errors here; tests/helpers/page-errors.ts fails the
+ * test that let one happen. A test that expects one takes it with
+ * `takeUncaughtPageErrors()` first.
+ */
+function watchPageErrors (browser: Browser): Browser {
+  const newContext = browser.newContext.bind(browser)
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args)
+    context.on('weberror', e => { uncaught.push(`${e.page()?.url() ?? 'a page'}: ${e.error().stack ?? e.error().message}`) })
+    return context
+  }
+  return browser
+}
+
+/** The uncaught page errors since the last call (and forget them). */
+export function takeUncaughtPageErrors (): string[] {
+  return uncaught.splice(0)
 }
