@@ -193,5 +193,23 @@ describe('publish in one browser, watch in another', () => {
     await watcher.context().close()
     const page = await openApp(browserA, rig.relay.httpUrl())
     await expect.poll(async () => await page.getByRole('link', { name: /Summer trip/ }).textContent(), { timeout: 20_000 }).toMatch(/Nobody shares it right now/)
+
+    // the catalogue can hide it
+    await page.getByLabel(/Hide the 1 nobody shares now/).check()
+    expect(await page.getByRole('link', { name: /Summer trip/ }).count()).toBe(0)
+    await page.getByLabel(/Hide the 1 nobody shares now/).uncheck()
+
+    // opening it says so at once (it used to spin ~30 s, then "Format error"), and offers to wait
+    await page.getByRole('link', { name: /Summer trip/ }).click()
+    await page.getByRole('alert').getByText('Nobody shares this video right now.').waitFor({ timeout: 3_000 })
+    expect(await page.locator('video').count()).toBe(0)
+    await page.getByRole('button', { name: 'Tell me when it is back' }).click()
+    await page.getByText('We will tell you when it is back').waitFor()
+
+    // someone publishes the same file again: the waiting page plays it, from that peer
+    const again = await openApp(browserB, `${rig.relay.httpUrl()}/share`)
+    await again.getByLabel('Choose a video file to publish').setInputFiles(join(dir, 'Summer trip.mp4'))
+    await expect.poll(async () => await again.getByRole('article', { name: 'Publishing Summer trip.mp4' }).getByRole('status').first().textContent(), { timeout: 30_000 }).toMatch(/Published/)
+    await waitPlaying(page)
   })
 })
