@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRelay, type TestRelay } from '../../helpers/relay'
 import type { TestIpcClient, Line } from './client'
-import { introduce, ISO_MS_UTC, startChatBridge, type ChatBridge } from './helpers'
+import { nameKey } from '@core/routing/names'
+import { ISO_MS_UTC, startChatBridge, type ChatBridge } from './helpers'
 
 /**
  * The seed's IPC examples (shared/seeds/003_…txt, "Exemples d'usage",
@@ -27,9 +28,8 @@ describe('the seed\'s IPC examples, as written', () => {
 
   beforeAll(async () => {
     relay = await startRelay([])
-    alice = await startChatBridge(relay, 'Alice')
+    // Bob first, alone: the seed's error example asks for an Alice nobody knows yet
     bob = await startChatBridge(relay, 'Bob')
-    toAlice = await alice.ipc()
     toBob = await bob.ipc()
   })
   afterAll(async () => {
@@ -53,8 +53,15 @@ describe('the seed\'s IPC examples, as written', () => {
     expect((await toBob.request({ command: 'status', action: null, data: null })).data.stun_urls).toEqual(['stun:stun.l.google.com:19302'])
   })
 
-  it('Envoyer un message: "Message sent", and Alice\'s client gets p2p_message_received', async () => {
-    await introduce(alice, bob)
+  it('Envoyer un message: "Message sent", and Alice\'s client gets p2p_message_received — two bridges that share only the relay', async () => {
+    alice = await startChatBridge(relay, 'Alice')
+    toAlice = await alice.ipc()
+    // Alice's name reaches the relay's tracker when her bridge announces it; nobody dials anybody
+    const key = await nameKey('Alice')
+    const id = alice.bridge.node.peerId.toString()
+    if (!relay.relay.registry.holds(key, id)) {
+      await new Promise<void>(resolve => { const off = relay.relay.registry.onChange(() => { if (relay.relay.registry.holds(key, id)) { off(); resolve() } }) })
+    }
     expect(await toAlice.request({ command: 'status', action: 'subscribe', data: null })).toMatchObject({ success: true, data: 'Subscribed to events' })
     const reply = await toBob.request('{"command": "p2p", "action": "send_message", "data": {"peer": "Alice", "message": "Hello World!"}}\n')
     expectEnvelope(reply, true)
