@@ -71,7 +71,9 @@ export class Catalogue {
     this.log = (init.logger ?? defaultLogger()).forComponent('pipbingo:relay:catalogue')
     this.unsubscribe = [
       this.registry.onChange(ids => { this.guard(() => { this.holdersChanged(ids) }) }),
-      this.library.on('added', entry => { this.guard(() => { this.joinedLibrary(entry.contentId) }) })
+      this.library.on('added', entry => { this.guard(() => { this.joinedLibrary(entry.contentId) }) }),
+      this.library.on('removed', () => { this.guard(() => { this.changed() }) }),
+      this.library.on('changed', () => { this.guard(() => { this.changed() }) })
     ]
     for (const e of this.published.entries()) this.published.setHeld(e.contentId, this.isHeld(e.contentId))
   }

@@ -107,7 +107,10 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     registry.announce(node.peerId.toString(), multiaddrs().map(String),
       entries.map(e => ({ contentId: e.contentId, complete: true })), { origin: true, pinned: true })
   }
-  const unsubscribe = library.on('added', entry => { announce([entry]) })
+  const offAdded = library.on('added', entry => { announce([entry]) })
+  // a video whose last file left library/: the origin no longer holds it
+  const offRemoved = library.on('removed', contentId => { registry.withdraw(node.peerId.toString(), [contentId]) })
+  const unsubscribe = (): void => { offAdded(); offRemoved() }
 
   const httpUrl = (): string => {
     const address = server.address() as AddressInfo | null
@@ -132,6 +135,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       })
       announce(library.entries())
       catalogue.start()
+      // files copied into library/, changed or removed while the relay runs
+      library.watch()
       log('relay %p up: %d videos, %d published from browsers, HTTP %s', node.peerId, library.size, published.size, httpUrl())
     },
     async stop () {

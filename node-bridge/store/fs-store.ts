@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { CHUNK_SIZE } from '@core/content/constants'
@@ -207,6 +208,36 @@ export class FsChunkStore implements ChunkStore {
       return adopted
     })
     return { contentId: hashed.contentId, manifest: entry.manifest }
+  }
+
+  /**
+   * A complete file vanished from the folder (someone deleted or moved it):
+   * forget that name. Its content goes too unless another file holds the
+   * same bytes. Nothing is deleted on disk but the content's manifest.
+   * Returns the content the name held, and whether it is gone; undefined
+   * when the name held nothing, or the file is there again.
+   */
+  async fileRemoved (filename: string): Promise<{ contentId: ContentId, gone: boolean } | undefined> {
+    this.check(undefined)
+    const path = this.layout.fileFor(filename)
+    return await this.meta.run(async () => {
+      if (await stat(path).then(s => s.isFile(), () => false)) return undefined
+      const contentId = this.contents.idOfName(filename)
+      if (contentId == null || this.contents.get(contentId)?.complete !== true) return undefined
+      await this.readers.forget(path)
+      this.contents.unname(filename)
+      this.cache.delete(filename)
+      await this.fileReplaced(filename, contentId)
+      await this.cache.save()
+      return { contentId, gone: !this.contents.has(contentId) }
+    })
+  }
+
+  /** Every filename of a complete content: the first is the one it is listed under. */
+  namesOf (contentId: ContentId): string[] {
+    const entry = this.contents.get(contentId)
+    if (entry?.complete !== true) return []
+    return [entry.filename, ...this.contents.namesOf(contentId).filter(n => n !== entry.filename)]
   }
 
   /** Absolute path of the complete file of a content, for HTTP Range serving. */

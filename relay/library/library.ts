@@ -1,3 +1,4 @@
+import { watch as fsWatch, type FSWatcher } from 'node:fs'
 import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
@@ -24,6 +25,8 @@ export interface CatalogueEntry {
   duration?: number
   /** `/videos/<encoded filename>`, relative to the relay's origin. */
   url: string
+  /** Other files in `library/` with the same bytes (the video is listed once, under `filename`). */
+  alsoNamed?: string[]
 }
 
 /** Where the bytes of a video are, for HTTP serving. */
@@ -55,6 +58,13 @@ export interface AddedVideo {
 }
 
 export type AddedListener = (entry: CatalogueEntry) => void
+/** A video left the catalogue (its last file was deleted, moved or replaced by other bytes). */
+export type RemovedListener = (contentId: ContentId) => void
+/** A listed video's names changed (a duplicate came or went). */
+export type ChangedListener = (entry: CatalogueEntry) => void
+
+/** How long the folder must be quiet about a name before it is looked at (a copy in progress fires many events). */
+const WATCH_SETTLE_MS = 500
 
 interface Video { entry: CatalogueEntry, path: string, modified: Date }
 
@@ -74,7 +84,16 @@ export class Library {
   private readonly titles: TitleBook
   private readonly videos = new Map<ContentId, Video>()
   private readonly listeners = new Set<AddedListener>()
+  private readonly removedListeners = new Set<RemovedListener>()
+  private readonly changedListeners = new Set<ChangedListener>()
   private readonly log: Logger
+  private watcher?: FSWatcher
+  /** Names the folder spoke of, waiting for it to settle. */
+  private readonly pending = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Size and mtime of each file as last indexed: a 'change' event with the same stamp is nothing. */
+  private readonly stamps = new Map<string, string>()
+  private reconciling: Promise<void> = Promise.resolve()
+  private closed = false
 
   private constructor (store: FsChunkStore, titles: TitleBook, log: Logger) {
     this.store = store
@@ -160,11 +179,96 @@ export class Library {
     return { entry: { ...entry }, created: true }
   }
 
-  /** Listen for new videos (to announce them to the tracker); returns the unsubscribe function. */
-  on (event: 'added', listener: AddedListener): () => void {
-    if (event !== 'added') throw new TypeError(`unknown event ${String(event)}`)
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+  /**
+   * Listen for new videos (to announce them to the tracker), videos that
+   * left, and videos whose names changed; returns the unsubscribe function.
+   */
+  on (event: 'added', listener: AddedListener): () => void
+  on (event: 'removed', listener: RemovedListener): () => void
+  on (event: 'changed', listener: ChangedListener): () => void
+  on (event: 'added' | 'removed' | 'changed', listener: AddedListener | RemovedListener | ChangedListener): () => void {
+    const set = event === 'added' ? this.listeners : event === 'removed' ? this.removedListeners : event === 'changed' ? this.changedListeners : undefined
+    if (set == null) throw new TypeError(`unknown event ${String(event)}`)
+    ;(set as Set<typeof listener>).add(listener)
+    return () => { (set as Set<typeof listener>).delete(listener) }
+  }
+
+  /**
+   * Watch the folder: a file copied in is manifested and listed, one
+   * changed in place is listed with its new bytes, one deleted or moved
+   * away leaves the catalogue (unless another file has the same bytes), each
+   * within about a second of the folder going quiet about it. Dot-files and
+   * partial downloads are ignored.
+   */
+  watch (): void {
+    if (this.watcher != null || this.closed) return
+    this.watcher = fsWatch(this.dir, { persistent: false }, (_event, name) => {
+      if (name == null || name.startsWith('.') || name.toLowerCase().endsWith('.part')) return
+      clearTimeout(this.pending.get(name))
+      this.pending.set(name, setTimeout(() => {
+        this.pending.delete(name)
+        this.reconciling = this.reconciling.then(async () => { await this.reconcile(name) })
+      }, WATCH_SETTLE_MS))
+    })
+    this.watcher.on('error', err => { this.log.error('watching %s failed: %s', this.dir, err.message) })
+  }
+
+  /** Bring the catalogue in line with what the folder holds under `name` now. */
+  private async reconcile (name: string): Promise<void> {
+    if (this.closed) return
+    try {
+      const info = await stat(join(this.dir, name)).catch(() => undefined)
+      if (info?.isFile() === true) {
+        const stamp = `${info.size}:${info.mtimeMs}`
+        if (this.stamps.get(name) === stamp && this.store.contentIdOf(name) != null) return
+        const before = this.store.contentIdOf(name)
+        const { entry, created } = await this.addUploadedFile(name)
+        this.stamps.set(name, stamp)
+        if (!created) this.renamed(entry.contentId)
+        if (before != null && before !== entry.contentId) this.dropIfGone(before)
+        this.log('%s: %s in the catalogue', name, created ? 'new video' : 'another name of a video')
+      } else if (info == null) {
+        this.stamps.delete(name)
+        const removed = await this.store.fileRemoved(name)
+        if (removed == null) return
+        if (removed.gone) this.dropIfGone(removed.contentId)
+        else this.renamed(removed.contentId)
+        this.log('%s: gone from the folder', name)
+      }
+    } catch (err) {
+      this.log.error('%s: cannot bring it into the catalogue: %s', name, (err as Error).message)
+    }
+  }
+
+  /** A video's names changed: re-read them, tell the listeners. */
+  private renamed (contentId: ContentId): void {
+    const video = this.videos.get(contentId)
+    if (video == null) return
+    const names = this.store.namesOf(contentId)
+    const filename = names[0] ?? video.entry.filename
+    video.entry = { ...video.entry, filename, url: `/videos/${encodeURIComponent(filename)}`, title: this.titles.titleOf(filename) }
+    const also = names.slice(1)
+    if (also.length > 0) video.entry.alsoNamed = also
+    else delete video.entry.alsoNamed
+    const path = this.store.pathOf(contentId)
+    if (path != null) video.path = path
+    this.tell(this.changedListeners, { ...video.entry })
+  }
+
+  /** The store no longer holds a content's bytes: it leaves the catalogue. */
+  private dropIfGone (contentId: ContentId): void {
+    if (this.store.isComplete(contentId) || !this.videos.delete(contentId)) return
+    this.tell(this.removedListeners, contentId)
+  }
+
+  private tell<T> (listeners: Set<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
+      try {
+        listener(value)
+      } catch (err) {
+        this.log.error('a library listener failed: %s', (err as Error).message)
+      }
+    }
   }
 
   get size (): number {
@@ -172,7 +276,14 @@ export class Library {
   }
 
   async close (): Promise<void> {
+    this.closed = true
+    this.watcher?.close()
+    for (const timer of this.pending.values()) clearTimeout(timer)
+    this.pending.clear()
+    await this.reconciling
     this.listeners.clear()
+    this.removedListeners.clear()
+    this.changedListeners.clear()
     await this.store.close()
   }
 
@@ -192,9 +303,12 @@ export class Library {
       chunkSize: manifest.chunkSize,
       url: `/videos/${encodeURIComponent(filename)}`
     }
+    const also = this.store.namesOf(contentId).slice(1)
+    if (also.length > 0) entry.alsoNamed = also
     const duration = await durationOf(path, manifest.mime)
     if (duration != null) entry.duration = duration
     this.videos.set(contentId, { entry, path, modified: stats.mtime })
+    this.stamps.set(filename, `${stats.size}:${stats.mtimeMs}`)
     return entry
   }
 }
