@@ -72,7 +72,7 @@ export class Catalogue {
     this.unsubscribe = [
       this.registry.onChange(ids => { this.guard(() => { this.holdersChanged(ids) }) }),
       this.library.on('added', entry => { this.guard(() => { this.joinedLibrary(entry.contentId) }) }),
-      this.library.on('removed', () => { this.guard(() => { this.changed() }) }),
+      this.library.on('removed', (contentId, left) => { this.guard(() => { this.leftLibrary(contentId, left) }) }),
       this.library.on('changed', () => { this.guard(() => { this.changed() }) })
     ]
     for (const e of this.published.entries()) this.published.setHeld(e.contentId, this.isHeld(e.contentId))
@@ -166,6 +166,23 @@ export class Catalogue {
       }
     }
     if (shown) this.changed()
+  }
+
+  /**
+   * A video's last file left library/. Peers that hold it keep it
+   * watchable: it stays listed as a video only peers share (like one
+   * published from a browser, with the same grace once nobody holds it);
+   * nobody holding it, it leaves the list.
+   */
+  private leftLibrary (contentId: ContentId, left: { manifest: Manifest, title: string }): void {
+    if (!this.isHeld(contentId)) {
+      this.changed()
+      return
+    }
+    this.publish(left.manifest, left.title).then(() => { this.changed() }, (err: Error) => {
+      this.log.error('cannot keep %s listed for the peers that hold it: %s', contentId, err.message)
+      this.changed()
+    })
   }
 
   /** The relay now holds the bytes itself: the library entry replaces the published one. */

@@ -37,7 +37,8 @@ export async function status (ctx: CommandContext): Promise<number> {
   const map = await ctx.client.status()
   if (ctx.json) { print(ctx, JSON.stringify(map, null, 2)); return 0 }
   const rows = Object.values(map).map(s => [
-    s.filename, s.status, `${s.progress.toFixed(1)}%`, `${formatBytes(s.bytes_downloaded)}/${formatBytes(s.total_bytes)}`,
+    // what a person reads first: the catalogue's title (an upload's original name), then the file's name
+    s.title != null && s.title !== s.filename ? `${s.title} (${s.filename})` : s.filename, s.status, `${s.progress.toFixed(1)}%`, `${formatBytes(s.bytes_downloaded)}/${formatBytes(s.total_bytes)}`,
     `${s.download_speed.toFixed(2)} Ko/s`, String(s.peers_connected), s.completed_at ?? s.started_at ?? '-'
   ])
   print(ctx, rows.length === 0 ? 'Aucun téléchargement.' : table(['fichier', 'état', 'progrès', 'octets', 'vitesse', 'sources', 'date'], rows))

@@ -26,6 +26,8 @@ export interface JobInit {
   totalBytes?: number
   /** Known before the manifest: from the catalogue (`/list` says how many chunks). */
   totalChunks?: number
+  /** The catalogue's title. */
+  title?: string
   manifest?: Manifest
   now?: () => number
 }
@@ -59,6 +61,8 @@ export class DownloadJob {
 
   /** The catalogue's chunk count, until the manifest says. */
   private readonly catalogueChunks: number
+  /** The catalogue's title, when the download came from it. */
+  title?: string
 
   constructor (init: JobInit) {
     this.filename = init.filename
@@ -68,6 +72,7 @@ export class DownloadJob {
     this.manifest = init.manifest
     this.totalBytes = init.manifest?.size ?? init.totalBytes ?? 0
     this.catalogueChunks = init.totalChunks ?? 0
+    this.title = init.title
     this.now = init.now ?? Date.now
     this.speed = new SpeedMeter(5000, this.now)
   }
@@ -91,6 +96,7 @@ export class DownloadJob {
       download_speed: speed,
       started_at: isoSeconds(this.startedAt),
       completed_at: isoSeconds(this.completedAt),
+      title: this.title ?? null,
       content_id: this.contentId,
       chunks_downloaded: this.manifest == null ? 0 : done ? chunkCount(this.manifest) : this.heldChunks,
       // before the manifest arrives, the catalogue's count: a queued download is not "0 chunks"

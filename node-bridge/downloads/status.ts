@@ -20,6 +20,8 @@ export interface DownloadStatus {
   /** ISO 8601 UTC; null until done. */
   completed_at: string | null
   // extras
+  /** What a person reads: the catalogue's title (an upload's original name), null when unknown (a file found in the cache). */
+  title: string | null
   content_id: string | null
   chunks_downloaded: number
   chunks_total: number

@@ -13,7 +13,7 @@ const common = { 403: error('A page from an origin other than the app\'s (the re
 const statusExample = {
   filename: 'video_1234567890.mp4', status: 'seeding', progress: 100, bytes_downloaded: 11534336, total_bytes: 11534336,
   peers_connected: 1, download_speed: 1200.15, started_at: '2025-11-21T10:45:00Z', completed_at: '2025-11-21T10:45:12Z',
-  content_id: 'a37168fa4d3cfcbc33480f0f6b946e16389fc4b378b8082a4e128dbf2c4954df', chunks_downloaded: 44, chunks_total: 44,
+  title: 'Holiday in Brittany', content_id: 'a37168fa4d3cfcbc33480f0f6b946e16389fc4b378b8082a4e128dbf2c4954df', chunks_downloaded: 44, chunks_total: 44,
   bytes_from_peers: 11010048, bytes_from_origin: 524288, error: null
 }
 
@@ -128,6 +128,7 @@ export function openApiDocument (): Record<string, unknown> {
             download_speed: { ...num, description: 'KB/s (1 KB = 1024 B): moving average over 5 s while downloading, average of the whole download once done' },
             started_at: { ...time, description: 'ISO 8601 UTC; null while queued' },
             completed_at: { ...time, description: 'ISO 8601 UTC; null until done' },
+            title: { type: ['string', 'null'], description: 'The catalogue\'s title (an upload\'s original name); null for a file found in the cache at start-up' },
             content_id: { type: ['string', 'null'] },
             chunks_downloaded: int,
             chunks_total: int,

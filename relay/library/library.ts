@@ -58,8 +58,8 @@ export interface AddedVideo {
 }
 
 export type AddedListener = (entry: CatalogueEntry) => void
-/** A video left the catalogue (its last file was deleted, moved or replaced by other bytes). */
-export type RemovedListener = (contentId: ContentId) => void
+/** A video left the library (its last file was deleted, moved or replaced by other bytes): what it was. */
+export type RemovedListener = (contentId: ContentId, left: { manifest: Manifest, title: string }) => void
 /** A listed video's names changed (a duplicate came or went). */
 export type ChangedListener = (entry: CatalogueEntry) => void
 
@@ -222,16 +222,19 @@ export class Library {
         const stamp = `${info.size}:${info.mtimeMs}`
         if (this.stamps.get(name) === stamp && this.store.contentIdOf(name) != null) return
         const before = this.store.contentIdOf(name)
+        const left = before == null ? undefined : await this.leaving(before)
         const { entry, created } = await this.addUploadedFile(name)
         this.stamps.set(name, stamp)
         if (!created) this.renamed(entry.contentId)
-        if (before != null && before !== entry.contentId) this.dropIfGone(before)
+        if (before != null && before !== entry.contentId && left != null) this.dropIfGone(before, left)
         this.log('%s: %s in the catalogue', name, created ? 'new video' : 'another name of a video')
       } else if (info == null) {
         this.stamps.delete(name)
+        const held = this.store.contentIdOf(name)
+        const left = held == null ? undefined : await this.leaving(held)
         const removed = await this.store.fileRemoved(name)
         if (removed == null) return
-        if (removed.gone) this.dropIfGone(removed.contentId)
+        if (removed.gone && left != null) this.dropIfGone(removed.contentId, left)
         else this.renamed(removed.contentId)
         this.log('%s: gone from the folder', name)
       }
@@ -255,16 +258,23 @@ export class Library {
     this.tell(this.changedListeners, { ...video.entry })
   }
 
-  /** The store no longer holds a content's bytes: it leaves the catalogue. */
-  private dropIfGone (contentId: ContentId): void {
-    if (this.store.isComplete(contentId) || !this.videos.delete(contentId)) return
-    this.tell(this.removedListeners, contentId)
+  /** What a video was, read before its last file goes (the store forgets its manifest then). */
+  private async leaving (contentId: ContentId): Promise<{ manifest: Manifest, title: string } | undefined> {
+    const manifest = await this.store.getManifest(contentId)
+    const video = this.videos.get(contentId)
+    return manifest == null || video == null ? undefined : { manifest, title: video.entry.title }
   }
 
-  private tell<T> (listeners: Set<(value: T) => void>, value: T): void {
+  /** The store no longer holds a content's bytes: it leaves the library. */
+  private dropIfGone (contentId: ContentId, left: { manifest: Manifest, title: string }): void {
+    if (this.store.isComplete(contentId) || !this.videos.delete(contentId)) return
+    this.tell(this.removedListeners, contentId, left)
+  }
+
+  private tell<A extends unknown[]> (listeners: Set<(...args: A) => void>, ...args: A): void {
     for (const listener of listeners) {
       try {
-        listener(value)
+        listener(...args)
       } catch (err) {
         this.log.error('a library listener failed: %s', (err as Error).message)
       }

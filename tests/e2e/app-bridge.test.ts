@@ -125,6 +125,8 @@ describe('the web app and a bridge on this computer', () => {
     // the Downloads tab shows it, as it is now, without a reload
     const item = here.getByRole('listitem', { name: NAME })
     await item.getByText(/^Saved/).waitFor()
+    // it reads as the catalogue's title, the file's name beside it
+    expect(await item.locator('.file').textContent()).toBe(`${title}${title === NAME ? '' : NAME}`)
     expect(await item.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100')
     expect(await here.getByText('Nothing saved on this computer yet').count()).toBe(0)
 

@@ -72,6 +72,17 @@ describe('the relay watches its library folder', () => {
     expect(relay.relay.registry.holds(b.contentId as any, origin())).toBe(true)
   })
 
+  it('a removed file whose video peers hold: still listed, as one only peers share', async () => {
+    const c = await makeContent(150_000, { seed: 73, name: 'held.mp4' })
+    await writeFile(join(library(), 'held.mp4'), c.bytes)
+    await listed(e => e.some(x => x.contentId === c.contentId))
+    relay.relay.registry.announce('12D3KooWPeerThatHoldsItxxxxxxxxxxxxxxxxxxxxxxxxxxxx', [], [{ contentId: c.contentId as any, complete: true }])
+    await rm(join(library(), 'held.mp4'))
+    const entries = await listed(e => e.some(x => x.contentId === c.contentId && (x as any).origin === false))
+    expect(entries.find(x => x.contentId === c.contentId)).toMatchObject({ filename: 'held.mp4', origin: false, source: 'browser', peers: 1 })
+    expect(relay.relay.registry.holds(c.contentId as any, origin())).toBe(false)
+  })
+
   it('the last file removed: the video leaves the catalogue and the tracker', async () => {
     await rm(join(library(), 'copy of first.mp4'))
     await listed(e => !e.some(x => x.contentId === b.contentId))

@@ -63,7 +63,7 @@ describe('the pipbingo CLI against a real daemon', () => {
   it('status, stats, ls', async () => {
     const st = await run(['status'])
     expect(st.code).toBe(0)
-    expect(st.out).toMatch(/video_cli_a\.mp4 +seeding +100\.0%/)
+    expect(st.out).toMatch(/video cli a \(video_cli_a\.mp4\) +seeding +100\.0%/)
     const stats = await run(['stats'])
     expect(stats.out).toContain(bridge.bridge.node.peerId.toString())
     expect(stats.out).toMatch(/1 dans le cache, 1 en seeding/)

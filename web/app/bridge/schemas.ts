@@ -26,6 +26,8 @@ export const bridgeDownloadSchema = z.object({
   started_at: z.nullish(z.string()),
   completed_at: z.nullish(z.string()),
   content_id: z.nullish(z.string()),
+  /** The catalogue's title (an upload's original name); null when the bridge does not know it. */
+  title: z.nullish(z.string()),
   bytes_from_peers: z.optional(count),
   bytes_from_origin: z.optional(count),
   error: z.nullish(z.string())
