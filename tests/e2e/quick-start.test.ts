@@ -84,13 +84,14 @@ describe('the README\'s quick start, as a new user runs it', () => {
   let dir: string
   let start: Proc
   let bob: Proc
-  const ports: Record<string, number> = {}
+  const NAMES = ['http', 'tcp', 'ws', 'api', 'ipc', 'p2p', 'bws', 'bobApi', 'bobIpc', 'bobP2p', 'bobWs'] as const
+  const ports = {} as Record<typeof NAMES[number], number>
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pipbingo-quick-start-'))
     await mkdir(join(dir, 'library'))
     await copyFile(join(ROOT, 'library', 'sample.mp4'), join(dir, 'library', 'sample.mp4'))
-    for (const name of ['http', 'tcp', 'ws', 'api', 'ipc', 'p2p', 'bws', 'bobApi', 'bobIpc', 'bobP2p', 'bobWs']) ports[name] = await freePort()
+    for (const name of NAMES) ports[name] = await freePort()
   }, 30_000)
   afterAll(async () => {
     await bob?.stop()
@@ -133,7 +134,8 @@ describe('the README\'s quick start, as a new user runs it', () => {
       PIPBINGO_NAME: 'Bob'
     })
     await bob.line(/API locale démarrée sur/)
-    // Bob's name reaches the relay's tracker once his bridge has announced it: ask until it has (the CLI says "Peer not found" before)
+    // Bob's name reaches the relay's tracker once his bridge has announced it, in another process: nothing
+    // there to await, so ask again (bounded: 20 times) while the CLI says "Peer not found"
     const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }
     const send = async (): Promise<string> => (await promisify(execFile)('npx', ['--no-install', 'pipbingo', 'chat', 'send', '--ipc', `127.0.0.1:${ports.ipc}`, 'Bob', 'Hello', 'World!'], { cwd: ROOT, env, timeout: 60_000 })).stdout
     let sent = ''
