@@ -3,18 +3,20 @@
  * changed since the last build. The inputs are every file under web/ and
  * public/, vite.config.ts, package-lock.json and tsconfig.json; their paths,
  * sizes and modification times are hashed into dist/web/.build-inputs,
- * written after a successful build. A fresh clone, an edit, a pull or an
+ * written after a successful build (into $PIPBINGO_WEB_ROOT when set, the
+ * relay's --web-root variable, so building and serving agree). A fresh clone, an edit, a pull or an
  * `npm ci` that changed a dependency rebuilds; an unchanged tree starts at
  * once. `--force` always builds.
  */
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const OUT = join(ROOT, 'dist', 'web')
+/** Where the relay serves the app from: its --web-root's variable, else dist/web (relay/config.ts). */
+const OUT = process.env.PIPBINGO_WEB_ROOT != null && process.env.PIPBINGO_WEB_ROOT !== '' ? resolve(ROOT, process.env.PIPBINGO_WEB_ROOT) : join(ROOT, 'dist', 'web')
 const STAMP = join(OUT, '.build-inputs')
 const INPUTS = ['web', 'public', 'vite.config.ts', 'package-lock.json', 'tsconfig.json']
 
@@ -45,12 +47,12 @@ async function main (): Promise<void> {
   const wanted = await inputsHash()
   const built = await readFile(STAMP, 'utf8').catch(() => '')
   if (!force && built.trim() === wanted && await stat(join(OUT, 'index.html')).then(() => true, () => false)) {
-    console.log('web app: dist/web is up to date (tools/build-web.ts --force rebuilds)')
+    console.log(`web app: ${relative(ROOT, OUT) || OUT} is up to date (tools/build-web.ts --force rebuilds)`)
     return
   }
-  console.log('web app: building dist/web …')
+  console.log(`web app: building ${relative(ROOT, OUT) || OUT} …`)
   const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js')
-  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' })
+  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', OUT, '--emptyOutDir'], { cwd: ROOT, stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
   await writeFile(STAMP, `${wanted}\n`)
 }

@@ -103,6 +103,8 @@ describe('the README\'s quick start, as a new user runs it', () => {
     start = npm(['start'], {
       PIPBINGO_HTTP_PORT: String(ports.http), PIPBINGO_TCP_PORT: String(ports.tcp), PIPBINGO_WS_PORT: String(ports.ws),
       PIPBINGO_LIBRARY: join(dir, 'library'), PIPBINGO_RELAY_DATA: join(dir, 'relay'),
+      // its own build of the app (npm start builds it there, the relay serves it): dist/web is another test's
+      PIPBINGO_WEB_ROOT: join(dir, 'web'),
       PIPBINGO_API_PORT: String(ports.api), PIPBINGO_IPC_PORT: String(ports.ipc), PIPBINGO_IPC_WS_PORT: '0',
       PIPBINGO_P2P_PORT: String(ports.p2p), PIPBINGO_BRIDGE_WS_PORT: String(ports.bws),
       PIPBINGO_RELAY_HTTP: `http://127.0.0.1:${ports.http}`, PIPBINGO_CACHE: join(dir, 'cache'), PIPBINGO_BRIDGE_DATA: join(dir, 'alice'),
