@@ -1,6 +1,5 @@
 import { acquireProfile, type Profile } from '../../peer/profile'
 import { streamUrl } from '../../peer/sw-protocol'
-import { TabPeer } from '../../peer/tab-peer'
 import { LocalBridge } from '../bridge/bridge.svelte'
 import { answerServiceWorker, registerServiceWorker } from '../sw-client'
 import { Catalogue, type Entry } from './catalogue.svelte'
@@ -51,6 +50,8 @@ export class AppState {
       const settings = this.settings = new Settings(profile.name)
       this.startBridge(settings)
       if (!await registerServiceWorker()) throw new Error('this browser has no service workers')
+      // libp2p is most of the app's code: loaded apart, so the catalogue renders before it is even parsed
+      const { TabPeer } = await import('../../peer/tab-peer')
       const peer = await TabPeer.start({
         origin: this.origin,
         profile,
