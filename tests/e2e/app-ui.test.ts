@@ -180,6 +180,16 @@ describe('publish in one browser, watch in another', () => {
     await waitPlaying(watcher)
     await watcher.waitForFunction(() => (window.pipbingo.stats() as any)?.current?.complete === true, undefined, { timeout: 30_000, polling: 100 })
 
+    // one definition of a peer, and each count says which peers it counts (issue 13, row 10)
+    const meaning = 'A peer is another browser tab or a bridge on someone\'s computer; the server is never counted as one.'
+    const facts = watcher.getByText(/1 other peer has it/)
+    await facts.waitFor()
+    expect(await facts.getAttribute('title')).toContain(meaning)
+    const connected = watcher.getByRole('heading', { name: /^Connected peers 1$/ })
+    await connected.waitFor()
+    expect(await connected.getAttribute('title')).toContain(meaning)
+    await expect.poll(async () => await watcher.getByText(/^1 connected$/).count()).toBe(1)
+
     const stats = await statsOf(watcher)
     expect(stats.bytesFromOrigin).toBe(0)
     expect(stats.bytesFromPeers).toBe((await stat(join(dir, 'Summer trip.mp4'))).size)
