@@ -3,6 +3,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { contentIdOf, type ContentId, type Manifest } from '@core/content/manifest'
 import type { TrackerRegistry } from '@core/protocols/tracker/registry'
 import type { CatalogueEntry, Library } from './library/index'
+import type { LeftVideo } from './library/library'
 import type { PublishedCatalogue, PublishedEntry } from './published/index'
 
 /** One video as `GET /list` and `GET /events` show it. */
@@ -118,11 +119,11 @@ export class Catalogue {
    * List a video a browser published (its manifest already validated).
    * Content the catalogue already shows answers its entry, `created: false`.
    */
-  async publish (manifest: Manifest, title?: string): Promise<{ entry: ListEntry, created: boolean }> {
+  async publish (manifest: Manifest, title?: string, duration?: number): Promise<{ entry: ListEntry, created: boolean }> {
     const contentId = await contentIdOf(manifest)
     const inLibrary = this.library.byContentId(contentId)
     if (inLibrary != null) return { entry: this.fromLibrary(inLibrary), created: false }
-    const { entry, created } = await this.published.publish(manifest, { title, held: this.isHeld(contentId) })
+    const { entry, created } = await this.published.publish(manifest, { title, duration, held: this.isHeld(contentId) })
     // a peer may have announced it while the manifest was being written
     this.published.setHeld(contentId, this.isHeld(contentId))
     if (created) this.changed()
@@ -174,12 +175,12 @@ export class Catalogue {
    * published from a browser, with the same grace once nobody holds it);
    * nobody holding it, it leaves the list.
    */
-  private leftLibrary (contentId: ContentId, left: { manifest: Manifest, title: string }): void {
+  private leftLibrary (contentId: ContentId, left: LeftVideo): void {
     if (!this.isHeld(contentId)) {
       this.changed()
       return
     }
-    this.publish(left.manifest, left.title).then(() => { this.changed() }, (err: Error) => {
+    this.publish(left.manifest, left.title, left.duration).then(() => { this.changed() }, (err: Error) => {
       this.log.error('cannot keep %s listed for the peers that hold it: %s', contentId, err.message)
       this.changed()
     })
@@ -210,6 +211,7 @@ export class Catalogue {
       contentId: e.contentId,
       chunks: e.chunks,
       chunkSize: e.chunkSize,
+      ...(e.duration == null ? {} : { duration: e.duration }),
       origin: false,
       source: 'browser',
       peers,

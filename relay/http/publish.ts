@@ -16,7 +16,9 @@ export const MAX_PUBLISH_BODY_BYTES = 8 * 1024 * 1024
 
 const publishBodySchema = z.object({
   manifest: z.custom<unknown>(value => value !== undefined, 'the manifest is missing'),
-  title: z.string().max(1000).optional()
+  title: z.string().max(1000).optional(),
+  /** Seconds, as the publishing browser read them (a <video>'s metadata): shown on cards; a week at most. */
+  duration: z.number().positive().max(7 * 24 * 3600).optional()
 })
 
 /**
@@ -47,7 +49,7 @@ export function publishHandlers (deps: PublishDeps): RequestHandler[] {
     const manifest = checkManifest(body.manifest)
     let published: Awaited<ReturnType<Catalogue['publish']>>
     try {
-      published = await deps.catalogue.publish(manifest, body.title)
+      published = await deps.catalogue.publish(manifest, body.title, body.duration)
     } catch (err) {
       if ((err as Error)?.name === 'PublishedCatalogueFullError') throw new HttpError(507, (err as Error).message)
       throw err

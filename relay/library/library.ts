@@ -8,6 +8,7 @@ import { chunkCount, type ContentId, type Manifest } from '@core/content/manifes
 import type { AbortOptions } from '@core/util/abort'
 import { FsChunkStore, type ScanProgress } from '../../node-bridge/store/index'
 import { UnknownVideoError } from './errors'
+import { readMatroskaDuration } from './matroska-duration'
 import { readMp4Duration } from './mp4-duration'
 import { TitleBook } from './titles'
 
@@ -21,7 +22,7 @@ export interface CatalogueEntry {
   contentId: ContentId
   chunks: number
   chunkSize: number
-  /** Seconds, from the MP4 `mvhd` box; absent when unknown (or not an MP4). */
+  /** Seconds, from the MP4 `mvhd` box or Matroska/WebM `Info/Duration`; absent when unknown. */
   duration?: number
   /** `/videos/<encoded filename>`, relative to the relay's origin. */
   url: string
@@ -59,7 +60,9 @@ export interface AddedVideo {
 
 export type AddedListener = (entry: CatalogueEntry) => void
 /** A video left the library (its last file was deleted, moved or replaced by other bytes): what it was. */
-export type RemovedListener = (contentId: ContentId, left: { manifest: Manifest, title: string }) => void
+export type RemovedListener = (contentId: ContentId, left: LeftVideo) => void
+/** What a video that left the library was: enough to keep it listed for the peers that hold it. */
+export interface LeftVideo { manifest: Manifest, title: string, duration?: number }
 /** A listed video's names changed (a duplicate came or went). */
 export type ChangedListener = (entry: CatalogueEntry) => void
 
@@ -259,14 +262,14 @@ export class Library {
   }
 
   /** What a video was, read before its last file goes (the store forgets its manifest then). */
-  private async leaving (contentId: ContentId): Promise<{ manifest: Manifest, title: string } | undefined> {
+  private async leaving (contentId: ContentId): Promise<LeftVideo | undefined> {
     const manifest = await this.store.getManifest(contentId)
     const video = this.videos.get(contentId)
-    return manifest == null || video == null ? undefined : { manifest, title: video.entry.title }
+    return manifest == null || video == null ? undefined : { manifest, title: video.entry.title, duration: video.entry.duration }
   }
 
   /** The store no longer holds a content's bytes: it leaves the library. */
-  private dropIfGone (contentId: ContentId, left: { manifest: Manifest, title: string }): void {
+  private dropIfGone (contentId: ContentId, left: LeftVideo): void {
     if (this.store.isComplete(contentId) || !this.videos.delete(contentId)) return
     this.tell(this.removedListeners, contentId, left)
   }
@@ -324,11 +327,13 @@ export class Library {
 }
 
 const ISO_BMFF = new Set(['video/mp4', 'video/quicktime', 'audio/mp4'])
+const MATROSKA = new Set(['video/webm', 'video/x-matroska', 'audio/webm'])
 
 async function durationOf (path: string, mime: string): Promise<number | undefined> {
-  if (!ISO_BMFF.has(mime)) return undefined
+  const read = ISO_BMFF.has(mime) ? readMp4Duration : MATROSKA.has(mime) ? readMatroskaDuration : undefined
+  if (read == null) return undefined
   try {
-    const seconds = await readMp4Duration(path)
+    const seconds = await read(path)
     return seconds == null ? undefined : Math.round(seconds * 1000) / 1000
   } catch {
     return undefined

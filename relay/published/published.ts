@@ -21,6 +21,8 @@ export interface PublishedEntry {
   chunkSize: number
   /** When it was published, in ms since the epoch. */
   publishedAt: number
+  /** Seconds, as the publishing browser read it from the file (its <video>'s metadata); absent when unknown. */
+  duration?: number
   /** Since when no peer holds it (ms since the epoch); absent while one does. */
   unheldSince?: number
 }
@@ -43,6 +45,8 @@ export interface PublishOptions {
   title?: string
   /** Whether some peer holds the content now. */
   held: boolean
+  /** Seconds, read by the publishing browser. */
+  duration?: number
 }
 
 const indexSchema = z.object({
@@ -51,7 +55,8 @@ const indexSchema = z.object({
     contentId: contentIdSchema,
     title: z.string().max(MAX_TITLE_LENGTH),
     publishedAt: z.number().int().nonnegative(),
-    unheldSince: z.number().int().nonnegative().nullable()
+    unheldSince: z.number().int().nonnegative().nullable(),
+    duration: z.number().positive().finite().optional()
   }))
 })
 type IndexEntry = z.infer<typeof indexSchema>['entries'][number]
@@ -147,6 +152,7 @@ export class PublishedCatalogue {
         chunkSize: manifest.chunkSize,
         publishedAt: now
       }
+      if (options.duration != null) entry.duration = options.duration
       if (!options.held) entry.unheldSince = now
       await writeFileAtomic(this.manifestPath(contentId), encodeManifest(manifest))
       this.entriesById.set(contentId, entry)
@@ -284,6 +290,7 @@ export class PublishedCatalogue {
       publishedAt: item.publishedAt
     }
     if (item.unheldSince != null) entry.unheldSince = item.unheldSince
+    if (item.duration != null) entry.duration = item.duration
     return entry
   }
 
@@ -298,7 +305,7 @@ export class PublishedCatalogue {
 }
 
 function toIndexEntry (e: PublishedEntry): IndexEntry {
-  return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null }
+  return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null, ...(e.duration == null ? {} : { duration: e.duration }) }
 }
 
 function describe (err: unknown): string {

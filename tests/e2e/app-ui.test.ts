@@ -176,6 +176,8 @@ describe('publish in one browser, watch in another', () => {
     const link = watcher.getByRole('link', { name: /Summer trip/ })
     await expect.poll(async () => await link.count(), { timeout: 15_000 }).toBe(1)
     await expect.poll(async () => await link.textContent(), { timeout: 15_000 }).toMatch(/1 peer/)
+    // its duration, as A's browser read it when publishing (issue 13, row 8): the sample lasts 45 s
+    expect(await link.textContent()).toContain('0:45')
     await link.click()
     await waitPlaying(watcher)
     await watcher.waitForFunction(() => (window.pipbingo.stats() as any)?.current?.complete === true, undefined, { timeout: 30_000, polling: 100 })

@@ -15,7 +15,7 @@ const fresh = (): TestContent => contents[next++]!
 
 beforeAll(async () => {
   relay = await startRelay()
-  contents = await Promise.all(Array.from({ length: 12 }, async (_, i) => await makeContent(3 * 256 * 1024 + 1 + i, { seed: 100 + i, name: `clip_${i}.webm` })))
+  contents = await Promise.all(Array.from({ length: 16 }, async (_, i) => await makeContent(3 * 256 * 1024 + 1 + i, { seed: 100 + i, name: `clip_${i}.webm` })))
 })
 afterAll(async () => { await relay.close() })
 
@@ -75,6 +75,16 @@ describe('POST /publish: accepted', () => {
     const res = await publish({ manifest })
     expect(res.status).toBe(201)
     expect(((await res.json()) as { entry: ListEntry }).entry.title).toBe('Summer Trip 2024')
+  })
+
+  it('with the duration the browser read, /list shows it (a week at most; a bad one is a 400)', async () => {
+    const c = fresh()
+    const res = await publish({ manifest: c.manifest, duration: 95.5 })
+    expect(res.status).toBe(201)
+    expect((await list()).find(e => e.contentId === c.contentId)?.duration).toBe(95.5)
+    for (const duration of [-1, 0, 8 * 24 * 3600, 'long']) {
+      expect((await publish({ manifest: fresh().manifest, duration })).status, String(duration)).toBe(400)
+    }
   })
 
   it('the same content again → 200 with the entry as it was (even under another name or title)', async () => {

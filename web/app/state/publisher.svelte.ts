@@ -39,6 +39,8 @@ export class PublishJob {
 
   async run (peer: TabPeer): Promise<void> {
     const signal = this.controller.signal
+    // read while the file hashes: a <video> on the file's own bytes knows its duration from the metadata
+    const duration = readDuration(this.file)
     try {
       const hashed = await hashFile(this.file, {
         signal,
@@ -50,7 +52,7 @@ export class PublishJob {
       this.done = 0
       await peer.publish(hashed.manifest, hashed.contentId, this.file, { signal, onProgress: p => { this.done = p.bytesStored } })
       this.phase = 'registering'
-      await this.register(hashed.manifest, signal)
+      await this.register(hashed.manifest, await duration, signal)
       this.phase = 'seeding'
     } catch (err: any) {
       if (signal.aborted) {
@@ -68,11 +70,11 @@ export class PublishJob {
   }
 
   /** `POST /publish`: the relay checks the manifest and lists the video. */
-  private async register (manifest: Manifest, signal: AbortSignal): Promise<void> {
+  private async register (manifest: Manifest, duration: number | undefined, signal: AbortSignal): Promise<void> {
     const response = await fetch(`${this.origin}/publish`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ manifest }),
+      body: JSON.stringify({ manifest, ...(duration == null ? {} : { duration }) }),
       signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)])
     })
     if (!response.ok) {
@@ -135,5 +137,30 @@ export class Publisher {
     this.jobs = [job, ...this.jobs]
     void job.run(peer)
     return job
+  }
+}
+
+/**
+ * The file's duration in seconds, as this browser's <video> reads it from
+ * the metadata (an object URL: nothing leaves the machine); undefined when
+ * it cannot tell within 5 s (a format it does not play, a live stream).
+ */
+async function readDuration (file: File): Promise<number | undefined> {
+  if (typeof document === 'undefined') return undefined
+  const url = URL.createObjectURL(file)
+  const video = document.createElement('video')
+  video.preload = 'metadata'
+  video.muted = true
+  try {
+    return await new Promise<number | undefined>(resolve => {
+      const timer = setTimeout(() => { resolve(undefined) }, 5000)
+      video.onloadedmetadata = () => { clearTimeout(timer); resolve(Number.isFinite(video.duration) && video.duration > 0 ? Math.round(video.duration * 1000) / 1000 : undefined) }
+      video.onerror = () => { clearTimeout(timer); resolve(undefined) }
+      video.src = url
+    })
+  } finally {
+    video.removeAttribute('src')
+    video.load()
+    URL.revokeObjectURL(url)
   }
 }
