@@ -74,7 +74,7 @@ describe('the web app, driven as a person would', () => {
 
     const stats = await statsOf(page)
     const expected = Math.round(100 * stats.bytesFromPeers / (stats.bytesFromPeers + stats.bytesFromOrigin))
-    await expect.poll(async () => await page.getByTestId('share-from-peers').textContent(), { timeout: 5000 }).toBe(`${expected} %`)
+    await expect.poll(async () => await page.getByTestId('share-from-peers').textContent(), { timeout: 5000 }).toBe(`${expected}\u00a0%`)
     expect(expected).toBeGreaterThanOrEqual(50)
     // and the peer that sent it is listed, with its share
     const aId: string = (await statsOf(tabA)).peerId
@@ -197,7 +197,7 @@ describe('publish in one browser, watch in another', () => {
     expect(stats.bytesFromPeers).toBe((await stat(join(dir, 'Summer trip.mp4'))).size)
     expect(await rig.metric('pipbingo_http_bytes_served_total')).toBe(0)
     expect(await rig.metric('pipbingo_libp2p_bytes_served_total')).toBe(0)
-    await expect.poll(async () => await watcher.getByTestId('share-from-peers').textContent()).toBe('100 %')
+    await expect.poll(async () => await watcher.getByTestId('share-from-peers').textContent()).toBe('100\u00a0%')
 
     // the publisher leaves: the catalogue keeps the entry, says B has it now, and once B leaves, that nobody does
     await publisher.context().close()

@@ -62,6 +62,22 @@ describe('the relay serves the web app and the sample video plays in Chromium', 
     expect(state).toEqual({ width: 640, height: 360, duration: expect.closeTo(45, 0), error: null })
   })
 
+  it('on a phone (390 px): the menu holds on one row, no keyboard help, a percentage never breaks (issue 13, row 12)', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true })).newPage()
+    await page.goto(relay.httpUrl())
+    const links = page.getByRole('navigation', { name: 'Main' }).getByRole('link')
+    const tops = await links.evaluateAll(as => as.map(a => Math.round(a.getBoundingClientRect().top)))
+    expect(tops.length).toBeGreaterThanOrEqual(5)
+    expect(new Set(tops).size).toBe(1)
+    await page.getByRole('link', { name: /sample/i }).click()
+    await page.locator('video').waitFor()
+    expect(await page.getByText(/^Keys:/).isVisible()).toBe(false)
+    // the overlay's share: a number and its % on one line
+    const share = page.getByTestId('share-from-peers')
+    await expect.poll(async () => await share.textContent(), { timeout: 20_000 }).toMatch(/^\d+\u00a0%$/)
+    await page.context().close()
+  })
+
   it('leaving the player for the catalogue throws nothing (it threw reading currentTime of null)', async () => {
     const page = await browser.newPage()
     await page.goto(relay.httpUrl())

@@ -205,7 +205,7 @@ async function playerShots (rig: WebRig, shots: Shooter, stepTo: (step: string) 
     const v = document.querySelector('video')
     const share = document.querySelector('[data-testid="share-from-peers"]')?.textContent ?? ''
     const map = document.querySelector('[aria-label="Chunk map"] [role="img"]')?.getAttribute('aria-label') ?? ''
-    return v != null && v.currentTime >= played && /^\d+ %$/.test(share.trim()) && /^\d+ chunks: .* 0 in flight, 0 missing;/.test(map)
+    return v != null && v.currentTime >= played && /^\d+\u00a0%$/.test(share.trim()) && /^\d+ chunks: .* 0 in flight, 0 missing;/.test(map)
   }, PLAYED_S, { timeout: STEP_TIMEOUT_MS, polling: 100 })
   // one still frame for both widths
   await b.page.locator('video').evaluate((v: HTMLVideoElement) => { v.pause() })
