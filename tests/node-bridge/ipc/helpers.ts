@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createBridge, type Bridge, type CreateBridgeOptions } from '../../../node-bridge/bridge'
 import { parseConfigObject, type BridgeConfigInput } from '../../../node-bridge/config'
+import { nameKey } from '@core/routing/names'
 import type { TestRelay } from '../../helpers/relay'
 import { TestIpcClient } from './client'
 
@@ -75,4 +76,15 @@ export async function introduce (a: ChatBridge, b: ChatBridge): Promise<void> {
   })
   await a.bridge.node.dial(b.bridge.node.getMultiaddrs().filter(m => m.toString().includes('/tcp/') && !m.toString().includes('/ws') && !m.toString().includes('p2p-circuit')))
   await both
+}
+
+/** Resolves once the relay's tracker lists `bridge` under `name` (routing/names.ts); the registry says when it changes. */
+export async function nameRegistered (relay: TestRelay, bridge: ChatBridge, name: string): Promise<void> {
+  const key = await nameKey(name)
+  const id = bridge.bridge.node.peerId.toString()
+  const registry = relay.relay.registry
+  if (registry.holds(key, id)) return
+  await new Promise<void>(resolve => {
+    const off = registry.onChange(() => { if (registry.holds(key, id)) { off(); resolve() } })
+  })
 }

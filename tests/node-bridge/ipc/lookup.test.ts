@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nameKey } from '@core/routing/names'
 import { startRelay, type TestRelay } from '../../helpers/relay'
 import type { TestIpcClient } from './client'
-import { startChatBridge, type ChatBridge } from './helpers'
+import { nameRegistered, startChatBridge, type ChatBridge } from './helpers'
 
 /**
  * Issue 13, row 2: two bridges that share only a relay find each other by
@@ -19,16 +19,7 @@ describe('names through the relay: bridges that share only a relay', () => {
   let toAlice: TestIpcClient
   let toBob: TestIpcClient
 
-  /** Resolves once the relay's tracker lists `bridge` under `name` (the registry says when it changes). */
-  async function registered (bridge: ChatBridge, name: string): Promise<void> {
-    const key = await nameKey(name)
-    const id = bridge.bridge.node.peerId.toString()
-    const registry = relay.relay.registry
-    if (registry.holds(key, id)) return
-    await new Promise<void>(resolve => {
-      const off = registry.onChange(() => { if (registry.holds(key, id)) { off(); resolve() } })
-    })
-  }
+  const registered = async (bridge: ChatBridge, name: string): Promise<void> => { await nameRegistered(relay, bridge, name) }
 
   beforeAll(async () => {
     relay = await startRelay([])

@@ -3,8 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRelay, type TestRelay } from '../../helpers/relay'
 import type { TestIpcClient, Line } from './client'
-import { nameKey } from '@core/routing/names'
-import { ISO_MS_UTC, startChatBridge, type ChatBridge } from './helpers'
+import { ISO_MS_UTC, nameRegistered, startChatBridge, type ChatBridge } from './helpers'
 
 /**
  * The seed's IPC examples (shared/seeds/003_…txt, "Exemples d'usage",
@@ -57,11 +56,7 @@ describe('the seed\'s IPC examples, as written', () => {
     alice = await startChatBridge(relay, 'Alice')
     toAlice = await alice.ipc()
     // Alice's name reaches the relay's tracker when her bridge announces it; nobody dials anybody
-    const key = await nameKey('Alice')
-    const id = alice.bridge.node.peerId.toString()
-    if (!relay.relay.registry.holds(key, id)) {
-      await new Promise<void>(resolve => { const off = relay.relay.registry.onChange(() => { if (relay.relay.registry.holds(key, id)) { off(); resolve() } }) })
-    }
+    await nameRegistered(relay, alice, 'Alice')
     expect(await toAlice.request({ command: 'status', action: 'subscribe', data: null })).toMatchObject({ success: true, data: 'Subscribed to events' })
     const reply = await toBob.request('{"command": "p2p", "action": "send_message", "data": {"peer": "Alice", "message": "Hello World!"}}\n')
     expectEnvelope(reply, true)
