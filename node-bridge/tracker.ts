@@ -2,7 +2,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ContentId } from '@core/content/manifest'
 import { TrackerClient, type TrackerClientComponents } from '@core/protocols/tracker/client'
 import { TrackerUnreachableError } from '@core/protocols/tracker/errors'
-import type { Announcement, ContentLocator, Provider } from '@core/routing/types'
+import type { Announcement, ContentLocator, Provider, SwarmView } from '@core/routing/types'
 import type { AbortOptions } from '@core/util/abort'
 
 /**
@@ -34,6 +34,10 @@ export class RelayTracker implements ContentLocator {
 
   async findProviders (contentId: ContentId, options?: AbortOptions): Promise<Provider[]> {
     return await this.current().findProviders(contentId, options)
+  }
+
+  async findSwarm (contentId: ContentId, options?: AbortOptions): Promise<SwarmView> {
+    return await this.current().findSwarm(contentId, options)
   }
 
   private current (): TrackerClient {

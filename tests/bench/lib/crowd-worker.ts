@@ -118,9 +118,10 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
   const locator: ContentLocator = {
     announce: async (entries, options) => { await tracker.announce(entries, options) },
     withdraw: async (ids, options) => { await tracker.withdraw(ids, options) },
-    findProviders: async (contentId, options) => {
-      const found = await tracker.findProviders(contentId, options)
-      finds.push([since(), found.filter(p => !p.origin).length, found.some(p => p.origin)])
+    findProviders: async (contentId, options) => (await locator.findSwarm!(contentId, options)).providers,
+    findSwarm: async (contentId, options) => {
+      const found = await tracker.findSwarm(contentId, options)
+      finds.push([since(), found.providers.filter(p => !p.origin).length, found.providers.some(p => p.origin)])
       return found
     }
   }

@@ -133,6 +133,32 @@ describe('SwarmSession: peers first, the origin last', () => {
     for (const s of sessions) expect(s.stats.bytesFromPeers - s.stats.bytesFromOriginPeer).toBeGreaterThanOrEqual(content.manifest.size / 2)
   })
 
+  it('a crowd larger than a find\'s answer: a session takes exactly its share among all the members, not among the 30 it could dial', async () => {
+    const small = await makeContent(240 * 16 * 1024, { seed: 12, chunkSize: 16 * 1024 })
+    origin = await startOrigin([small])
+    const b = await viewer()
+    const others = await Promise.all(Array.from({ length: 40 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))
+    for (const id of others) origin.registry.announce(id, [], [{ contentId: small.contentId, complete: false }])
+    const mine = originShare(b.node.peerId.toString(), others, small.manifest.hashes.length)
+    const wanted = new Set([...mine.keys()].filter(i => mine[i] === 1))
+    // among 29 of them (what a find's 30 providers leave beside the origin) its share would be larger
+    const among29 = originShare(b.node.peerId.toString(), others.slice(0, 29), small.manifest.hashes.length).filter(bit => bit === 1).length
+    expect(wanted.size).toBeGreaterThan(0)
+    expect(among29).toBeGreaterThan(wanted.size)
+    // random() at 0.99: no idle grant is drawn, and no reader waits: the origin serves the share and nothing else
+    const session = b.session(small, { random: () => 0.99 })
+    const fromOrigin = new Map<number, string | undefined>()
+    session.addEventListener('chunk', (e) => { const d = (e as CustomEvent<ChunkEvent>).detail; if (d.originWhy != null) fromOrigin.set(d.index, d.originWhy) })
+    await session.start()
+    try {
+      await expect.poll(() => [...wanted].every(i => fromOrigin.has(i))).toBe(true)
+      expect(new Set(fromOrigin.keys())).toEqual(wanted)
+      expect(new Set(fromOrigin.values())).toEqual(new Set(['share']))
+    } finally {
+      session.stop()
+    }
+  })
+
   it('the origin answers ELSEWHERE for a chunk it just sent to another member of the swarm, and serves it to that member again', async () => {
     origin = await startOrigin([content])
     const [a, b] = await Promise.all([viewer(), viewer()])

@@ -1,7 +1,7 @@
 import type { Logger } from '@libp2p/interface'
 import { chunkCount, type ContentId, type Manifest } from '../content/manifest'
 import type { ChunkProtocol } from '../protocols/chunk'
-import type { ContentLocator, Provider } from '../routing/types'
+import type { ContentLocator, SwarmView } from '../routing/types'
 import type { ChunkStore } from '../store/types'
 import type { AbortOptions } from '../util/abort'
 import type { Announcer } from './announcer'
@@ -190,6 +190,8 @@ export class SwarmSession extends EventTarget {
    * not this session reaches them (each takes its share from the origin).
    */
   private members: string[] = []
+  /** How many peers download this content, this one included, as the locator last said (at least the members known). */
+  private downloaders = 1
 
   constructor (init: SwarmSessionInit) {
     super()
@@ -368,20 +370,26 @@ export class SwarmSession extends EventTarget {
 
   private async discover (): Promise<void> {
     if (this.complete || this.stopped) return
-    let providers: Provider[] = []
+    let view: SwarmView = { providers: [] }
     let answered = false
     try {
-      providers = await this.init.locator!.findProviders(this.contentId, { signal: this.controller.signal })
+      const locator = this.init.locator!
+      const options = { signal: this.controller.signal }
+      view = locator.findSwarm != null ? await locator.findSwarm(this.contentId, options) : { providers: await locator.findProviders(this.contentId, options) }
       answered = true
     } catch (err: any) {
       this.log('finding peers for %s failed: %s', this.contentId, err?.message)
     }
     if (this.stopped) return
     const listed = new Set<string>()
-    const members: string[] = []
-    for (const p of providers) {
-      // a seeder takes nothing from the origin: no share of it
-      if (!p.origin && !p.complete && p.id.toString() !== this.init.selfId) members.push(p.id.toString())
+    // the other downloaders, among whom the origin's chunks are shared: the
+    // whole list where the locator has one (the providers are only the few
+    // to dial), else the listed holders — a seeder takes nothing from the origin
+    const members = view.members != null
+      ? view.members.filter(id => id !== this.init.selfId)
+      : view.providers.filter(p => !p.origin && !p.complete && p.id.toString() !== this.init.selfId).map(p => p.id.toString())
+    if (answered) this.downloaders = Math.max(view.downloaders ?? 0, members.length + 1)
+    for (const p of view.providers) {
       const id = p.id.toString()
       if (id === this.init.selfId || this.banned.has(id)) continue
       listed.add(id)
@@ -587,7 +595,7 @@ export class SwarmSession extends EventTarget {
       // start of the file, which every idle member of a crowd would draw);
       // in a large swarm only some idle members draw each second, so that
       // what the origin sends this way does not grow with the swarm
-      if ((this.init.random ?? Math.random)() < IDLE_GRANTS_PER_SECOND / (this.members.length + 1)) this.idleGrant = this.drawIdleGrant()
+      if ((this.init.random ?? Math.random)() < IDLE_GRANTS_PER_SECOND / this.downloaders) this.idleGrant = this.drawIdleGrant()
       this.idleSince = now
     }
     const owned = decision.share ? this.originShare() : undefined

@@ -41,6 +41,23 @@ describe('/pipbingo/tracker/1.0.0 between real libp2p nodes', () => {
     expect(await alice.services.tracker.findProviders(A)).toEqual([])
   })
 
+  it('tells a downloader every member of the swarm when asked, beyond the providers to dial', async () => {
+    const { client, registry } = await setup()
+    const alice = await client()
+    const bob = await client()
+    // more downloaders than a find's providers: the members list has them all
+    for (let k = 0; k < 40; k++) registry.announce(`12D3KooWfake${String(k).padStart(3, '0')}`, [], [{ contentId: A, complete: false }])
+    await alice.services.tracker.announce([{ contentId: A, complete: false }])
+    const view = await bob.services.tracker.findSwarm(A)
+    expect(view.providers.length).toBeLessThanOrEqual(30)
+    expect(view.downloaders).toBe(41)
+    expect(view.members).toHaveLength(41)
+    expect(view.members).toContain(alice.peerId.toString())
+    expect(view.members).toEqual([...view.members!].sort())
+    // a plain find (an older client) gets no members
+    expect(await bob.services.tracker.findProviders(A)).toEqual(view.providers)
+  })
+
   it('drops what a peer announced when it disconnects', async () => {
     const { client, registry, relay } = await setup()
     const alice = await client()

@@ -33,6 +33,20 @@ describe('TrackerRegistry', () => {
     expect(r.find(A, { limit: 1 }).map(p => p.peer)).toEqual(['origin'])
   })
 
+  it('lists the downloaders, the same capped list to every asker, and counts them all', () => {
+    const r = new TrackerRegistry()
+    r.announce('origin', [], [{ contentId: A, complete: true }], { origin: true, pinned: true })
+    r.announce('seeder', [], [{ contentId: A, complete: true }])
+    for (const id of ['p3', 'p1', 'p4', 'p2']) r.announce(id, [], [{ contentId: A, complete: false }])
+    // neither the origin nor a seeder takes a share of the origin: they are not members
+    expect(r.members(A, 10)).toEqual({ ids: ['p1', 'p2', 'p3', 'p4'], count: 4 })
+    // capped: the lowest ids, whoever asks, and the count says how many there are
+    expect(r.members(A, 2)).toEqual({ ids: ['p1', 'p2'], count: 4 })
+    r.announce('p1', [], [{ contentId: A, complete: true }])
+    expect(r.members(A, 10)).toEqual({ ids: ['p2', 'p3', 'p4'], count: 3 })
+    expect(r.members(B, 10)).toEqual({ ids: [], count: 0 })
+  })
+
   it('expires entries unless they are announced again', () => {
     const c = clock()
     const r = new TrackerRegistry({ now: c.now, ttlMs: 1000 })

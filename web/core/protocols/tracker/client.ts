@@ -4,7 +4,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import type { ContentId } from '../../content/manifest'
-import type { Announcement, ContentLocator, Provider } from '../../routing/types'
+import type { Announcement, ContentLocator, Provider, SwarmView } from '../../routing/types'
 import { anySignal, type AbortOptions } from '../../util/abort'
 import { decodeMessage, encodeMessage, responseSchema, type TrackerRequest, type TrackerResponse } from './codec'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_ADDRS_PER_PEER, MAX_ENTRIES_PER_ANNOUNCE, MAX_MESSAGE_BYTES, PROTOCOL } from './constants'
@@ -48,7 +48,15 @@ export class TrackerClient implements ContentLocator {
   }
 
   async findProviders (contentId: ContentId, options?: AbortOptions): Promise<Provider[]> {
-    const response = await this.request({ type: 'find', contentId }, options)
+    return (await this.find(contentId, false, options)).providers
+  }
+
+  async findSwarm (contentId: ContentId, options?: AbortOptions): Promise<SwarmView> {
+    return await this.find(contentId, true, options)
+  }
+
+  private async find (contentId: ContentId, members: boolean, options?: AbortOptions): Promise<SwarmView> {
+    const response = await this.request(members ? { type: 'find', contentId, members } : { type: 'find', contentId }, options)
     if (!('providers' in response)) throw new TrackerRequestError('The tracker answered a find without providers')
     const providers: Provider[] = []
     for (const p of response.providers) {
@@ -63,7 +71,7 @@ export class TrackerClient implements ContentLocator {
         this.log('skipping a malformed provider %s: %s', p.peer, err?.message)
       }
     }
-    return providers
+    return { providers, members: response.members, downloaders: response.downloaders }
   }
 
   private async request (request: TrackerRequest, options?: AbortOptions): Promise<TrackerResponse> {

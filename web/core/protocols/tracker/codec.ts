@@ -1,12 +1,18 @@
 import { z } from 'zod'
 import { contentIdSchema } from '../../content/manifest'
-import { MAX_ADDRS_PER_PEER, MAX_ENTRIES_PER_ANNOUNCE, MAX_FIND_LIMIT, MAX_MESSAGE_BYTES, MAX_MULTIADDR_LENGTH } from './constants'
+import { MAX_ADDRS_PER_PEER, MAX_ENTRIES_PER_ANNOUNCE, MAX_FIND_LIMIT, MAX_MEMBERS, MAX_MESSAGE_BYTES, MAX_MULTIADDR_LENGTH } from './constants'
 
 /**
  * /pipbingo/tracker/1.0.0: one request and one response per stream, each a
  * length-prefixed UTF-8 JSON object, validated by these schemas on both ends.
  * The announcing peer is the stream's authenticated remote peer: a peer can
  * only announce itself.
+ *
+ * A find may ask for the swarm's `members` too: the ids of every peer still
+ * downloading the content (up to MAX_MEMBERS, the lowest ids, so that every
+ * asker gets the same list) and how many there are. A relay that predates
+ * the field refuses such a find; one that has it answers older clients,
+ * which do not ask, as before.
  */
 const addrSchema = z.string().min(1).max(MAX_MULTIADDR_LENGTH)
 
@@ -23,13 +29,16 @@ export const requestSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('find'),
     contentId: contentIdSchema,
-    limit: z.number().int().min(1).max(MAX_FIND_LIMIT).optional()
+    limit: z.number().int().min(1).max(MAX_FIND_LIMIT).optional(),
+    members: z.boolean().optional()
   })
 ])
 export type TrackerRequest = z.infer<typeof requestSchema>
 
+const peerIdString = z.string().min(1).max(128)
+
 export const providerSchema = z.strictObject({
-  peer: z.string().min(1).max(128),
+  peer: peerIdString,
   addrs: z.array(addrSchema).max(MAX_ADDRS_PER_PEER),
   complete: z.boolean(),
   origin: z.boolean()
@@ -38,7 +47,13 @@ export type ProviderRecord = z.infer<typeof providerSchema>
 
 export const responseSchema = z.union([
   z.strictObject({ ok: z.literal(true), ttlMs: z.number().int().positive() }),
-  z.strictObject({ ok: z.literal(true), providers: z.array(providerSchema).max(MAX_FIND_LIMIT) }),
+  z.strictObject({
+    ok: z.literal(true),
+    providers: z.array(providerSchema).max(MAX_FIND_LIMIT),
+    /** When asked: the downloaders' ids (all of them up to MAX_MEMBERS) and their number. */
+    members: z.array(peerIdString).max(MAX_MEMBERS).optional(),
+    downloaders: z.number().int().nonnegative().optional()
+  }),
   z.strictObject({ ok: z.literal(false), error: z.string().max(1000) })
 ])
 export type TrackerResponse = z.infer<typeof responseSchema>

@@ -129,6 +129,21 @@ export class TrackerRegistry {
       .map(([peer, h]) => ({ peer, addrs: h.addrs, complete: h.complete, origin: h.origin }))
   }
 
+  /**
+   * The swarm's downloaders (live holders that are neither complete nor the
+   * origin): their number, and the `limit` lowest ids — the same list for
+   * every asker, the asker included, since each partitions the origin's
+   * chunks among exactly these (swarm/share.ts).
+   */
+  members (contentId: ContentId, limit: number): { ids: string[], count: number } {
+    this.prune(contentId)
+    this.tell()
+    const ids: string[] = []
+    for (const [peer, h] of this.byContent.get(contentId) ?? []) if (!h.origin && !h.complete) ids.push(peer)
+    ids.sort()
+    return { ids: ids.slice(0, limit), count: ids.length }
+  }
+
   /** Whether `peer` is a live holder of a content (any part of it). */
   holds (contentId: ContentId, peer: string): boolean {
     const h = this.byContent.get(contentId)?.get(peer)

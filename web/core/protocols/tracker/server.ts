@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Connection, Libp2pEvents, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import { decodeMessage, encodeMessage, requestSchema, type TrackerRequest, type TrackerResponse } from './codec'
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, PROTOCOL } from './constants'
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MEMBERS, MAX_MESSAGE_BYTES, PROTOCOL } from './constants'
 import type { TrackerRegistry } from './registry'
 
 export interface TrackerServerComponents {
@@ -70,8 +70,12 @@ export class TrackerServer implements Startable {
       case 'withdraw':
         registry.withdraw(peer, request.contentIds)
         return { ok: true, ttlMs: registry.ttlMs }
-      case 'find':
-        return { ok: true, providers: registry.find(request.contentId, { limit: request.limit, exclude: peer }) }
+      case 'find': {
+        const providers = registry.find(request.contentId, { limit: request.limit, exclude: peer })
+        if (request.members !== true) return { ok: true, providers }
+        const members = registry.members(request.contentId, MAX_MEMBERS)
+        return { ok: true, providers, members: members.ids, downloaders: members.count }
+      }
     }
   }
 }
