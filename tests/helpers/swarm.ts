@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { logger } from '@libp2p/logger'
 import type { Libp2p } from 'libp2p'
 import { chunkProtocol, SuperSeed, type ChunkProtocol } from '@core/protocols/chunk'
@@ -21,6 +23,9 @@ export interface Origin {
   registry: TrackerRegistry
   store: ChunkStore
   uploaded: { bytes: number }
+  superSeed: SuperSeed
+  /** Every chunk request the origin's chunk server weighed, in order, and whether it sent the chunk. */
+  asked: Array<{ peer: string, contentId: string, index: number, sent: boolean }>
 }
 
 /** A stand-in for the relay's libp2p side: tracker + chunk server (super-seeding, as the relay's) over a store that holds `contents`. */
@@ -29,14 +34,23 @@ export async function startOrigin (contents: TestContent[]): Promise<Origin> {
   const uploaded = { bytes: 0 }
   const registry = new TrackerRegistry()
   const superSeed = new SuperSeed({ present: (contentId, peer) => registry.holds(contentId as ContentId, peer) })
+  const asked: Origin['asked'] = []
   const node = await createTestNode({
-    chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes }, admit: (peer, contentId, index) => superSeed.admit(peer, contentId, index) }),
+    chunk: chunkProtocol({
+      store,
+      onUpload: e => { uploaded.bytes += e.bytes },
+      admit: (peer, contentId, index) => {
+        const sent = superSeed.admit(peer, contentId, index)
+        asked.push({ peer, contentId, index, sent })
+        return sent
+      }
+    }),
     tracker: trackerServer({ registry })
   }) as unknown as OriginNode
   for (const c of contents) await fill(store, c)
   registry.announce(node.peerId.toString(), node.getMultiaddrs().map(String),
     contents.map(c => ({ contentId: c.contentId, complete: true })), { origin: true, pinned: true })
-  return { node, registry, store, uploaded }
+  return { node, registry, store, uploaded, superSeed, asked }
 }
 
 export async function fill (store: ChunkStore, content: TestContent, indices?: number[]): Promise<void> {
@@ -107,4 +121,28 @@ export async function readAll (store: ChunkStore, content: TestContent): Promise
     out.set(chunk, i * content.manifest.chunkSize)
   }
   return out
+}
+
+/**
+ * The origin's HTTP side for `contents`: `GET /videos/<name>` with a single
+ * `bytes=a-b` range, as the relay answers it, and a count of what it sent.
+ */
+export async function startHttpOrigin (contents: TestContent[]): Promise<{ url: string, sent: { bytes: number, requests: number }, close(): Promise<void> }> {
+  const byName = new Map(contents.map(c => [`/videos/${encodeURIComponent(c.manifest.name)}`, c.bytes]))
+  const sent = { bytes: 0, requests: 0 }
+  const server = createServer((req, res) => {
+    const bytes = byName.get(req.url ?? '')
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
+    if (bytes == null || range == null) { res.writeHead(bytes == null ? 404 : 416).end(); return }
+    const start = Number(range[1])
+    const end = Math.min(Number(range[2]), bytes.byteLength - 1)
+    if (start > end) { res.writeHead(416).end(); return }
+    sent.bytes += end - start + 1
+    sent.requests++
+    res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${bytes.byteLength}`, 'Content-Length': String(end - start + 1) })
+    res.end(bytes.subarray(start, end + 1))
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, sent, close: async () => { server.closeAllConnections(); await new Promise<void>(resolve => server.close(() => resolve())) } }
 }

@@ -7,7 +7,7 @@ import { originShare } from '@core/swarm/share'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { chunkOf, digest, makeContent, type TestContent } from '../../helpers/content'
-import { fill, readAll, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
+import { fill, readAll, startHttpOrigin, startOrigin, startPeer, type Origin, type Peer } from '../../helpers/swarm'
 import { SlowStore } from '../../helpers/stores'
 
 /**
@@ -174,6 +174,56 @@ describe('SwarmSession: peers first, the origin last', () => {
     a.announcer.remove(content.contentId)
     await expect.poll(() => origin.registry.holds(content.contentId, a.node.peerId.toString())).toBe(false)
     expect(await fromB.getChunk(content.contentId, 0)).toEqual(chunkOf(content, 0))
+  })
+
+  it('an idle session does not insist on chunks the origin says are in the swarm: its next grants are other chunks', async () => {
+    origin = await startOrigin([content])
+    const b = await viewer()
+    // another member the origin sent every chunk outside b's share to, which nobody can reach (no address)
+    const f = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    origin.registry.announce(f, [], [{ contentId: content.contentId, complete: false }])
+    const mine = originShare(b.node.peerId.toString(), [f], content.manifest.hashes.length)
+    const elsewhere = [...mine.keys()].filter(i => mine[i] === 0)
+    for (const i of elsewhere) expect(origin.superSeed.admit(f, content.contentId, i)).toBe(true)
+    const bId = b.node.peerId.toString()
+    const asks = (i: number): number => origin.asked.filter(a => a.peer === bId && a.index === i).length
+    // random() at 0: b draws a grant every idle second, always from chunk 0 on
+    const session = b.session(content, { random: () => 0 })
+    await session.start()
+    try {
+      // each grant is refused (ELSEWHERE): the next one moves on to other chunks rather than waiting to ask the same again
+      await expect.poll(() => elsewhere.every(i => asks(i) >= 1), { timeout: 20_000 }).toBe(true)
+      expect(elsewhere.map(asks)).toEqual(elsewhere.map(() => 1))
+      expect(origin.asked.filter(a => a.peer === bId && elsewhere.includes(a.index)).every(a => !a.sent)).toBe(true)
+      expect(session.stats.bytesFromPeers).toBe(mine.filter(bit => bit === 1).length * content.manifest.chunkSize)
+    } finally {
+      session.stop()
+    }
+  })
+
+  it('a session that reaches no peer takes over HTTP what the origin\'s node says other members hold', async () => {
+    origin = await startOrigin([content])
+    const http = await startHttpOrigin([content])
+    try {
+      const b = await startPeer(origin, { httpBase: http.url })
+      peers.push(b)
+      // a member the origin sent every chunk outside b's share to, and that nobody can reach (no address)
+      const f = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      origin.registry.announce(f, [], [{ contentId: content.contentId, complete: false }])
+      const mine = originShare(b.node.peerId.toString(), [f], content.manifest.hashes.length)
+      const elsewhere = [...mine.keys()].filter(i => mine[i] === 0)
+      for (const i of elsewhere) expect(origin.superSeed.admit(f, content.contentId, i)).toBe(true)
+      const session = b.session(content, { random: () => 0, isolatedMs: 1000 })
+      await session.start()
+      await session.done
+      expect(digest(await readAll(b.store, content))).toBe(digest(content.bytes))
+      // its share from the node; the rest, refused there, over HTTP once it had been alone a while
+      expect(session.stats.bytesFromPeers).toBe((content.manifest.hashes.length - elsewhere.length) * content.manifest.chunkSize)
+      expect(session.stats.bytesFromHttp).toBe(elsewhere.length * content.manifest.chunkSize)
+      expect(origin.asked.filter(a => elsewhere.includes(a.index) && a.sent && a.peer !== f)).toEqual([])
+    } finally {
+      await http.close()
+    }
   })
 
   it('a reader waiting on a chunk outside its share gets it from the origin after a moment, not after the crowd', async () => {

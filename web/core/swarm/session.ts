@@ -56,6 +56,8 @@ export interface SwarmSessionInit {
   stallMs?: number
   /** A stalled or busy peer rests this long. */
   restMs?: number
+  /** With no usable peer this long among other downloaders, HTTP takes this session's share and grants (ISOLATED_MS). */
+  isolatedMs?: number
   discoveryIntervalMs?: number
   now?: () => number
 }
@@ -106,6 +108,16 @@ const MAX_DIALS_IN_FLIGHT = 6
 const READER_WAIT_MS = 1500
 /** How many chunks outside its share an idle session may take from the origin each time. */
 const IDLE_GRANT = 4
+/** An origin node without a channel this long is down: HTTP takes its place. */
+const ORIGIN_DOWN_MS = 10_000
+/**
+ * A session with no usable peer this long, while others download the
+ * content, takes its share and grants over HTTP: the origin's node refuses
+ * what it sent to members this session cannot reach (super-seed.ts).
+ * Longer than a crowd on a loaded machine takes to connect (the 100-peer
+ * bench: first direct connection at 11 s median, 28 s at most).
+ */
+const ISOLATED_MS = 30_000
 /** About how many idle members of a swarm draw a grant each second, whatever its size (p2p-media-loader's 1/N). */
 const IDLE_GRANTS_PER_SECOND = 8
 /** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
@@ -180,6 +192,12 @@ export class SwarmSession extends EventTarget {
   private dialing = 0
   /** Since when nothing is in flight (while the session runs). */
   private idleSince?: number
+  /** Since when the origin's node has had no open channel (undefined while it has one). */
+  private originDownSince?: number
+  /** Since when no other peer has been usable (undefined while one is). */
+  private isolatedSince?: number
+  /** HTTP stands in for the origin's node (see pumpNow): a refusal from the node then sends the chunk to HTTP. */
+  private standIn = false
   /** Chunks outside the share the origin may serve, drawn when the session sat idle. */
   private idleGrant: ReadonlySet<number> = NONE
   /** This session's share of the origin's chunks for `members`, computed when first needed after they change. */
@@ -588,6 +606,18 @@ export class SwarmSession extends EventTarget {
     const byId = new Map(sources.map(s => [s.id, s]))
     const decision = this.originDecision()
     const now = this.now()
+    // HTTP cannot say ELSEWHERE: it stands in for the origin's node when the locator did not list that
+    // node, once the node has had no channel for ORIGIN_DOWN_MS, and for a session that has had no peer
+    // to trade with for ISOLATED_MS (the node keeps saying ELSEWHERE for what others got: it cannot tell
+    // who reaches whom) — so nothing waits for good; otherwise only for a reader's overdue chunk. Not
+    // while the node merely rests after a stall: a loaded origin stalls, and its HTTP standing in then
+    // sent a crowd each chunk again and again, past the node's super-seeding
+    const originNode = [...this.peers.values()].filter(p => p.kind === 'origin' && !p.banned)
+    if (originNode.some(p => p.channel != null && !p.channel.closed)) this.originDownSince = undefined
+    else this.originDownSince ??= now
+    if (this.connectedPeers() > 0 || this.members.length === 0) this.isolatedSince = undefined
+    else this.isolatedSince ??= now
+    this.standIn = originNode.length === 0 || now - (this.originDownSince ?? now) >= ORIGIN_DOWN_MS || now - (this.isolatedSince ?? now) >= (this.init.isolatedMs ?? ISOLATED_MS)
     if (this.inFlight.size > 0) this.idleSince = undefined
     else this.idleSince ??= now
     if (decision.share && this.idleSince != null && now - this.idleSince >= SHARE_IDLE_MS) {
@@ -604,10 +634,7 @@ export class SwarmSession extends EventTarget {
     const overdue = new Set<number>()
     if (owned != null) for (const [i, since] of this.waitingSince) if (now - since >= READER_WAIT_MS && !this.have.has(i)) overdue.add(i)
     const share = owned == null ? undefined : (i: number): boolean => owned[i] === 1 || grant.has(i) || overdue.has(i)
-    // HTTP cannot say ELSEWHERE: it stands in for the origin's node only when the locator did not list
-    // that node, or, for the idle grant, while it is not connected and subscribed (so nothing waits for it for good)
-    const originNode = [...this.peers.values()].filter(p => p.kind === 'origin' && !p.banned)
-    const httpShare = originNode.length === 0 ? share : originNode.some(p => p.usable()) ? (i: number): boolean => overdue.has(i) : (i: number): boolean => grant.has(i) || overdue.has(i)
+    const httpShare = this.standIn ? share : (i: number): boolean => overdue.has(i)
     const urgent = decision.atRisk ? this.atRisk() : NONE
     const assignments = pick({
       chunkCount: this.have.length,
@@ -634,14 +661,15 @@ export class SwarmSession extends EventTarget {
     }
   }
 
-  /** Up to IDLE_GRANT chunks this session lacks and has not asked for, from a random point on. */
+  /** Up to IDLE_GRANT chunks this session lacks, has not asked for and was not just told are in the swarm, from a random point on. */
   private drawIdleGrant (): Set<number> {
     const n = this.have.length
     const from = Math.floor((this.init.random ?? Math.random)() * n)
+    const refused = this.standIn ? [] : [...this.peers.values()].filter(p => p.kind === 'origin').map(p => p.failed)
     const out = new Set<number>()
     for (let k = 0; k < n && out.size < IDLE_GRANT; k++) {
       const i = (from + k) % n
-      if (!this.have.has(i) && !this.inFlight.has(i)) out.add(i)
+      if (!this.have.has(i) && !this.inFlight.has(i) && !refused.some(f => f.has(i))) out.add(i)
     }
     return out
   }
@@ -650,6 +678,12 @@ export class SwarmSession extends EventTarget {
   private originShare (): Uint8Array {
     this.share ??= originShare(this.selfId, this.members, this.have.length)
     return this.share
+  }
+
+  private connectedPeers (): number {
+    let n = 0
+    for (const p of this.peers.values()) if (p.kind === 'peer' && p.usable()) n++
+    return n
   }
 
   private hasOtherPeers (): boolean {
@@ -761,8 +795,10 @@ export class SwarmSession extends EventTarget {
     if (name === 'SupersededError') return
     source.failed.add(index)
     if (name === 'ChunkElsewhereError') {
-      // the origin just sent it to another member: it will be pushed to us by whoever holds it
+      // the origin just sent it to another member: it will be pushed to us by whoever holds it; an idle
+      // grant does not ask for it again (the origin gives it to a member that keeps asking for what it needs: super-seed.ts)
       this.log.trace('chunk %d of %s: the origin says it is in the swarm', index, this.contentId)
+      if (this.idleGrant.has(index) && !this.standIn) this.idleGrant = new Set([...this.idleGrant].filter(i => i !== index))
       return
     }
     this.log('chunk %d of %s from %s failed: %s', index, this.contentId, source.id, err?.message ?? err)

@@ -12,24 +12,30 @@
  * and for `recentMs` at most, and only from requesters that are in the
  * swarm themselves (a client that does not announce cannot trade). A
  * player's session takes what its playback waits for over HTTP when the
- * origin says ELSEWHERE (picker.ts).
+ * origin says ELSEWHERE (picker.ts), and so does a session that has had no
+ * peer to trade with for a while (session.ts): the origin cannot tell who
+ * reaches whom, the requester can.
  */
 
 export interface SuperSeedInit {
   /** Whether `peer` is still in the swarm of `contentId` (the tracker lists it). */
   present(contentId: string, peer: string): boolean
-  /** How long a chunk sent to a member is held back from others (20 s). */
+  /** How long a chunk sent to a member is held back from others (5 min). */
   recentMs?: number
   now?: () => number
 }
 
 /**
- * Long enough for a chunk to spread through a crowd on a loaded machine
- * (the flash-crowd bench, 30 peers on 2 cores: 8 s gave 1.58× the file
- * from the origin, 20 s 1.29×, downloads no slower); short enough that a
- * chunk whose recipient vanished is soon sent again.
+ * Longer than a crowd takes to connect and trade on a loaded machine (the
+ * flash-crowd bench on 2 cores: 30 peers, 8 s gave 1.58× the file from the
+ * origin, 20 s 1.29×; 100 peers take 2–3 min there, and 20 s let the origin
+ * send each chunk 4–6 times, 2 min twice). A recipient that leaves the
+ * swarm ends the wait sooner; a requester that reaches no peer turns to
+ * HTTP (session.ts).
  */
-export const DEFAULT_SUPER_SEED_RECENT_MS = 20_000
+export const DEFAULT_SUPER_SEED_RECENT_MS = 300_000
+/** How often what expired is forgotten: at 100 MB/s the origin sends about 400 chunks a second. */
+const SWEEP_MS = 30_000
 
 export class SuperSeed {
   private readonly sent = new Map<string, Map<number, { peer: string, at: number }>>()
@@ -61,9 +67,9 @@ export class SuperSeed {
     return true
   }
 
-  /** Chunks sent at least `recentMs` ago hold nothing back: forget them (at most once per `recentMs`). */
+  /** Chunks sent at least `recentMs` ago hold nothing back: forget them (at most every 30 s, or `recentMs` if shorter). */
   private sweep (now: number): void {
-    if (now - this.lastSweep < this.recentMs) return
+    if (now - this.lastSweep < Math.min(this.recentMs, SWEEP_MS)) return
     this.lastSweep = now
     for (const [contentId, chunks] of this.sent) {
       for (const [index, { at }] of chunks) if (now - at >= this.recentMs) chunks.delete(index)
