@@ -114,10 +114,12 @@ const ORIGIN_DOWN_MS = 10_000
  * A session with no usable peer this long, while others download the
  * content, takes its share and grants over HTTP: the origin's node refuses
  * what it sent to members this session cannot reach (super-seed.ts).
- * Longer than a crowd on a loaded machine takes to connect (the 100-peer
- * bench: first direct connection at 11 s median, 28 s at most).
+ * Well beyond what a crowd on a loaded machine takes to connect (the
+ * 100-peer bench on 2 cores: first direct connection at 11–17 s median,
+ * 25–36 s at most; at 30 s the sessions that crossed it sent 4 chunks to the
+ * crowd 6 times over HTTP).
  */
-const ISOLATED_MS = 30_000
+const ISOLATED_MS = 60_000
 /** About how many idle members of a swarm draw a grant each second, whatever its size (p2p-media-loader's 1/N). */
 const IDLE_GRANTS_PER_SECOND = 8
 /** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
