@@ -14,6 +14,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // integration tests start real libp2p nodes on loopback; two cores
     pool: 'forks',
-    maxWorkers: 2
+    maxWorkers: 2,
+    // the bridges and CLIs the tests start speak English, whatever this machine's locale (the French is tested with --lang fr)
+    env: { PIPBINGO_LANG: 'en' }
   }
 })

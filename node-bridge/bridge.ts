@@ -205,6 +205,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     listenHost: config.apiHost,
     allowedOrigins,
     token: apiToken,
+    lang: config.lang,
     log: msg => { log.error(msg) }
   })
   const server: Server = createServer(app)

@@ -2,6 +2,7 @@ import { delimiter } from 'node:path'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { LANGS, langFromEnv } from './messages'
 
 const port = z.coerce.number().int().min(0).max(65535)
 
@@ -80,7 +81,9 @@ export const bridgeConfigSchema = z.strictObject({
    * Web origins besides the relay's app (`relayHttp`) whose pages may use
    * the REST API and the IPC WebSocket, e.g. a dev server `http://localhost:5173`.
    */
-  allowOrigins: listOf(webOrigin, 16, ',').default([])
+  allowOrigins: listOf(webOrigin, 16, ',').default([]),
+  /** The language of the console, the CLI and the API's `message` texts (messages.ts). */
+  lang: z.enum(LANGS).default('en')
 })
 
 export type BridgeConfig = z.infer<typeof bridgeConfigSchema>
@@ -103,7 +106,8 @@ const FLAGS = {
   'max-downloads': { env: 'PIPBINGO_MAX_DOWNLOADS', key: 'maxConcurrentDownloads', help: 'downloads at once; more wait in a queue (3)' },
   'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers', help: 'STUN/TURN servers for WebRTC, a JSON array of RTCIceServer (none)' },
   'send-dir': { env: 'PIPBINGO_SEND_DIRS', key: 'sendDirs', multiple: true, help: 'a folder send_file may read from; repeatable, the env :-separated (<data dir>/outbox)' },
-  'allow-origin': { env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', multiple: true, help: 'a web origin whose pages may use the API besides the relay\'s app; repeatable, the env ,-separated (none)' }
+  'allow-origin': { env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', multiple: true, help: 'a web origin whose pages may use the API besides the relay\'s app; repeatable, the env ,-separated (none)' },
+  lang: { env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines and API messages (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 
 export const BRIDGE_USAGE = `Usage: npm run bridge -- [options]   (each also read from the environment)
@@ -123,6 +127,7 @@ export function parseBridgeConfig (argv: string[], env: NodeJS.ProcessEnv): Brid
     // a repeated flag gives an array (one item per flag); an env variable a string the schema splits
     if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) raw[f.key] = value
   }
+  raw.lang ??= langFromEnv(env)
   return parseConfigObject(raw)
 }
 

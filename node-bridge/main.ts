@@ -3,6 +3,10 @@ import { BRIDGE_USAGE, parseBridgeConfig } from './config'
 import { printDownloads } from './downloads/console-log'
 import { releaseWebRtc } from './node'
 import type { RelayLinkEvent } from './relay-link'
+import { formatBytes, langFromEnv, messages, type Lang } from './messages'
+
+/** The console's language: the environment's until the configuration (`--lang`) is read. */
+let consoleLang: Lang = langFromEnv(process.env)
 
 /** `npm run bridge`: the daemon, with the seed's console lines and signals. */
 async function main (): Promise<void> {
@@ -19,7 +23,9 @@ async function main (): Promise<void> {
     return
   }
 
-  console.log('🚀 Démarrage du pipbingo Client Daemon...')
+  consoleLang = config.lang
+  const m = messages(config.lang)
+  console.log(m.starting)
   const shown = new Map<string, number>()
   const bridge = await createBridge(config, {
     onScanProgress: e => {
@@ -27,55 +33,55 @@ async function main (): Promise<void> {
         const tenth = e.totalBytes > 0 ? Math.floor((e.bytesHashed / e.totalBytes) * 10) : 10
         if ((shown.get(e.filename) ?? -1) >= tenth) return
         shown.set(e.filename, tenth)
-        console.log(`   Analyse de ${e.filename}: ${tenth * 10}% de ${(e.totalBytes / 1e6).toFixed(1)} Mo`)
+        console.log(m.hashing(e.filename, tenth * 10, formatBytes(e.totalBytes, config.lang)))
       } else if (e.type === 'file-skipped') {
-        console.log(`   ${e.filename} ignoré: ${e.reason}`)
+        console.log(m.skipped(e.filename, e.reason))
       }
     }
   })
-  printDownloads(bridge.manager, line => { console.log(line) })
+  printDownloads(bridge.manager, line => { console.log(line) }, { lang: config.lang })
 
   let listed
   try {
     listed = await bridge.start()
   } catch (err: any) {
-    console.error(`❌ Impossible de démarrer le daemon: ${err.message}${err.code === 'EADDRINUSE' ? ' (un autre daemon tourne-t-il ? changez les ports avec --api-port, --ipc-port, --p2p-port, --ws-port)' : ''}`)
+    console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
     await bridge.stop().catch(() => {})
     await releaseWebRtc()
     process.exitCode = 1
     return
   }
   const tcp = bridge.node.getMultiaddrs().find(a => !a.toString().includes('/ws') && a.toString().includes('/tcp/') && !a.toString().includes('/p2p-circuit'))
-  console.log('🔗 Nœud P2P client démarré')
+  console.log(m.nodeStarted)
   console.log(`   ID: ${bridge.node.peerId.toString()}`)
   console.log(`   Port: ${tcp?.toString().match(/\/tcp\/(\d+)/)?.[1] ?? config.p2pPort}`)
-  if (bridge.relayLink.connected) console.log(`✅ Connecté au serveur P2P: ${bridge.relayLink.peerId?.toString() ?? ''}`)
-  else console.log(`⏳ Serveur P2P injoignable (${config.relay ?? config.relayHttp}): nouvelles tentatives en arrière-plan`)
+  if (bridge.relayLink.connected) console.log(m.connected(bridge.relayLink.peerId?.toString() ?? ''))
+  else console.log(m.unreachableRetrying(config.relay ?? config.relayHttp))
   bridge.relayLink.addEventListener('relay', e => {
     const d = (e as CustomEvent<RelayLinkEvent>).detail
-    if (d.type === 'connected') console.log(`✅ Connecté au serveur P2P: ${d.peer}`)
-    else if (d.type === 'disconnected') console.log(`⚠️  Connexion au serveur P2P perdue: reconnexion…`)
-    else console.log(`⏳ Serveur P2P injoignable (${d.error}): nouvelle tentative dans ${(d.waitMs / 1000).toFixed(1)} s`)
+    if (d.type === 'connected') console.log(m.connected(d.peer))
+    else if (d.type === 'disconnected') console.log(m.lostRelay)
+    else console.log(m.unreachableNext(d.error, (d.waitMs / 1000).toFixed(1)))
   })
-  console.log(`🌱 Seeding de ${listed.seeding} fichiers existants`)
-  if (listed.resuming > 0) console.log(`📥 ${listed.resuming} téléchargement(s) interrompu(s) repris`)
-  console.log('✅ Daemon initialisé avec succès')
-  console.log(`🌐 API locale démarrée sur ${bridge.apiUrl().replace('127.0.0.1', 'localhost')}`)
+  console.log(m.seedingExisting(listed.seeding))
+  if (listed.resuming > 0) console.log(m.resumed(listed.resuming))
+  console.log(m.ready)
+  console.log(m.apiAt(bridge.apiUrl().replace('127.0.0.1', 'localhost')))
   try {
     const ipc = bridge.ipcAddress()
-    console.log(`💬 IPC locale sur ${ipc.host}:${ipc.port} (WebSocket ws://${ipc.host}:${ipc.wsPort}), nom « ${bridge.name} »`)
+    console.log(m.ipcAt(`${ipc.host}:${ipc.port}`, `ws://${ipc.host}:${ipc.wsPort}`, bridge.name))
   } catch (err: any) {
-    console.log(`⚠️  IPC non démarrée (${err.message}): changez de port avec --ipc-port`)
+    console.log(m.ipcNotStarted(err.message))
   }
   for (const ma of bridge.node.getMultiaddrs()) console.log(`   P2P: ${ma.toString()}`)
-  console.log('🎬 Prêt à télécharger et seeder des vidéos!')
+  console.log(m.readyToSeed)
 
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return
     stopping = true
-    console.log(`\n${signal}: arrêt du daemon…`)
-    const force = setTimeout(() => { console.error('arrêt forcé'); process.exit(1) }, 5000)
+    console.log(m.stopping(signal))
+    const force = setTimeout(() => { console.error(m.forcedStop); process.exit(1) }, 5000)
     force.unref()
     bridge.stop()
       .then(async () => { await releaseWebRtc(); process.exitCode = 0 }, async (err: Error) => { console.error(err.message); await releaseWebRtc(); process.exitCode = 1 })
@@ -88,7 +94,7 @@ async function main (): Promise<void> {
 // to log with its stack, not a reason to exit (tests that build the app in
 // their own process, without this file, still fail on one)
 process.on('unhandledRejection', (reason: unknown) => {
-  console.error(`❌ Rejet non géré, le daemon continue: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`)
+  console.error(messages(consoleLang).unhandled(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)))
 })
 
 main().catch((err: Error) => {

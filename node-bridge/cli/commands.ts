@@ -1,7 +1,8 @@
 import type { ApiClient } from './client'
 import { CliError } from './errors'
 import { follow } from './follow'
-import { formatBytes, table } from './format'
+import { formatBytes, formatSpeed, table } from './format'
+import { messages, type Lang } from '../messages'
 import { ProgressView, type Output } from './progress'
 
 export interface CommandContext {
@@ -12,6 +13,8 @@ export interface CommandContext {
   /** `download`: return once the daemon has the request, without following the progress. */
   detach: boolean
   signal?: AbortSignal
+  /** The language of tables and lines (English by default). */
+  lang?: Lang
 }
 
 const print = (ctx: CommandContext, text: string): void => { ctx.out.write(`${text}\n`) }
@@ -25,10 +28,10 @@ export async function download (ctx: CommandContext, files: string[]): Promise<n
     else print(ctx, `${file}: ${reply.status} — ${reply.message}`)
   }
   if (ctx.detach || ctx.json) return 0
-  const last = await follow(ctx.client, new ProgressView(ctx.out), { names: files, signal: ctx.signal })
+  const last = await follow(ctx.client, new ProgressView(ctx.out, ctx.lang), { names: files, signal: ctx.signal })
   const failed = files.filter(f => last[f]?.status === 'failed' || last[f]?.status === 'cancelled')
   for (const f of failed) print(ctx, `❌ ${f}: ${last[f]?.status}${last[f]?.error != null ? ` (${last[f]?.error})` : ''}`)
-  for (const f of files.filter(f => !failed.includes(f))) print(ctx, `🌱 ${f}: dans le cache, seeding`)
+  for (const f of files.filter(f => !failed.includes(f))) print(ctx, messages(ctx.lang ?? 'en').cliSeeding(f))
   return failed.length === 0 ? 0 : 1
 }
 
@@ -36,12 +39,14 @@ export async function download (ctx: CommandContext, files: string[]): Promise<n
 export async function status (ctx: CommandContext): Promise<number> {
   const map = await ctx.client.status()
   if (ctx.json) { print(ctx, JSON.stringify(map, null, 2)); return 0 }
+  const lang = ctx.lang ?? 'en'
+  const m = messages(lang)
   const rows = Object.values(map).map(s => [
     // what a person reads first: the catalogue's title (an upload's original name), then the file's name
-    s.title != null && s.title !== s.filename ? `${s.title} (${s.filename})` : s.filename, s.status, `${s.progress.toFixed(1)}%`, `${formatBytes(s.bytes_downloaded)}/${formatBytes(s.total_bytes)}`,
-    `${s.download_speed.toFixed(2)} Ko/s`, String(s.peers_connected), s.completed_at ?? s.started_at ?? '-'
+    s.title != null && s.title !== s.filename ? `${s.title} (${s.filename})` : s.filename, s.status, `${s.progress.toFixed(1)}%`, `${formatBytes(s.bytes_downloaded, lang)}/${formatBytes(s.total_bytes, lang)}`,
+    formatSpeed(s.download_speed, lang), String(s.peers_connected), s.completed_at ?? s.started_at ?? '-'
   ])
-  print(ctx, rows.length === 0 ? 'Aucun téléchargement.' : table(['fichier', 'état', 'progrès', 'octets', 'vitesse', 'sources', 'date'], rows))
+  print(ctx, rows.length === 0 ? m.cliNoDownloads : table(m.cliStatusHeader, rows))
   return 0
 }
 
@@ -49,16 +54,20 @@ export async function status (ctx: CommandContext): Promise<number> {
 export async function stats (ctx: CommandContext): Promise<number> {
   const s = await ctx.client.stats()
   if (ctx.json) { print(ctx, JSON.stringify(s, null, 2)); return 0 }
-  print(ctx, [
-    `peer id            ${s.peer_id}`,
-    `relais             ${s.relay_connected ? 'connecté' : 'déconnecté'}${s.relay != null ? ` (${s.relay})` : ''}`,
-    `pairs connectés    ${s.connected_peers}`,
-    `fichiers           ${s.cache_files} dans le cache, ${s.seeding_files} en seeding, ${s.downloading_files} en cours, ${s.queued_files} en attente`,
-    `reçu des pairs     ${formatBytes(s.bytes_from_peers)}`,
-    `reçu de l'origine  ${formatBytes(s.bytes_from_origin)} (dont HTTP ${formatBytes(s.bytes_from_http)})`,
-    `envoyé             ${formatBytes(s.bytes_uploaded)}`,
-    `vitesse            ↓ ${s.download_speed.toFixed(2)} Ko/s  ↑ ${s.upload_speed.toFixed(2)} Ko/s`
-  ].join('\n'))
+  const lang = ctx.lang ?? 'en'
+  const m = messages(lang).cliStats
+  const rows: Array<[string, string]> = [
+    [m.peerId, s.peer_id],
+    [m.relay, `${s.relay_connected ? m.connected : m.disconnected}${s.relay != null ? ` (${s.relay})` : ''}`],
+    [m.peers, String(s.connected_peers)],
+    [m.files, m.fileCounts(s.cache_files, s.seeding_files, s.downloading_files, s.queued_files)],
+    [m.fromPeers, formatBytes(s.bytes_from_peers, lang)],
+    [m.fromOrigin, `${formatBytes(s.bytes_from_origin, lang)} (${m.ofWhichHttp(formatBytes(s.bytes_from_http, lang))})`],
+    [m.uploaded, formatBytes(s.bytes_uploaded, lang)],
+    [m.speed, `↓ ${formatSpeed(s.download_speed, lang)}  ↑ ${formatSpeed(s.upload_speed, lang)}`]
+  ]
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2
+  print(ctx, rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join('\n'))
   return 0
 }
 
@@ -66,8 +75,9 @@ export async function stats (ctx: CommandContext): Promise<number> {
 export async function ls (ctx: CommandContext): Promise<number> {
   const entries = await ctx.client.list()
   if (ctx.json) { print(ctx, JSON.stringify(entries, null, 2)); return 0 }
-  const rows = entries.map(e => [e.cached ? '●' : ' ', e.filename, formatBytes(e.size), e.title ?? ''])
-  print(ctx, rows.length === 0 ? 'Le catalogue est vide.' : table(['', 'fichier', 'taille', 'titre'], rows))
+  const lang = ctx.lang ?? 'en'
+  const rows = entries.map(e => [e.cached ? '●' : ' ', e.filename, formatBytes(e.size, lang), e.title ?? ''])
+  print(ctx, rows.length === 0 ? messages(lang).cliEmptyCatalogue : table(messages(lang).cliListHeader, rows))
   return 0
 }
 
@@ -83,6 +93,6 @@ export async function cancel (ctx: CommandContext, files: string[]): Promise<num
 
 /** `pipbingo watch`: the bars of every download under way, until they are all done. */
 export async function watch (ctx: CommandContext): Promise<number> {
-  await follow(ctx.client, new ProgressView(ctx.out), { signal: ctx.signal })
+  await follow(ctx.client, new ProgressView(ctx.out, ctx.lang), { signal: ctx.signal })
   return 0
 }

@@ -7,6 +7,7 @@ import { ApiClient } from './client'
 import { cancel, download, ls, stats, status, watch, type CommandContext } from './commands'
 import { CliError } from './errors'
 import type { Output } from './progress'
+import { LANGS, langFromEnv, type Lang } from '../messages'
 
 export const CLI_USAGE = `Usage: pipbingo <command> [options]
   download <file>…   download catalogue videos into the daemon's cache, with a live progress bar
@@ -19,7 +20,8 @@ export const CLI_USAGE = `Usage: pipbingo <command> [options]
 Options:
   --api <url>        the daemon's REST API (default http://127.0.0.1:9090, env PIPBINGO_API)
   --json             print the API's JSON
-  --detach           download: return once the daemon has the request`
+  --detach           download: return once the daemon has the request
+  --lang <en|fr>     language of the tables (default from PIPBINGO_LANG, LC_ALL, LC_MESSAGES, LANG; en)`
 
 /** Run the CLI; returns the exit code. Separate from the process so tests can call it. */
 export async function runCli (argv: string[], io: { out: Output, err: Output, env: NodeJS.ProcessEnv, signal?: AbortSignal, input?: AsyncIterable<string> }): Promise<number> {
@@ -29,7 +31,7 @@ export async function runCli (argv: string[], io: { out: Output, err: Output, en
   try {
     parsed = parseArgs({
       args: argv,
-      options: { api: { type: 'string' }, json: { type: 'boolean' }, detach: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { api: { type: 'string' }, json: { type: 'boolean' }, detach: { type: 'boolean' }, lang: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true
     })
@@ -43,8 +45,13 @@ export async function runCli (argv: string[], io: { out: Output, err: Output, en
     io.out.write(`${CLI_USAGE}\n`)
     return command == null && values.help !== true ? 2 : 0
   }
+  if (values.lang != null && !(LANGS as readonly string[]).includes(values.lang)) {
+    io.err.write(`--lang: expected one of ${LANGS.join(', ')}, not "${values.lang}"\n`)
+    return 2
+  }
+  const lang = (values.lang as Lang | undefined) ?? langFromEnv(io.env)
   const api = (values.api ?? io.env.PIPBINGO_API ?? 'http://127.0.0.1:9090').replace(/\/+$/, '')
-  const ctx: CommandContext = { client: new ApiClient(api), out: io.out, json: values.json === true, detach: values.detach === true, signal: io.signal }
+  const ctx: CommandContext = { client: new ApiClient(api), out: io.out, json: values.json === true, detach: values.detach === true, signal: io.signal, lang }
   try {
     switch (command) {
       case 'download': return await download(ctx, rest)

@@ -1,5 +1,6 @@
 import type { DownloadStatus } from '../downloads/status'
 import { progressLine } from './format'
+import type { Lang } from '../messages'
 
 export interface Output {
   write(text: string): void
@@ -25,7 +26,7 @@ export class ProgressView {
   private drawn = 0
   private readonly tenths = new Map<string, string>()
 
-  constructor (private readonly out: Output) {}
+  constructor (private readonly out: Output, private readonly lang: Lang = 'en') {}
 
   update (s: DownloadStatus): void {
     this.rows.set(s.filename, s)
@@ -36,12 +37,12 @@ export class ProgressView {
     const key = `${s.status}:${Math.floor(s.progress / 10)}`
     if (this.tenths.get(s.filename) === key) return
     this.tenths.set(s.filename, key)
-    this.out.write(`${progressLine(s, 120)}\n`)
+    this.out.write(`${progressLine(s, 120, this.lang)}\n`)
   }
 
   private redraw (): void {
     let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : ''
-    for (const s of this.rows.values()) text += `\r\x1b[2K${progressLine(s, this.out.columns ?? 100)}\n`
+    for (const s of this.rows.values()) text += `\r\x1b[2K${progressLine(s, this.out.columns ?? 100, this.lang)}\n`
     this.drawn = this.rows.size
     this.out.write(text)
   }

@@ -4,6 +4,7 @@ import type { DownloadManager } from '../downloads/manager'
 import type { CatalogueEntry } from '../relay-http'
 import type { BridgeStats } from '../stats'
 import { deleteDownload, postDownload } from './downloads'
+import type { Lang } from '../messages'
 import { BadRequestError, describeError, MethodNotAllowedError, NotFoundError } from './errors'
 import { eventsHandler } from './events'
 import { corsGuard, hostGuard, tokenHandler } from './guards'
@@ -24,6 +25,8 @@ export interface RestDeps {
   allowedOrigins: ReadonlySet<string>
   /** The per-install token a page's POST and DELETE carry (token.ts). */
   token: string
+  /** The language of the `message` texts (English by default). */
+  lang?: Lang
   log?: (msg: string) => void
 }
 

@@ -3,6 +3,7 @@ import type { DownloadManager } from '../downloads/manager'
 import type { DownloadStatus } from '../downloads/status'
 import { UnsupportedMediaTypeError } from './errors'
 import { downloadBodySchema, filenameParam, parseOrBadRequest } from './params'
+import { messages, type Lang } from '../messages'
 
 /** Largest `POST /download` body: 413 past it. */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -35,7 +36,8 @@ const requireJson: RequestHandler = (req, _res, next) => {
 }
 
 /** `POST /download` `{"filename": "..."}`: start, queue, or say it is there already. */
-export function postDownload (deps: { manager: DownloadManager }): RequestHandler[] {
+export function postDownload (deps: { manager: DownloadManager, lang?: Lang }): RequestHandler[] {
+  const m = messages(deps.lang ?? 'en')
   return [requireJson, json, async (req, res) => {
     const { filename } = parseOrBadRequest(downloadBodySchema, req.body, 'body')
     filenameParam(filename)
@@ -43,24 +45,24 @@ export function postDownload (deps: { manager: DownloadManager }): RequestHandle
     const download = job.snapshot()
     let reply: DownloadReply
     if (outcome === 'started') {
-      reply = { status: 'started', message: 'Téléchargement démarré', filename, cached: false, download }
+      reply = { status: 'started', message: m.restStarted, filename, cached: false, download }
     } else if (outcome === 'queued') {
-      reply = { status: 'queued', message: 'En file d\'attente: les emplacements de téléchargement sont occupés', filename, cached: false, download }
+      reply = { status: 'queued', message: m.restQueued, filename, cached: false, download }
     } else if (job.state === 'seeding' || job.state === 'completed') {
-      const as = job.filename === filename ? '' : ` (sous le nom ${job.filename})`
-      reply = { status: 'completed', message: `Déjà dans le cache${as}: pas de second téléchargement`, filename, cached: true, download }
+      reply = { status: 'completed', message: m.restCached(job.filename === filename ? undefined : job.filename), filename, cached: true, download }
     } else {
-      reply = { status: job.state === 'downloading' ? 'downloading' : 'queued', message: 'Déjà en cours de téléchargement', filename, cached: false, download }
+      reply = { status: job.state === 'downloading' ? 'downloading' : 'queued', message: m.restAlreadyDownloading, filename, cached: false, download }
     }
     res.json(reply)
   }]
 }
 
 /** `DELETE /download/:filename`: cancel, and delete the partial file. */
-export function deleteDownload (deps: { manager: DownloadManager }): RequestHandler {
+export function deleteDownload (deps: { manager: DownloadManager, lang?: Lang }): RequestHandler {
+  const m = messages(deps.lang ?? 'en')
   return async (req, res) => {
     const filename = filenameParam(req.params.filename)
     const job = await deps.manager.cancel(filename)
-    res.json({ status: 'cancelled', message: 'Téléchargement annulé', filename, download: job.snapshot() })
+    res.json({ status: 'cancelled', message: m.restCancelled, filename, download: job.snapshot() })
   }
 }

@@ -147,7 +147,7 @@ export function openApiDocument (): Record<string, unknown> {
             cached: { type: 'boolean' },
             download: ref('DownloadStatus')
           },
-          example: { status: 'started', message: 'Téléchargement démarré', filename: 'video_1234567890.mp4', cached: false }
+          example: { status: 'started', message: 'Download started', filename: 'video_1234567890.mp4', cached: false }
         },
         CancelReply: {
           type: 'object',

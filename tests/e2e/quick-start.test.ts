@@ -115,7 +115,7 @@ describe('the README\'s quick start, as a new user runs it', () => {
     expect(await (await fetch(`${url}/`)).text()).toContain('<html')
     const list = await (await fetch(`${url}/list`)).json() as Array<{ filename: string }>
     expect(list.map(e => e.filename)).toContain('sample.mp4')
-    await start.line(/API locale démarrée sur/)
+    await start.line(/Local API at/)
   }, 180_000)
 
   it('npx pipbingo ls and download sample.mp4 against that bridge, as the README shows', async () => {
@@ -123,7 +123,7 @@ describe('the README\'s quick start, as a new user runs it', () => {
       cwd: ROOT, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }, timeout: 120_000
     })).stdout
     expect(await npx(['ls'])).toMatch(/sample\.mp4/)
-    expect(await npx(['download', 'sample.mp4'])).toMatch(/🌱 sample\.mp4: dans le cache, seeding/)
+    expect(await npx(['download', 'sample.mp4'])).toMatch(/🌱 sample\.mp4: in the cache, seeding/)
     const streamed = await fetch(`http://127.0.0.1:${ports.api}/stream/sample.mp4`, { headers: { Range: 'bytes=0-15' } })
     expect(streamed.status).toBe(206)
   }, 150_000)
@@ -135,7 +135,7 @@ describe('the README\'s quick start, as a new user runs it', () => {
       PIPBINGO_RELAY_HTTP: `http://127.0.0.1:${ports.http}`, PIPBINGO_CACHE: join(dir, 'bob-cache'), PIPBINGO_BRIDGE_DATA: join(dir, 'bob'),
       PIPBINGO_NAME: 'Bob'
     })
-    await bob.line(/API locale démarrée sur/)
+    await bob.line(/Local API at/)
     // Bob's name reaches the relay's tracker once his bridge has announced it, in another process: nothing
     // there to await, so ask again (bounded: 20 times) while the CLI says "Peer not found"
     const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }

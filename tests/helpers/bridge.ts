@@ -49,7 +49,7 @@ export async function startBridge (relay: TestRelay | { httpUrl: string }, optio
   })
   const bridge = await createBridge(config)
   const lines: string[] = []
-  printDownloads(bridge.manager, line => { lines.push(line) })
+  printDownloads(bridge.manager, line => { lines.push(line) }, { lang: config.lang })
   try {
     await bridge.start()
   } catch (err) {
@@ -106,7 +106,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /**
  * The bridge as `npm run bridge` runs it (`tsx node-bridge/main.ts`), in a
  * child process (this Node, with tsx as its loader), with every port ephemeral: its API URL is read from the
- * console line `🌐 API locale démarrée sur http://localhost:<port>`.
+ * console line `🌐 Local API at http://localhost:<port>` (`🌐 API locale démarrée sur …` with `--lang fr`).
  */
 export async function spawnBridge (args: string[], options: { timeoutMs?: number } = {}): Promise<ChildBridge> {
   // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child of its own, which a kill -9 would orphan
@@ -122,7 +122,7 @@ export async function spawnBridge (args: string[], options: { timeoutMs?: number
     const timer = setTimeout(() => { reject(new Error(`the bridge printed no API URL:\n${output.join('\n')}`)) }, options.timeoutMs ?? 20_000)
     createInterface({ input: child.stdout! }).on('line', line => {
       output.push(line)
-      const match = /API locale démarrée sur (http:\/\/\S+)/.exec(line)
+      const match = /(?:Local API at|API locale démarrée sur) (http:\/\/\S+)/.exec(line)
       if (match != null) {
         clearTimeout(timer)
         resolve((match[1] as string).replace('localhost', '127.0.0.1'))

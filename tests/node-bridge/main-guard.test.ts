@@ -14,9 +14,9 @@ describe('node-bridge/main.ts', () => {
       '--cache', join(dir, 'cache'), '--data-dir', join(dir, 'data'), '--receive-dir', join(dir, 'received')
     ])
     try {
-      const url = (await bridge.line(/API locale démarrée sur (http:\/\/\S+)/))[1]!.replace('localhost', '127.0.0.1')
+      const url = (await bridge.line(/Local API at (http:\/\/\S+)/))[1]!.replace('localhost', '127.0.0.1')
       bridge.rejectUnhandled()
-      await bridge.line(/❌ Rejet non géré, le daemon continue: Error: pipbingo test: a rejection nobody handles/)
+      await bridge.line(/❌ Unhandled rejection, the daemon goes on: Error: pipbingo test: a rejection nobody handles/)
       await bridge.line(/at .*reject-on-sigusr2\.mjs/)
       expect(await (await fetch(`${url}/health`)).text()).toBe('OK')
       expect(bridge.exitCode()).toBeNull()

@@ -36,7 +36,7 @@ describe('the download queue: 3 at once, the 4th and 5th wait', () => {
     const replies = []
     for (let i = 0; i < 5; i++) replies.push(await postDownload(bridge.url, name(i)))
     expect(replies.map(r => [r.status, r.body.status])).toEqual([[200, 'started'], [200, 'started'], [200, 'started'], [200, 'queued'], [200, 'queued']])
-    expect(replies[3]!.body.message).toMatch(/file d'attente/)
+    expect(replies[3]!.body.message).toMatch(/every download slot is busy/)
     // every answer gives the true chunk count, queued ones too (they used to say 0 until their manifest came)
     expect(replies.map(r => r.body.download.chunks_total)).toEqual([3, 3, 3, 3, 3])
 

@@ -32,7 +32,8 @@ describe('kill -9 at 50 % and restart: the download resumes from the persisted c
   })
 
   const spawn = async (): Promise<ChildBridge> => {
-    const child = await spawnBridge(['--relay-http', gate.url, '--cache', join(dir, 'cache'), '--data-dir', join(dir, 'data')])
+    // in French: the seed's expected output, word for word
+    const child = await spawnBridge(['--lang', 'fr', '--relay-http', gate.url, '--cache', join(dir, 'cache'), '--data-dir', join(dir, 'data')])
     children.push(child)
     return child
   }

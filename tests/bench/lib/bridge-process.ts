@@ -123,9 +123,9 @@ export interface BridgeFolders {
  * Start a bridge as a child process, every port ephemeral, and time it to
  * ready: from just before spawn() until `GET /health` has answered `OK` and
  * `GET /stats` has said the relay is connected. The API's port is only
- * known once the bridge prints it (the seed's line `🌐 API locale démarrée
+ * known once the bridge prints it (the line `🌐 Local API at
  * sur …`, printed after the API is bound), so both requests go out then; if
- * the relay is not connected yet, the bridge's `✅ Connecté` line is awaited.
+ * the relay is not connected yet, the bridge's `✅ Connected` line is awaited.
  */
 export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[] } = {}): Promise<BridgeProcess> {
   const script = entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [entry.path]
@@ -134,9 +134,9 @@ export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFol
     '--relay-http', folders.relayHttp, '--cache', folders.cacheDir, '--data-dir', folders.dataDir,
     '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0'])
   try {
-    const connected = p.line(/Connecté au serveur P2P/)
+    const connected = p.line(/Connected to the P2P server/)
     connected.catch(() => {})
-    const { match } = await p.line(/API locale démarrée sur (http:\/\/\S+)/)
+    const { match } = await p.line(/Local API at (http:\/\/\S+)/)
     const url = (match[1] as string).replace('localhost', '127.0.0.1')
     const [health, stats] = await Promise.all([fetch(`${url}/health`), fetch(`${url}/stats`)])
     if (health.status !== 200 || await health.text() !== 'OK') throw new Error(`GET /health answered ${health.status}`)

@@ -81,10 +81,13 @@ describe('the seed\'s console line and times', () => {
     bytes_from_peers: 0, bytes_from_origin: 0, error: null, ...over
   })
   it.each([
-    [status({}), '   Chunk 1/45 (2.2%) - 1024.50 Ko/s'],
-    [status({ chunks_downloaded: 2, progress: 4.44, download_speed: 1156.32 }), '   Chunk 2/45 (4.4%) - 1156.32 Ko/s'],
-    [status({ chunks_downloaded: 45, progress: 100, download_speed: 1200.15 }), '   Chunk 45/45 (100.0%) - 1200.15 Ko/s']
-  ])('%#', (s, line) => { expect(chunkLine(s)).toBe(line) })
+    // the seed's lines (1024.50 Ko/s, 1 Ko = 1024 B), in the one unit convention: decimal
+    [status({}), 'en', '   Chunk 1/45 (2.2%) - 1.0 MB/s'],
+    [status({ chunks_downloaded: 2, progress: 4.44, download_speed: 1156.32 }), 'en', '   Chunk 2/45 (4.4%) - 1.2 MB/s'],
+    [status({ chunks_downloaded: 45, progress: 100, download_speed: 1200.15 }), 'fr', '   Chunk 45/45 (100.0%) - 1.2 Mo/s'],
+    [status({ download_speed: 0.5 }), 'en', '   Chunk 1/45 (2.2%) - 512 B/s'],
+    [status({ download_speed: 97.66 }), 'fr', '   Chunk 1/45 (2.2%) - 100 ko/s']
+  ] as const)('%#', (s, lang, line) => { expect(chunkLine(s, lang)).toBe(line) })
 
   it('ISO 8601 UTC to the second', () => {
     expect(isoSeconds(new Date('2025-11-21T10:45:00.987Z'))).toBe('2025-11-21T10:45:00Z')

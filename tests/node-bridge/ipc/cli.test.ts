@@ -79,8 +79,8 @@ describe('pipbingo chat: two terminals, two bridges', () => {
     await writeFile(path, Buffer.alloc(3 * 1024 * 1024, 7))
     expect(await runCli(['chat', 'file', '--ipc', ipc(alice), '--chunk-size', '8192', 'Bob', path], { ...aliceTerm, env: {} })).toBe(0)
     expect(aliceTerm.text()).toContain('↑ photo.jpg 100%')
-    expect(aliceTerm.text()).toMatch(/✓ photo\.jpg sent to Bob \(3\.0 Mo, sha256 [0-9a-f]{16}…\) 🔒/)
-    await bobTerm.waitFor(`📎 Alice sent photo.jpg (3.0 Mo): saved as ${join(bob.receiveDir, 'photo.jpg')} 🔒`)
+    expect(aliceTerm.text()).toMatch(/✓ photo\.jpg sent to Bob \(3\.1 MB, sha256 [0-9a-f]{16}…\) 🔒/)
+    await bobTerm.waitFor(`📎 Alice sent photo.jpg (3.1 MB): saved as ${join(bob.receiveDir, 'photo.jpg')} 🔒`)
 
     // Bob types back from another terminal
     const aliceListens = terminal()

@@ -1,18 +1,6 @@
-import * as z from 'zod/mini'
+import { DEFAULT_BRIDGE_URL, parseSettings, type SettingsData } from './settings-data'
 
-export const DEFAULT_BRIDGE_URL = 'http://127.0.0.1:9090'
-const MiB = 1024 * 1024
-
-const settingsSchema = z.object({
-  displayName: z._default(z.string().check(z.maxLength(40)), ''),
-  /** KiB/s; null: no limit. */
-  uploadLimitKiBps: z._default(z.nullable(z.number().check(z.minimum(1))), null),
-  p2p: z._default(z.boolean(), true),
-  cacheCapMiB: z._default(z.number().check(z.minimum(64)), 2048),
-  bridgeUrl: z._default(z.string(), DEFAULT_BRIDGE_URL),
-  overlay: z._default(z.boolean(), true)
-})
-export type SettingsData = z.infer<typeof settingsSchema>
+export { DEFAULT_BRIDGE_URL }
 
 /**
  * What a person chose for this profile (one per tab: `localStorage`
@@ -21,14 +9,14 @@ export type SettingsData = z.infer<typeof settingsSchema>
  */
 export class Settings {
   displayName = $state('')
-  uploadLimitKiBps = $state<number | null>(null)
+  uploadLimitKBps = $state<number | null>(null)
   p2p = $state(true)
-  cacheCapMiB = $state(2048)
+  cacheCapMB = $state(2000)
   bridgeUrl = $state(DEFAULT_BRIDGE_URL)
   overlay = $state(true)
 
   constructor (readonly profile: string, private readonly storage: Storage = localStorage) {
-    Object.assign(this, load(this.key, storage))
+    Object.assign(this, parseSettings(storage.getItem(this.key)))
   }
 
   private get key (): string {
@@ -37,39 +25,22 @@ export class Settings {
 
   /** Bytes per second for the upload limiter (Infinity: no limit). */
   get uploadLimit (): number {
-    return this.uploadLimitKiBps == null ? Infinity : this.uploadLimitKiBps * 1024
+    return this.uploadLimitKBps == null ? Infinity : this.uploadLimitKBps * 1000
   }
 
   get cacheCapBytes (): number {
-    return this.cacheCapMiB * MiB
+    return this.cacheCapMB * 1e6
   }
 
   save (): void {
     const data: SettingsData = {
       displayName: this.displayName,
-      uploadLimitKiBps: this.uploadLimitKiBps,
+      uploadLimitKBps: this.uploadLimitKBps,
       p2p: this.p2p,
-      cacheCapMiB: this.cacheCapMiB,
+      cacheCapMB: this.cacheCapMB,
       bridgeUrl: this.bridgeUrl,
       overlay: this.overlay
     }
     this.storage.setItem(this.key, JSON.stringify(data))
   }
-}
-
-function load (key: string, storage: Storage): SettingsData {
-  let raw: unknown = {}
-  try {
-    raw = JSON.parse(storage.getItem(key) ?? '{}')
-  } catch {}
-  const parsed = z.safeParse(settingsSchema, raw)
-  if (parsed.success) return parsed.data
-  // keep what still parses, field by field
-  const fields = (typeof raw === 'object' && raw != null ? raw : {}) as Record<string, unknown>
-  const out = z.parse(settingsSchema, {})
-  for (const [name, value] of Object.entries(fields)) {
-    const one = z.safeParse(settingsSchema, { ...out, [name]: value })
-    if (one.success) Object.assign(out, one.data)
-  }
-  return out
 }
