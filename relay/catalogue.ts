@@ -21,6 +21,7 @@ export interface ListEntry {
   url?: string
   /** True when the relay holds the bytes (a library video). */
   origin: boolean
+  /** Where the video came from: the relay's library (still there when `origin`; removed, peers keep it, when not), or a browser that published it. */
   source: 'library' | 'browser'
   /** Peers other than the relay holding any part of it, from the tracker. */
   peers: number
@@ -119,11 +120,11 @@ export class Catalogue {
    * List a video a browser published (its manifest already validated).
    * Content the catalogue already shows answers its entry, `created: false`.
    */
-  async publish (manifest: Manifest, title?: string, duration?: number): Promise<{ entry: ListEntry, created: boolean }> {
+  async publish (manifest: Manifest, title?: string, duration?: number, from?: 'library'): Promise<{ entry: ListEntry, created: boolean }> {
     const contentId = await contentIdOf(manifest)
     const inLibrary = this.library.byContentId(contentId)
     if (inLibrary != null) return { entry: this.fromLibrary(inLibrary), created: false }
-    const { entry, created } = await this.published.publish(manifest, { title, duration, held: this.isHeld(contentId) })
+    const { entry, created } = await this.published.publish(manifest, { title, duration, from, held: this.isHeld(contentId) })
     // a peer may have announced it while the manifest was being written
     this.published.setHeld(contentId, this.isHeld(contentId))
     if (created) this.changed()
@@ -180,7 +181,7 @@ export class Catalogue {
       this.changed()
       return
     }
-    this.publish(left.manifest, left.title, left.duration).then(() => { this.changed() }, (err: Error) => {
+    this.publish(left.manifest, left.title, left.duration, 'library').then(() => { this.changed() }, (err: Error) => {
       this.log.error('cannot keep %s listed for the peers that hold it: %s', contentId, err.message)
       this.changed()
     })
@@ -213,7 +214,7 @@ export class Catalogue {
       chunkSize: e.chunkSize,
       ...(e.duration == null ? {} : { duration: e.duration }),
       origin: false,
-      source: 'browser',
+      source: e.from ?? 'browser',
       peers,
       seeders
     }

@@ -25,6 +25,8 @@ export interface PublishedEntry {
   duration?: number
   /** Since when no peer holds it (ms since the epoch); absent while one does. */
   unheldSince?: number
+  /** `library`: a video of the relay's own library whose files were removed, kept listed for the peers that hold it; absent: published from a browser. */
+  from?: 'library'
 }
 
 export interface PublishedCatalogueInit {
@@ -47,6 +49,8 @@ export interface PublishOptions {
   held: boolean
   /** Seconds, read by the publishing browser. */
   duration?: number
+  /** Where it came from, when not a browser (see PublishedEntry.from). */
+  from?: 'library'
 }
 
 const indexSchema = z.object({
@@ -56,7 +60,8 @@ const indexSchema = z.object({
     title: z.string().max(MAX_TITLE_LENGTH),
     publishedAt: z.number().int().nonnegative(),
     unheldSince: z.number().int().nonnegative().nullable(),
-    duration: z.number().positive().finite().optional()
+    duration: z.number().positive().finite().optional(),
+    from: z.literal('library').optional()
   }))
 })
 type IndexEntry = z.infer<typeof indexSchema>['entries'][number]
@@ -153,6 +158,7 @@ export class PublishedCatalogue {
         publishedAt: now
       }
       if (options.duration != null) entry.duration = options.duration
+      if (options.from != null) entry.from = options.from
       if (!options.held) entry.unheldSince = now
       await writeFileAtomic(this.manifestPath(contentId), encodeManifest(manifest))
       this.entriesById.set(contentId, entry)
@@ -291,6 +297,7 @@ export class PublishedCatalogue {
     }
     if (item.unheldSince != null) entry.unheldSince = item.unheldSince
     if (item.duration != null) entry.duration = item.duration
+    if (item.from != null) entry.from = item.from
     return entry
   }
 
@@ -305,7 +312,7 @@ export class PublishedCatalogue {
 }
 
 function toIndexEntry (e: PublishedEntry): IndexEntry {
-  return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null, ...(e.duration == null ? {} : { duration: e.duration }) }
+  return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null, ...(e.duration == null ? {} : { duration: e.duration }), ...(e.from == null ? {} : { from: e.from }) }
 }
 
 function describe (err: unknown): string {

@@ -79,7 +79,7 @@ describe('the relay watches its library folder', () => {
     relay.relay.registry.announce('12D3KooWPeerThatHoldsItxxxxxxxxxxxxxxxxxxxxxxxxxxxx', [], [{ contentId: c.contentId as any, complete: true }])
     await rm(join(library(), 'held.mp4'))
     const entries = await listed(e => e.some(x => x.contentId === c.contentId && (x as any).origin === false))
-    expect(entries.find(x => x.contentId === c.contentId)).toMatchObject({ filename: 'held.mp4', origin: false, source: 'browser', peers: 1 })
+    expect(entries.find(x => x.contentId === c.contentId)).toMatchObject({ filename: 'held.mp4', origin: false, source: 'library', peers: 1 })
     expect(relay.relay.registry.holds(c.contentId as any, origin())).toBe(false)
   })
 

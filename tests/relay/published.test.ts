@@ -40,7 +40,7 @@ describe('PublishedCatalogue', () => {
     const first = await openCatalogue()
     expect((await first.publish(a().manifest, { title: 'Film A', held: true })).created).toBe(true)
     t += 10
-    await first.publish(b().manifest, { held: false })
+    await first.publish(b().manifest, { held: false, from: 'library' })
     expect(first.setHeld(a().contentId, false)).toBe(true)
     expect(first.setHeld(a().contentId, false)).toBe(false) // no change
     await first.close()
@@ -49,7 +49,7 @@ describe('PublishedCatalogue', () => {
 
     const again = await openCatalogue()
     expect(again.entries()).toEqual([
-      { filename: 'v2.webm', title: 'v2', size: b().manifest.size, mime: 'video/mp4', contentId: b().contentId, chunks: 1, chunkSize: 256 * 1024, publishedAt: 1_000_010, unheldSince: 1_000_010 },
+      { filename: 'v2.webm', title: 'v2', size: b().manifest.size, mime: 'video/mp4', contentId: b().contentId, chunks: 1, chunkSize: 256 * 1024, publishedAt: 1_000_010, unheldSince: 1_000_010, from: 'library' },
       { filename: 'v1.webm', title: 'Film A', size: a().manifest.size, mime: 'video/mp4', contentId: a().contentId, chunks: 1, chunkSize: 256 * 1024, publishedAt: 1_000_000, unheldSince: 1_000_010 }
     ])
     expect(await again.manifest(a().contentId)).toEqual(a().manifest)
