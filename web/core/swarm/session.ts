@@ -797,8 +797,9 @@ export class SwarmSession extends EventTarget {
     if (name === 'SupersededError') return
     source.failed.add(index)
     if (name === 'ChunkElsewhereError') {
-      // the origin just sent it to another member: it will be pushed to us by whoever holds it; an idle
-      // grant does not ask for it again (the origin gives it to a member that keeps asking for what it needs: super-seed.ts)
+      // the origin sent it to another member: it will be pushed to us by whoever holds it; an idle grant
+      // does not ask for it again (the origin would refuse it until its window ends: super-seed.ts); a
+      // session that reaches no peer turns to HTTP instead (standIn)
       this.log.trace('chunk %d of %s: the origin says it is in the swarm', index, this.contentId)
       if (this.idleGrant.has(index) && !this.standIn) this.idleGrant = new Set([...this.idleGrant].filter(i => i !== index))
       return
