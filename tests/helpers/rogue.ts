@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -145,4 +147,25 @@ export function recordUnhandledRejections (): { rejections: unknown[], summary()
 export async function settle (): Promise<void> {
   await new Promise(resolve => setImmediate(resolve))
   await new Promise(resolve => setImmediate(resolve))
+}
+
+/**
+ * What this process still holds once everything unreachable is collected:
+ * the V8 heap in use after full garbage collections, plus ArrayBuffers
+ * (chunk buffers, stream queues), in bytes. Unlike RSS, which keeps what
+ * the allocator was given after the memory is freed, this goes back down
+ * when state is let go, so a bound on it says whether an attack left
+ * something behind. (`--expose-gc` turned on at run time: V8 then gives
+ * `gc` to a new context.)
+ */
+export async function retainedBytes (): Promise<number> {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  // finalizers and weak callbacks run between passes and free more
+  for (let pass = 0; pass < 3; pass++) {
+    gc()
+    await settle()
+  }
+  const { heapUsed, arrayBuffers } = process.memoryUsage()
+  return heapUsed + arrayBuffers
 }

@@ -9,10 +9,22 @@ import { MAX_ENTRIES, MAX_ENTRIES_PER_ANNOUNCE, MAX_ENTRIES_PER_PEER } from '@co
 import { chunkOf, digest, makeContent, type TestContent } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
 import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
-import { fetchChunk, recordUnhandledRejections, roundTrip, settle, startRogue, until } from '../helpers/rogue'
+import { fetchChunk, recordUnhandledRejections, retainedBytes, roundTrip, settle, startRogue, until } from '../helpers/rogue'
 
 const CHUNK = 256 * 1024
 const CHUNKS = 8
+const MiB = 1024 * 1024
+/**
+ * Once an attack is over (its peers gone), the process holds at most this
+ * much more than before the first attack: V8 heap after a full GC plus
+ * ArrayBuffers (retainedBytes). A relay that kept a flood's 100,000
+ * registry entries, its streams or queued chunks would hold tens of MiB
+ * more. Measured here: 6–13 MiB after the first attack (code and caches
+ * first used), then about 1 MiB more per attack, which is the peer
+ * store's records of the identities seen (libp2p evicts a peer with no
+ * address after 6 h: maxPeerAge).
+ */
+const RETAINED_BOUND = 24 * MiB
 
 /** A fresh content id of 64 hex digits, `n` in it. */
 const fakeId = (peer: number, n: number): string => `${peer.toString(16).padStart(8, '0')}${n.toString(16).padStart(8, '0')}`.padEnd(64, 'f')
@@ -23,12 +35,15 @@ const fakeId = (peer: number, n: number): string => `${peer.toString(16).padStar
  * connection, 300 connections, oversized and malformed frames. Real relay, real rogue
  * libp2p peers built from the project's stack, loopback TCP. After each
  * attack a well-behaved peer finds the content and fetches a chunk within
- * a second, and no rejection went unhandled.
+ * a second, no rejection went unhandled, and the memory the process
+ * retains is back within RETAINED_BOUND of what it was before the first.
  */
 describe('hostile peers against a real relay', () => {
   let content: TestContent
   let relay: TestRelay
   let unhandled: ReturnType<typeof recordUnhandledRejections>
+  /** retainedBytes() with the relay started and one normal fetch done, before any attack. */
+  let retainedBefore = 0
 
   beforeAll(async () => {
     content = await makeContent(CHUNKS * CHUNK - 77, { seed: 1414, name: 'video_1700000001414.mp4' })
@@ -36,6 +51,8 @@ describe('hostile peers against a real relay', () => {
     // where one address stands for many hosts (libp2p's default takes 5 connections a second from one)
     relay = await startRelay([{ name: content.manifest.name, bytes: content.bytes }], { inboundPerHost: 10_000 })
     unhandled = recordUnhandledRejections()
+    await relayStillServes()
+    retainedBefore = await retainedBytes()
   })
   afterAll(async () => {
     unhandled?.stop()
@@ -56,6 +73,13 @@ describe('hostile peers against a real relay', () => {
     const data = await fetchChunk(tcpAddr(relay), relay.relay.node.peerId, content.contentId, 2, 1_000)
     expect(digest(data)).toBe(digest(chunkOf(content, 2)))
     expect(unhandled.summary()).toBe('')
+  }
+
+  /** relayStillServes, and once the attack's peers are gone, the relay holds no more than RETAINED_BOUND beyond what it held before. */
+  async function relayRecovered (): Promise<void> {
+    await relayStillServes()
+    const retained = await retainedBytes()
+    expect(retained - retainedBefore, `retained ${((retained - retainedBefore) / MiB).toFixed(1)} MiB more than before the attacks`).toBeLessThan(RETAINED_BOUND)
   }
 
   it(`a tracker flood from 25 identities (5 × 1,000 ids each) fills the registry to its cap of ${MAX_ENTRIES} and no further; the relay serves on`, async () => {
@@ -81,8 +105,10 @@ describe('hostile peers against a real relay', () => {
     expect(relay.relay.registry.size()).toBe(MAX_ENTRIES)
     await relayStillServes()
     await Promise.all(flood.map(async n => { await n.stop() }))
+    flood.length = 0
     // they left: their entries go with them, and the room comes back
     await until(() => relay.relay.registry.size() === before, 'the flood\'s entries to go with its connections', 10_000)
+    await relayRecovered()
   }, 120_000)
   const flood: Array<Libp2p<{ tracker: TrackerClient }>> = []
 
@@ -106,6 +132,7 @@ describe('hostile peers against a real relay', () => {
     } finally {
       await rogue.stop()
     }
+    await relayRecovered()
   }, 60_000)
 
   it('300 connections from one identity at once: the relay keeps 4 (--max-connections-per-peer), refuses the rest, and serves on', async () => {
@@ -126,6 +153,7 @@ describe('hostile peers against a real relay', () => {
     } finally {
       await rogue.stop()
     }
+    await relayRecovered()
   }, 60_000)
 
   it.each([
@@ -147,5 +175,6 @@ describe('hostile peers against a real relay', () => {
     } finally {
       await rogue.stop()
     }
+    await relayRecovered()
   })
 })
