@@ -1,7 +1,7 @@
 /**
  * Every line the bridge and its CLI show a person, in English (the default)
  * and in French (the seed's language): the daemon's console, the CLI's
- * tables and the REST API's `message` texts. What programs read — statuses,
+ * usage, tables, errors and chat lines, and the REST API's `message` texts. What programs read — statuses,
  * field names, units of the contract's fields — is not translated.
  *
  * One unit convention everywhere, as the web app does: decimal SI
@@ -25,6 +25,17 @@ export function langFromEnv (env: NodeJS.ProcessEnv): Lang {
     return /^fr\b|^fr[_-]/i.test(value) ? 'fr' : 'en'
   }
   return 'en'
+}
+
+/**
+ * The language a command line asks for, before its arguments are known to
+ * parse (so its usage and errors are in it too): a valid `--lang x` or
+ * `--lang=x`, else the environment's (langFromEnv).
+ */
+export function langFromArgs (argv: string[], env: NodeJS.ProcessEnv): Lang {
+  const at = argv.findIndex(a => a === '--lang' || a.startsWith('--lang='))
+  const asked = at < 0 ? undefined : (argv[at]!.startsWith('--lang=') ? argv[at]!.slice('--lang='.length) : argv[at + 1])
+  return (LANGS as readonly string[]).includes(asked ?? '') ? asked as Lang : langFromEnv(env)
 }
 
 /** Bytes for a person: decimal units, one decimal under 100. */
@@ -97,6 +108,62 @@ const en = {
     ofWhichHttp: (bytes: string) => `of which HTTP ${bytes}`,
     uploaded: 'uploaded',
     speed: 'speed'
+  },
+  // the CLI's usage, errors and chat lines
+  cli: {
+    usage: `Usage: pipbingo <command> [options]
+  download <file>…   download catalogue videos into the daemon's cache, with a live progress bar
+  status             every download the daemon knows
+  stats              the daemon's P2P counters
+  ls                 the relay's catalogue (● = in the cache)
+  cancel <file>…     cancel a download and delete its partial file
+  watch              live bars of every download under way
+  chat …             messages, files, contacts and keys over the daemon's IPC (pipbingo chat --help)
+Options:
+  --api <url>        the daemon's REST API (default http://127.0.0.1:9090, env PIPBINGO_API)
+  --json             print the API's JSON
+  --detach           download: return once the daemon has the request
+  --lang <en|fr>     language (default from PIPBINGO_LANG, LC_ALL, LC_MESSAGES, LANG; en)`,
+    chatUsage: `Usage: pipbingo chat <command> [options]   (talks to the daemon's IPC)
+  send <peer> <message…>    send one message
+  file <peer> <path>        send a file from the bridge's send folders (--send-dir; default <data-dir>/outbox) (--chunk-size, default 65536)
+  listen                    print what arrives (messages, files, peers) until Ctrl-C
+  with <peer>               chat: each line you type goes to <peer>, what arrives is printed
+  peers                     the connected peers and their names
+  contacts                  the contacts
+  keys <peer>               negotiate post-quantum keys with <peer> (then everything is end-to-end encrypted)
+Options:
+  --ipc <host:port>         the daemon's IPC (default 127.0.0.1:8889, env PIPBINGO_IPC)
+  --chunk-size <bytes>      file: the chunk size
+  --json                    print the IPC's JSON
+  --lang <en|fr>            language (default from PIPBINGO_LANG, LC_ALL, LC_MESSAGES, LANG; en)`,
+    unknownCommand: (command: string) => `Unknown command "${command}"`,
+    unknownChatCommand: (command: string) => `Unknown chat command "${command}"`,
+    badLang: (value: string, langs: string) => `--lang: expected one of ${langs}, not "${value}"`,
+    usageOf: (usage: string) => `Usage: pipbingo ${usage}`,
+    whichFile: (command: string) => `Which file? pipbingo ${command} <file>${command === 'download' ? ' (see: pipbingo ls)' : ''}`,
+    daemonDown: (base: string, why: string) => `The daemon does not answer at ${base} (${why}). Start it with: npm run bridge`,
+    ipcDown: (address: string, why: string) => `The daemon's IPC does not answer at ${address} (${why}). Start it with: npm run bridge`,
+    notIpcAddress: (address: string) => `Not an IPC address: ${address} (expected host:port, e.g. 127.0.0.1:8889)`,
+    ipcClosed: 'The daemon closed the IPC connection',
+    refused: 'The daemon refused',
+    sent: (file: string, peer: string, size: string, sha: string) => `✓ ${file} sent to ${peer} (${size}, sha256 ${sha}…)`,
+    received: (peer: string, file: string, size: string, savedAs: string) => `📎 ${peer} sent ${file} (${size}): saved as ${savedAs}`,
+    fileFailed: (file: string, incoming: boolean, peer: string, error: string) => `❌ ${file} (${incoming ? 'from' : 'to'} ${peer}): ${error}`,
+    joined: (peer: string) => `→ ${peer} joined`,
+    left: (peer: string) => `← ${peer} left`,
+    keysNegotiatedWith: (peer: string, fingerprint: string) => `🔑 keys negotiated with ${peer} (fingerprint ${fingerprint})`,
+    keysNegotiated: (peer: string, algorithm: string, fingerprint: string) => `🔑 ${peer}: keys negotiated (${algorithm}); fingerprint ${fingerprint}`,
+    p2pRunning: (running: boolean) => `P2P ${running ? 'started' : 'stopped'}`,
+    noPeer: 'No peer connected.',
+    peersHeader: ['name', 'peer id', 'since', '🔒'],
+    yes: 'yes',
+    noContact: 'No contact.',
+    contactsHeader: ['name', 'peer id', 'keys', 'fingerprint'],
+    negotiated: 'negotiated',
+    pinned: 'pinned',
+    listening: 'listening, Ctrl-C to stop',
+    talkingTo: (peer: string) => `talking to ${peer}, Ctrl-D to stop`
   }
 }
 
@@ -153,6 +220,61 @@ const fr: Messages = {
     ofWhichHttp: (bytes) => `dont HTTP ${bytes}`,
     uploaded: 'envoyé',
     speed: 'vitesse'
+  },
+  cli: {
+    usage: `Usage : pipbingo <commande> [options]
+  download <fichier>…   télécharger des vidéos du catalogue dans le cache du daemon, avec une barre de progression
+  status                tous les téléchargements que le daemon connaît
+  stats                 les compteurs P2P du daemon
+  ls                    le catalogue du relais (● = dans le cache)
+  cancel <fichier>…     annuler un téléchargement et supprimer son fichier partiel
+  watch                 les barres de tous les téléchargements en cours
+  chat …                messages, fichiers, contacts et clés par l'IPC du daemon (pipbingo chat --help)
+Options :
+  --api <url>           l'API REST du daemon (par défaut http://127.0.0.1:9090, env PIPBINGO_API)
+  --json                afficher le JSON de l'API
+  --detach              download : rendre la main dès que le daemon a la demande
+  --lang <en|fr>        langue (par défaut d'après PIPBINGO_LANG, LC_ALL, LC_MESSAGES, LANG ; en)`,
+    chatUsage: `Usage : pipbingo chat <commande> [options]   (parle à l'IPC du daemon)
+  send <pair> <message…>    envoyer un message
+  file <pair> <chemin>      envoyer un fichier des dossiers d'envoi du bridge (--send-dir ; par défaut <data-dir>/outbox) (--chunk-size, par défaut 65536)
+  listen                    afficher ce qui arrive (messages, fichiers, pairs) jusqu'à Ctrl-C
+  with <pair>               discuter : chaque ligne tapée part vers <pair>, ce qui arrive s'affiche
+  peers                     les pairs connectés et leurs noms
+  contacts                  les contacts
+  keys <pair>               négocier des clés post-quantiques avec <pair> (tout est ensuite chiffré de bout en bout)
+Options :
+  --ipc <hôte:port>         l'IPC du daemon (par défaut 127.0.0.1:8889, env PIPBINGO_IPC)
+  --chunk-size <octets>     file : la taille des morceaux
+  --json                    afficher le JSON de l'IPC
+  --lang <en|fr>            langue (par défaut d'après PIPBINGO_LANG, LC_ALL, LC_MESSAGES, LANG ; en)`,
+    unknownCommand: (command) => `Commande inconnue « ${command} »`,
+    unknownChatCommand: (command) => `Commande de chat inconnue « ${command} »`,
+    badLang: (value, langs) => `--lang : une valeur parmi ${langs} attendue, pas « ${value} »`,
+    usageOf: (usage) => `Usage : pipbingo ${usage}`,
+    whichFile: (command) => `Quel fichier ? pipbingo ${command} <fichier>${command === 'download' ? ' (voir : pipbingo ls)' : ''}`,
+    daemonDown: (base, why) => `Le daemon ne répond pas sur ${base} (${why}). Démarrez-le avec : npm run bridge`,
+    ipcDown: (address, why) => `L'IPC du daemon ne répond pas sur ${address} (${why}). Démarrez-le avec : npm run bridge`,
+    notIpcAddress: (address) => `Pas une adresse IPC : ${address} (attendu hôte:port, p. ex. 127.0.0.1:8889)`,
+    ipcClosed: 'Le daemon a fermé la connexion IPC',
+    refused: 'Le daemon a refusé',
+    sent: (file, peer, size, sha) => `✓ ${file} envoyé à ${peer} (${size}, sha256 ${sha}…)`,
+    received: (peer, file, size, savedAs) => `📎 ${peer} a envoyé ${file} (${size}) : enregistré sous ${savedAs}`,
+    fileFailed: (file, incoming, peer, error) => `❌ ${file} (${incoming ? 'de' : 'pour'} ${peer}) : ${error}`,
+    joined: (peer) => `→ ${peer} est arrivé`,
+    left: (peer) => `← ${peer} est parti`,
+    keysNegotiatedWith: (peer, fingerprint) => `🔑 clés négociées avec ${peer} (empreinte ${fingerprint})`,
+    keysNegotiated: (peer, algorithm, fingerprint) => `🔑 ${peer} : clés négociées (${algorithm}) ; empreinte ${fingerprint}`,
+    p2pRunning: (running) => `P2P ${running ? 'démarré' : 'arrêté'}`,
+    noPeer: 'Aucun pair connecté.',
+    peersHeader: ['nom', 'peer id', 'depuis', '🔒'],
+    yes: 'oui',
+    noContact: 'Aucun contact.',
+    contactsHeader: ['nom', 'peer id', 'clés', 'empreinte'],
+    negotiated: 'négociées',
+    pinned: 'épinglée',
+    listening: 'à l\'écoute, Ctrl-C pour arrêter',
+    talkingTo: (peer) => `en conversation avec ${peer}, Ctrl-D pour arrêter`
   }
 }
 

@@ -3,6 +3,7 @@ import type { DownloadReply } from '../rest/downloads'
 import type { DownloadStatus } from '../downloads/status'
 import type { BridgeStats } from '../stats'
 import { CliError } from './errors'
+import { messages, type Lang } from '../messages'
 
 export type StatusMap = Record<string, DownloadStatus>
 
@@ -10,7 +11,7 @@ const errorSchema = z.object({ error: z.string() })
 
 /** The bridge's REST API as the CLI uses it; every failure is a CliError with a readable message. */
 export class ApiClient {
-  constructor (readonly base: string, private readonly fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis)) {}
+  constructor (readonly base: string, private readonly fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis), private readonly lang: Lang = 'en') {}
 
   async health (): Promise<string> {
     return await (await this.request('/health')).text()
@@ -52,7 +53,7 @@ export class ApiClient {
       response = await this.fetchImpl(`${this.base}${path}`, { signal: AbortSignal.timeout(15_000), ...init })
     } catch (err: any) {
       if (err?.name === 'AbortError' && init.signal?.aborted === true) throw err
-      throw new CliError(`The daemon does not answer at ${this.base} (${err?.cause?.code ?? err?.message}). Start it with: npm run bridge`)
+      throw new CliError(messages(this.lang).cli.daemonDown(this.base, String(err?.cause?.code ?? err?.message)))
     }
     if (response.ok) return response
     const text = await response.text()

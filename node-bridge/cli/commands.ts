@@ -21,7 +21,7 @@ const print = (ctx: CommandContext, text: string): void => { ctx.out.write(`${te
 
 /** `pipbingo download <file>…`: ask, then draw each download's bar until it seeds (or fails). */
 export async function download (ctx: CommandContext, files: string[]): Promise<number> {
-  if (files.length === 0) throw new CliError('Which file? pipbingo download <file> (see: pipbingo ls)', undefined, 2)
+  if (files.length === 0) throw new CliError(messages(ctx.lang ?? 'en').cli.whichFile('download'), undefined, 2)
   for (const file of files) {
     const reply = await ctx.client.download(file)
     if (ctx.json) print(ctx, JSON.stringify(reply))
@@ -83,7 +83,7 @@ export async function ls (ctx: CommandContext): Promise<number> {
 
 /** `pipbingo cancel <file>`: stop a download and delete its partial file. */
 export async function cancel (ctx: CommandContext, files: string[]): Promise<number> {
-  if (files.length === 0) throw new CliError('Which file? pipbingo cancel <file>', undefined, 2)
+  if (files.length === 0) throw new CliError(messages(ctx.lang ?? 'en').cli.whichFile('cancel'), undefined, 2)
   for (const file of files) {
     const reply = await ctx.client.cancel(file)
     print(ctx, ctx.json ? JSON.stringify(reply) : `${file}: ${reply.status} — ${reply.message}`)

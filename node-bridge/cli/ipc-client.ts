@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import { CliError } from './errors'
+import { messages, type Lang } from '../messages'
 
 export interface IpcEvent {
   event: string
@@ -18,12 +19,12 @@ export class IpcClient {
   private readonly listeners = new Set<(e: IpcEvent) => void>()
   readonly closed: Promise<void>
 
-  private constructor (private readonly socket: Socket) {
+  private constructor (private readonly socket: Socket, private readonly lang: Lang) {
     socket.setEncoding('utf8')
     socket.on('data', (text: string) => { this.onData(text) })
     this.closed = new Promise(resolve => {
       socket.on('close', () => {
-        for (const p of this.pending.values()) p.reject(new CliError('The daemon closed the IPC connection'))
+        for (const p of this.pending.values()) p.reject(new CliError(messages(this.lang).cli.ipcClosed))
         this.pending.clear()
         resolve()
       })
@@ -32,17 +33,17 @@ export class IpcClient {
   }
 
   /** `host:port` (default 127.0.0.1:8889). */
-  static async connect (address: string, signal?: AbortSignal): Promise<IpcClient> {
+  static async connect (address: string, signal?: AbortSignal, lang: Lang = 'en'): Promise<IpcClient> {
     const match = /^(?:(.+):)?(\d+)$/.exec(address)
-    if (match == null) throw new CliError(`Not an IPC address: ${address} (expected host:port, e.g. 127.0.0.1:8889)`, undefined, 2)
+    if (match == null) throw new CliError(messages(lang).cli.notIpcAddress(address), undefined, 2)
     const socket = connect({ host: match[1] ?? '127.0.0.1', port: Number(match[2]), signal })
     try {
       await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
     } catch (err: any) {
       if (signal?.aborted === true) throw err
-      throw new CliError(`The daemon's IPC does not answer at ${address} (${err?.code ?? err?.message}). Start it with: npm run bridge`)
+      throw new CliError(messages(lang).cli.ipcDown(address, String(err?.code ?? err?.message)))
     }
-    return new IpcClient(socket)
+    return new IpcClient(socket, lang)
   }
 
   async request (command: string, action: string | null, data: unknown = null): Promise<any> {
@@ -80,7 +81,7 @@ export class IpcClient {
       if (waiting == null) continue
       this.pending.delete(value.id)
       if (value.success === true) waiting.resolve(value.data)
-      else waiting.reject(new CliError(String(value.error ?? 'The daemon refused')))
+      else waiting.reject(new CliError(String(value.error ?? messages(this.lang).cli.refused)))
     }
   }
 }

@@ -7,26 +7,16 @@ import { ApiClient } from './client'
 import { cancel, download, ls, stats, status, watch, type CommandContext } from './commands'
 import { CliError } from './errors'
 import type { Output } from './progress'
-import { LANGS, langFromEnv, type Lang } from '../messages'
+import { LANGS, langFromArgs, langFromEnv, messages, type Lang } from '../messages'
 
-export const CLI_USAGE = `Usage: pipbingo <command> [options]
-  download <file>…   download catalogue videos into the daemon's cache, with a live progress bar
-  status             every download the daemon knows
-  stats              the daemon's P2P counters
-  ls                 the relay's catalogue (● = in the cache)
-  cancel <file>…     cancel a download and delete its partial file
-  watch              live bars of every download under way
-  chat …             messages, files, contacts and keys over the daemon's IPC (pipbingo chat --help)
-Options:
-  --api <url>        the daemon's REST API (default http://127.0.0.1:9090, env PIPBINGO_API)
-  --json             print the API's JSON
-  --detach           download: return once the daemon has the request
-  --lang <en|fr>     language of the tables (default from PIPBINGO_LANG, LC_ALL, LC_MESSAGES, LANG; en)`
+/** The usage in English (the README's; `--help` prints it in the process's language). */
+export const CLI_USAGE = messages('en').cli.usage
 
 /** Run the CLI; returns the exit code. Separate from the process so tests can call it. */
 export async function runCli (argv: string[], io: { out: Output, err: Output, env: NodeJS.ProcessEnv, signal?: AbortSignal, input?: AsyncIterable<string> }): Promise<number> {
   // the chat speaks the IPC, not the REST API: its own options
   if (argv[0] === 'chat') return await runChat(argv.slice(1), io)
+  let m = messages(langFromArgs(argv, io.env)).cli
   let parsed
   try {
     parsed = parseArgs({
@@ -36,22 +26,23 @@ export async function runCli (argv: string[], io: { out: Output, err: Output, en
       strict: true
     })
   } catch (err: any) {
-    io.err.write(`${err.message}\n\n${CLI_USAGE}\n`)
+    io.err.write(`${err.message}\n\n${m.usage}\n`)
     return 2
   }
   const { values, positionals } = parsed
   const [command, ...rest] = positionals
   if (values.help === true || command == null) {
-    io.out.write(`${CLI_USAGE}\n`)
+    io.out.write(`${m.usage}\n`)
     return command == null && values.help !== true ? 2 : 0
   }
   if (values.lang != null && !(LANGS as readonly string[]).includes(values.lang)) {
-    io.err.write(`--lang: expected one of ${LANGS.join(', ')}, not "${values.lang}"\n`)
+    io.err.write(`${m.badLang(values.lang, LANGS.join(', '))}\n`)
     return 2
   }
   const lang = (values.lang as Lang | undefined) ?? langFromEnv(io.env)
+  m = messages(lang).cli
   const api = (values.api ?? io.env.PIPBINGO_API ?? 'http://127.0.0.1:9090').replace(/\/+$/, '')
-  const ctx: CommandContext = { client: new ApiClient(api), out: io.out, json: values.json === true, detach: values.detach === true, signal: io.signal, lang }
+  const ctx: CommandContext = { client: new ApiClient(api, undefined, lang), out: io.out, json: values.json === true, detach: values.detach === true, signal: io.signal, lang }
   try {
     switch (command) {
       case 'download': return await download(ctx, rest)
@@ -61,7 +52,7 @@ export async function runCli (argv: string[], io: { out: Output, err: Output, en
       case 'cancel': return await cancel(ctx, rest)
       case 'watch': return await watch(ctx)
       default:
-        io.err.write(`Unknown command "${command}"\n\n${CLI_USAGE}\n`)
+        io.err.write(`${m.unknownCommand(command)}\n\n${m.usage}\n`)
         return 2
     }
   } catch (err: any) {
