@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import { relayConfigSchema } from '../../../relay/config'
 import { createRelay, type Relay } from '../../../relay/relay'
+import { spawnDaemon } from '../../helpers/daemon'
 
 export interface BenchRelay {
   relay: Relay
@@ -56,11 +58,63 @@ export async function startBenchRelay (libraryDir: string, stateDir: string): Pr
 }
 
 /** The manifest of `filename` as a client gets it: `GET /manifest/<filename>`, checked against its content id. */
-export async function fetchManifest (relay: BenchRelay, filename: string): Promise<{ contentId: ContentId, manifest: Manifest }> {
-  const response = await fetch(`${relay.relay.httpUrl()}/manifest/${encodeURIComponent(filename)}`)
+export async function fetchManifest (relay: BenchRelay | RelayProcess, filename: string): Promise<{ contentId: ContentId, manifest: Manifest }> {
+  const base = 'relay' in relay ? relay.relay.httpUrl() : relay.httpUrl
+  const response = await fetch(`${base}/manifest/${encodeURIComponent(filename)}`)
   if (!response.ok) throw new Error(`GET /manifest/${filename} answered ${response.status}`)
   const body = await response.json() as { contentId: ContentId, manifest: unknown }
   const manifest = parseManifest(body.manifest)
   await verifyManifest(manifest, body.contentId)
   return { contentId: body.contentId, manifest }
+}
+
+/** A relay in a process of its own, as `npm run relay` runs it: what a suite needs to measure its memory. */
+export interface RelayProcess {
+  pid: number
+  httpUrl: string
+  peerId: string
+  /** The relay's libp2p TCP address, ending in /p2p/<id>. */
+  tcpAddr: string
+  /** The process's resident set now, and its peak so far (VmRSS, VmHWM from /proc), bytes. */
+  memory(): Promise<{ rss: number, peak: number }>
+  /** Rejections the relay's guard logged and survived (relay/main.ts: "unhandled rejection, the relay keeps running"). */
+  unhandled(): number
+  exitCode(): number | null
+  stop(): Promise<void>
+}
+
+/**
+ * `relay/main.ts` in a child process (this Node, tsx), on loopback with
+ * ephemeral ports, over an existing library folder. `args` adds flags
+ * (e.g. `--inbound-per-host`).
+ */
+export async function startRelayProcess (libraryDir: string, stateDir: string, args: string[] = []): Promise<RelayProcess> {
+  const daemon = spawnDaemon('relay/main.ts', [
+    '--host', '127.0.0.1', '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
+    '--library', libraryDir, '--data-dir', join(stateDir, 'data'), '--web-root', join(stateDir, 'web'),
+    ...args
+  ])
+  try {
+    const [, peerId] = await daemon.line(/relay peer id (\S+)/, 60_000)
+    const [, tcpAddr] = await daemon.line(/listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/)
+    const [, url] = await daemon.line(/open (http:\/\/\S+?)\/ /)
+    const pid = daemon.child.pid!
+    return {
+      pid,
+      httpUrl: url!.replace('localhost', '127.0.0.1'),
+      peerId: peerId!,
+      tcpAddr: tcpAddr!,
+      async memory () {
+        const status = await readFile(`/proc/${pid}/status`, 'utf8')
+        const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024
+        return { rss: kib('VmRSS'), peak: kib('VmHWM') }
+      },
+      unhandled: () => daemon.output.filter(l => l.includes('unhandled rejection, the relay keeps running')).length,
+      exitCode: () => daemon.exitCode(),
+      stop: async () => { await daemon.stop() }
+    }
+  } catch (err) {
+    await daemon.stop()
+    throw err
+  }
 }
