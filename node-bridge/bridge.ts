@@ -43,6 +43,8 @@ export interface Bridge {
   readonly relayHttp: RelayHttp
   /** Tells the tracker what the cache holds (`settled()` waits for announcements under way). */
   readonly announcer: Announcer
+  /** `registered` (detail: the name) once the relay's tracker has taken this bridge's name, after each connection to the relay: others can find it from then on. */
+  readonly nameRegistered: EventTarget
   /** Bytes from peers, from the origin, uploaded: the whole daemon's. */
   readonly transfer: TransferStats
   readonly metrics: BridgeMetrics
@@ -136,8 +138,20 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     }
   })
   const relayHttp = new RelayHttp(config.relayHttp)
-  const announcer = new Announcer({ locator: node.services.tracker, log: logger.forComponent('pipbingo:bridge:announce') })
-  announcer.set(await nameKey(name), true)
+  // the name is registered once the relay's tracker took it: said once per connection to the relay (nameRegistered)
+  const ownNameKey = await nameKey(name)
+  let nameSaid = false
+  const nameRegistered = new EventTarget()
+  const announcer = new Announcer({
+    locator: node.services.tracker,
+    log: logger.forComponent('pipbingo:bridge:announce'),
+    onAnnounced: entries => {
+      if (nameSaid || !entries.some(e => e.contentId === ownNameKey)) return
+      nameSaid = true
+      nameRegistered.dispatchEvent(new CustomEvent('registered', { detail: name }))
+    }
+  })
+  announcer.set(ownNameKey, true)
   const relayLink = new RelayLink({
     node,
     log: logger.forComponent('pipbingo:bridge:relay'),
@@ -146,6 +160,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       : await relayHttp.tcpAddr(opts),
     onConnected: addr => {
       node.services.tracker.setRelay(addr)
+      nameSaid = false
       announcer.refresh()
     }
   })
@@ -255,6 +270,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     relayLink,
     relayHttp,
     announcer,
+    nameRegistered,
     transfer,
     metrics,
     chat,

@@ -39,6 +39,7 @@ async function main (): Promise<void> {
       }
     }
   })
+  bridge.nameRegistered.addEventListener('registered', () => { console.log(m.nameRegistered(bridge.name)) })
   printDownloads(bridge.manager, line => { console.log(line) }, { lang: config.lang })
 
   let listed

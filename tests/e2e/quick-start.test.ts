@@ -135,16 +135,10 @@ describe('the README\'s quick start, as a new user runs it', () => {
       PIPBINGO_RELAY_HTTP: `http://127.0.0.1:${ports.http}`, PIPBINGO_CACHE: join(dir, 'bob-cache'), PIPBINGO_BRIDGE_DATA: join(dir, 'bob'),
       PIPBINGO_NAME: 'Bob'
     })
-    await bob.line(/Local API at/)
-    // Bob's name reaches the relay's tracker once his bridge has announced it, in another process: nothing
-    // there to await, so ask again (bounded: 20 times) while the CLI says "Peer not found"
+    // Bob's bridge says when the relay's tracker has taken his name: from then on Alice finds him by it
+    await bob.line(/Name “Bob” registered at the relay/, 60_000)
     const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }
-    const send = async (): Promise<string> => (await promisify(execFile)('npx', ['--no-install', 'pipbingo', 'chat', 'send', '--ipc', `127.0.0.1:${ports.ipc}`, 'Bob', 'Hello', 'World!'], { cwd: ROOT, env, timeout: 60_000 })).stdout
-    let sent = ''
-    for (let attempt = 0; attempt < 20 && sent === ''; attempt++) {
-      sent = await send().catch(() => '')
-      if (sent === '') await new Promise(resolve => setTimeout(resolve, 500))
-    }
+    const sent = (await promisify(execFile)('npx', ['--no-install', 'pipbingo', 'chat', 'send', '--ipc', `127.0.0.1:${ports.ipc}`, 'Bob', 'Hello', 'World!'], { cwd: ROOT, env, timeout: 60_000 })).stdout
     expect(sent).toBe('✓ Message sent\n')
     // raw TCP on Bob's 8889, the seed's lines as written
     const back = await ipcRequest(ports.bobIpc, '{"command": "p2p", "action": "send_message", "data": {"peer": "Alice", "message": "Hello World!"}}')

@@ -10,6 +10,8 @@ export interface AnnouncerInit {
   intervalMs?: number
   /** Changes are gathered this long before being sent. */
   debounceMs?: number
+  /** The locator took these announcements (each round that succeeded). */
+  onAnnounced?: (entries: Announcement[]) => void
 }
 
 const RETRY_MS = 2000
@@ -76,6 +78,7 @@ export class Announcer {
     const previous = this.sending ?? Promise.resolve()
     this.sending = previous.then(async () => {
       await this.init.locator.announce(entries)
+      this.init.onAnnounced?.(entries)
     }).catch((err: Error) => {
       this.init.log('announce failed (retried on the next round): %s', err.message)
       for (const e of entries) this.dirty.add(e.contentId)
