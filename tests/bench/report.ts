@@ -122,7 +122,9 @@ shared by everything. Rows: tab → tab throughput over libp2p WebRTC for
 64 MiB against a raw \`RTCDataChannel\` between the same two pages (the
 ceiling, target ratio **≥ 0.8**); navigation → \`playing\` for a video another
 tab holds (target **≤ 1.5 s**) and seek → \`playing\` (target **≤ 0.5 s**), each
-next to a plain \`<video src=/videos/...>\` page from the origin; and what the
+next to a plain \`<video src=/videos/...>\` page from the origin; navigation →
+the catalogue's first card on a first visit (target **≤ 1 s**), next to a
+minimal page that fetches \`/list\`; and what the
 origin serves when 4 tabs watch one after another (target **≤ 1.2 ×** the
 file, baseline 4 plain plays). WebRTC between tabs uses host candidates on
 veth addresses of network namespaces the bench sets up (Chromium gathers

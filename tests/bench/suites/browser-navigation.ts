@@ -8,6 +8,25 @@ import type { BrowserEnv } from './browser'
 
 const SUITE = 'browser'
 const NAVIGATION_TARGET: Target = { of: 'value', op: '<=', limit: 1500 }
+/** Issue 13, row 11: the catalogue shows within a second of a first visit. */
+const CATALOGUE_TARGET: Target = { of: 'value', op: '<=', limit: 1000 }
+/** The baseline's page (browser.ts writes it into the rig's web root): fetch('/list'), one link per entry. */
+export const PLAIN_CATALOGUE_PAGE = 'bench-plain-catalogue.html'
+export const PLAIN_CATALOGUE_HTML = `<!doctype html>
+<meta charset="utf-8">
+<title>plain catalogue</title>
+<script>
+fetch('/list').then(r => r.json()).then(list => {
+  for (const e of list) {
+    const a = document.createElement('a')
+    a.className = 'card'
+    a.href = '#'
+    a.textContent = e.title ?? e.filename
+    document.body.append(a)
+  }
+})
+</script>
+`
 const TIMEOUT_MS = 20_000
 
 interface NavigationSample {
@@ -152,3 +171,65 @@ async function navigateToPlaying (browser: Browser, url: string, isApp: boolean)
   }
 }
 
+
+/**
+ * Issue 13, row 11: a first visit (a fresh context in B's browser process:
+ * no service worker, no profile, empty IndexedDB) navigates to `/`; timed in
+ * the page from the navigation's start to the first frame that shows a
+ * video card (`a.card`). Baseline, in the same run: a fresh context on a
+ * minimal page of the same origin that fetches `/list` and adds one link
+ * per entry, timed the same way.
+ */
+export async function catalogueRows (env: BrowserEnv): Promise<Row[]> {
+  const { ctx } = env
+  const app: number[] = []
+  const plain: number[] = []
+  for (let r = 0; r < ctx.runs; r++) {
+    const tag = `${SUITE} catalogue run ${r + 1}/${ctx.runs}`
+    const steps = [
+      async () => {
+        const ms = await navigateToCards(env.browserB, `${env.origin}/`)
+        app.push(ms)
+        ctx.progress(`${tag}: the app's catalogue shows its first card at ${ms.toFixed(0)} ms`)
+      },
+      async () => {
+        const ms = await navigateToCards(env.browserB, `${env.origin}/${PLAIN_CATALOGUE_PAGE}`)
+        plain.push(ms)
+        ctx.progress(`${tag}: plain page with /list: first link at ${ms.toFixed(0)} ms`)
+      }
+    ]
+    for (let k = 0; k < steps.length; k++) await steps[(k + r) % steps.length]!()
+  }
+  const a = spread(app)
+  const p = spread(plain)
+  const ratio = spread(pairedRatios(app, plain))
+  const row: Row = {
+    suite: SUITE,
+    name: 'navigation → catalogue shown (first video card drawn), first visit to /',
+    value: a.median,
+    range: [a.min, a.max],
+    runs: a.runs,
+    unit: 'ms',
+    baseline: p.median,
+    baselineName: 'a minimal page that fetches /list',
+    ratio: ratio.median,
+    ratioRange: [ratio.min, ratio.max],
+    target: CATALOGUE_TARGET,
+    notes: 'Timed in the page: performance.now() at the first animation frame with an a.card in the document (polled each frame), i.e. ms since the navigation started. A fresh context in the second browser process per run: the app\'s script, its service worker registration, and the catalogue drawn from /list while the tab\'s peer starts in the background. The baseline page on the same origin holds only a script that fetches /list and adds a link per entry.'
+  }
+  row.met = checkTarget(CATALOGUE_TARGET, row)
+  return [row]
+}
+
+async function navigateToCards (browser: Browser, url: string): Promise<number> {
+  const tab = await newTab(browser)
+  try {
+    await tab.page.goto(url, { waitUntil: 'commit' })
+    const handle = await tab.page.waitForFunction(() => document.querySelector('a.card') != null ? performance.now() : null, undefined, { polling: 'raf', timeout: TIMEOUT_MS })
+    const ms = await handle.jsonValue() as number
+    if (tab.errors.length > 0) throw new Error(`page errors on ${url}: ${tab.errors.join('; ')}`)
+    return ms
+  } finally {
+    await tab.close()
+  }
+}

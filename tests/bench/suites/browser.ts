@@ -7,7 +7,7 @@ import { writePseudoRandomFile } from '../lib/files'
 import { MiB } from '../lib/stats'
 import type { BenchContext, Row } from '../types'
 import { offloadRows } from './browser-offload'
-import { navigationRows } from './browser-navigation'
+import { catalogueRows, navigationRows, PLAIN_CATALOGUE_HTML, PLAIN_CATALOGUE_PAGE } from './browser-navigation'
 import { seekRows } from './browser-seek'
 import { throughputRows } from './browser-throughput'
 
@@ -75,6 +75,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     for (const v of [sample, seekLong]) {
       await writeFile(join(rig.webRoot, plainPage(v)), `<!doctype html>\n<meta charset="utf-8">\n<title>plain ${v.filename}</title>\n<video src="/videos/${encodeURIComponent(v.filename)}" controls autoplay playsinline></video>\n`)
     }
+    await writeFile(join(rig.webRoot, PLAIN_CATALOGUE_PAGE), PLAIN_CATALOGUE_HTML)
     const browserA = await rig.newBrowser()
     const browserB = await rig.newBrowser()
 
@@ -90,6 +91,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     const rows: Row[] = []
     rows.push(...await throughputRows(env))
     rows.push(...await navigationRows(env))
+    rows.push(...await catalogueRows(env))
     rows.push(...await seekRows(env))
     // row 4 needs a swarm where nobody holds the sample yet
     await seeder.close()
