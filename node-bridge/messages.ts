@@ -1,7 +1,8 @@
 /**
- * Every line the bridge and its CLI show a person, in English (the default)
- * and in French (the seed's language): the daemon's console, the CLI's
- * usage, tables, errors and chat lines, and the REST API's `message` texts. What programs read — statuses,
+ * Every line the bridge, its CLI and the relay show a person, in English
+ * (the default) and in French (the seed's language): the daemon's and the
+ * relay's consoles, the CLI's usage, tables, errors and chat lines, and the
+ * REST API's `message` texts. What programs read — statuses,
  * field names, units of the contract's fields — is not translated.
  *
  * One unit convention everywhere, as the web app does: decimal SI
@@ -165,6 +166,23 @@ Options:
     pinned: 'pinned',
     listening: 'listening, Ctrl-C to stop',
     talkingTo: (peer: string) => `talking to ${peer}, Ctrl-D to stop`
+  },
+  // the relay's console (relay/main.ts)
+  relay: {
+    starting: '🚀 pipbingo relay starting…',
+    hashing: (file: string, percent: number, size: string) => `   hashing ${file}: ${percent}% of ${size}`,
+    skipping: (file: string, reason: string) => `   skipping ${file}: ${reason}`,
+    manifested: (hashed: number, cached: number) => `   manifested ${hashed} new file${hashed === 1 ? '' : 's'}, ${cached} unchanged`,
+    cannotStart: (reason: string) => `❌ cannot start the relay: ${reason}`,
+    portsInUse: ' (is another relay running? change ports with --http-port, --tcp-port, --ws-port)',
+    peerId: (id: string) => `📡 relay peer id ${id}`,
+    listening: (addr: string) => `   listening on ${addr}`,
+    library: (n: number, dir: string, files: string) => `🎬 ${n} video${n === 1 ? '' : 's'} in ${dir}: ${files}`,
+    published: (n: number) => `   and ${n} published from browsers (listed while peers hold them)`,
+    open: (url: string) => `✅ open ${url}/   (catalogue: ${url}/list)`,
+    stopping: (signal: string) => `\n${signal}: stopping the relay…`,
+    forcedExit: 'forced exit',
+    unhandled: (reason: string) => `❌ unhandled rejection, the relay keeps running: ${reason}`
   }
 }
 
@@ -277,6 +295,22 @@ Options :
     pinned: 'épinglée',
     listening: 'à l\'écoute, Ctrl-C pour arrêter',
     talkingTo: (peer) => `en conversation avec ${peer}, Ctrl-D pour arrêter`
+  },
+  relay: {
+    starting: '🚀 démarrage du relais pipbingo…',
+    hashing: (file, percent, size) => `   analyse de ${file} : ${percent}% de ${size}`,
+    skipping: (file, reason) => `   ${file} ignoré : ${reason}`,
+    manifested: (hashed, cached) => `   ${hashed} nouveau(x) fichier(s) analysé(s), ${cached} inchangé(s)`,
+    cannotStart: (reason) => `❌ impossible de démarrer le relais : ${reason}`,
+    portsInUse: ' (un autre relais tourne-t-il ? changez les ports avec --http-port, --tcp-port, --ws-port)',
+    peerId: (id) => `📡 peer id du relais ${id}`,
+    listening: (addr) => `   à l'écoute sur ${addr}`,
+    library: (n, dir, files) => `🎬 ${n} vidéo(s) dans ${dir} : ${files}`,
+    published: (n) => `   et ${n} publiée(s) depuis des navigateurs (listées tant que des pairs les ont)`,
+    open: (url) => `✅ ouvrez ${url}/   (catalogue : ${url}/list)`,
+    stopping: (signal) => `\n${signal} : arrêt du relais…`,
+    forcedExit: 'arrêt forcé',
+    unhandled: (reason) => `❌ rejet non géré, le relais continue : ${reason}`
   }
 }
 

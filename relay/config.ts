@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { LANGS, langFromEnv } from '../node-bridge/messages'
 
 const port = z.coerce.number().int().min(0).max(65535)
 
@@ -31,7 +32,9 @@ export const relayConfigSchema = z.object({
   /** A video published from a browser stays listed this long after the last peer holding it left. */
   publishedGraceMs: z.coerce.number().int().min(0).default(24 * 60 * 60_000),
   /** Most videos published from browsers the catalogue lists at once. */
-  maxPublished: z.coerce.number().int().positive().default(1000)
+  maxPublished: z.coerce.number().int().positive().default(1000),
+  /** The language of the console (node-bridge/messages.ts). */
+  lang: z.enum(LANGS).default('en')
 })
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>
@@ -49,7 +52,8 @@ const FLAGS = {
   'inbound-per-host': { type: 'string', env: 'PIPBINGO_INBOUND_PER_HOST', key: 'inboundPerHost', help: 'inbound connections a second from one IP address (5; raise it behind a reverse proxy)' },
   'max-connections-per-peer': { type: 'string', env: 'PIPBINGO_MAX_CONNECTIONS_PER_PEER', key: 'maxConnectionsPerPeer', help: 'connections one peer may hold at once (4)' },
   'published-grace-ms': { type: 'string', env: 'PIPBINGO_PUBLISHED_GRACE_MS', key: 'publishedGraceMs', help: 'keep a browser-published video listed this long once no peer holds it (86400000: 24 h)' },
-  'max-published': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED', key: 'maxPublished', help: 'browser-published videos listed at most (1000)' }
+  'max-published': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED', key: 'maxPublished', help: 'browser-published videos listed at most (1000)' },
+  lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 
 export const RELAY_USAGE = `Usage: npm run relay -- [options]   (each also read from the environment)
@@ -68,6 +72,7 @@ export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): Relay
     const value = (values as Record<string, unknown>)[flag] ?? env[f.env]
     if (value !== undefined && value !== '') raw[f.key] = value
   }
+  raw.lang ??= langFromEnv(env)
   const parsed = relayConfigSchema.safeParse(raw)
   if (!parsed.success) {
     throw new Error(`Invalid relay configuration: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`)

@@ -1,5 +1,9 @@
 import { parseRelayConfig, RELAY_USAGE } from './config'
 import { createRelay } from './relay'
+import { formatBytes, langFromArgs, messages, type Messages } from '../node-bridge/messages'
+
+/** The console's lines: the language of --lang or the locale, known before the flags parse. */
+let m: Messages['relay'] = messages(langFromArgs(process.argv.slice(2), process.env)).relay
 
 /** `npm run relay`: the central server, with signals and a readable console. */
 async function main (): Promise<void> {
@@ -16,7 +20,8 @@ async function main (): Promise<void> {
     return
   }
 
-  console.log('🚀 pipbingo relay starting…')
+  m = messages(config.lang).relay
+  console.log(m.starting)
   const shown = new Map<string, number>()
   const relay = await createRelay(config, {
     onScanProgress: e => {
@@ -25,11 +30,11 @@ async function main (): Promise<void> {
         const tenth = e.totalBytes > 0 ? Math.floor((e.bytesHashed / e.totalBytes) * 10) : 10
         if ((shown.get(e.filename) ?? -1) >= tenth) return
         shown.set(e.filename, tenth)
-        console.log(`   hashing ${e.filename}: ${(tenth * 10).toFixed(0)}% of ${(e.totalBytes / 1e6).toFixed(1)} MB`)
+        console.log(m.hashing(e.filename, tenth * 10, formatBytes(e.totalBytes, config.lang)))
       } else if (e.type === 'file-skipped') {
-        console.log(`   skipping ${e.filename}: ${e.reason}`)
+        console.log(m.skipping(e.filename, e.reason))
       } else if (e.type === 'scan-done' && e.hashed > 0) {
-        console.log(`   manifested ${e.hashed} new file(s), ${e.cached} unchanged`)
+        console.log(m.manifested(e.hashed, e.cached))
       }
     },
     onWarning: message => { console.warn(`⚠️  ${message}`) }
@@ -37,25 +42,25 @@ async function main (): Promise<void> {
   try {
     await relay.start()
   } catch (err: any) {
-    console.error(`❌ cannot start the relay: ${err.message}${err.code === 'EADDRINUSE' ? ' (is another relay running? change ports with --http-port, --tcp-port, --ws-port)' : ''}`)
+    console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
     await relay.stop().catch(() => {})
     process.exitCode = 1
     return
   }
 
   const url = relay.httpUrl().replace('127.0.0.1', 'localhost')
-  console.log(`📡 relay peer id ${relay.node.peerId.toString()}`)
-  for (const ma of relay.multiaddrs()) console.log(`   listening on ${ma.toString()}`)
-  console.log(`🎬 ${relay.library.size} video(s) in ${config.libraryDir}: ${relay.library.entries().map(e => e.filename).join(', ')}`)
-  if (relay.published.size > 0) console.log(`   and ${relay.published.size} published from browsers (listed while peers hold them)`)
-  console.log(`✅ open ${url}/   (catalogue: ${url}/list)`)
+  console.log(m.peerId(relay.node.peerId.toString()))
+  for (const ma of relay.multiaddrs()) console.log(m.listening(ma.toString()))
+  console.log(m.library(relay.library.size, config.libraryDir, relay.library.entries().map(e => e.filename).join(', ')))
+  if (relay.published.size > 0) console.log(m.published(relay.published.size))
+  console.log(m.open(url))
 
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return
     stopping = true
-    console.log(`\n${signal}: stopping the relay…`)
-    const force = setTimeout(() => { console.error('forced exit'); process.exit(1) }, 5000)
+    console.log(m.stopping(signal))
+    const force = setTimeout(() => { console.error(m.forcedExit); process.exit(1) }, 5000)
     force.unref()
     relay.stop().then(() => { process.exitCode = 0 }, (err: Error) => { console.error(err.message); process.exitCode = 1 })
   }
@@ -67,7 +72,7 @@ async function main (): Promise<void> {
 // to log with its stack, not a reason to exit (tests that build the app in
 // their own process, without this file, still fail on one)
 process.on('unhandledRejection', (reason: unknown) => {
-  console.error(`❌ unhandled rejection, the relay keeps running: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`)
+  console.error(m.unhandled(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)))
 })
 
 main().catch((err: Error) => {

@@ -9,7 +9,7 @@ export interface Daemon {
   child: ChildProcess
   /** stdout and stderr lines so far. */
   output: string[]
-  /** Resolves with the first line (so far or later) that matches. */
+  /** Resolves with the first line (so far or later) that matches; rejects after `timeoutMs` (60 s: tsx compiles a daemon at start, slow on a loaded machine) or when the process ends first. */
   line(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
   /** Make the process reject a promise nobody handles (tests/fixtures/reject-on-sigusr2.mjs). */
   rejectUnhandled(): void
@@ -19,17 +19,19 @@ export interface Daemon {
 
 /**
  * A daemon's `main.ts` as `npm run` runs it (this Node, tsx as its
- * loader), with reject-on-sigusr2.mjs preloaded.
+ * loader), with reject-on-sigusr2.mjs preloaded; `env` is added to this
+ * process's environment.
  */
-export function spawnDaemon (main: string, args: string[]): Daemon {
+export function spawnDaemon (main: string, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', REJECT_ON_SIGUSR2, main, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEBUG: '' }
+    env: { ...process.env, DEBUG: '', ...env }
   })
   const output: string[] = []
   const waiters = new Set<(line: string) => void>()
-  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+  // 'close', not 'exit': the process's last lines are read by then
+  const exited = new Promise<void>(resolve => child.once('close', () => { resolve() }))
   for (const input of [child.stdout!, child.stderr!]) {
     createInterface({ input }).on('line', line => {
       output.push(line)
@@ -39,7 +41,7 @@ export function spawnDaemon (main: string, args: string[]): Daemon {
   return {
     child,
     output,
-    async line (pattern, timeoutMs = 20_000) {
+    async line (pattern, timeoutMs = 60_000) {
       for (const l of output) {
         const m = pattern.exec(l)
         if (m != null) return m

@@ -14,6 +14,7 @@ describe('node-bridge/main.ts', () => {
       '--cache', join(dir, 'cache'), '--data-dir', join(dir, 'data'), '--receive-dir', join(dir, 'received')
     ])
     try {
+      // a daemon compiled by tsx on a loaded machine can take a while to start (Daemon.line waits up to 60 s)
       const url = (await bridge.line(/Local API at (http:\/\/\S+)/))[1]!.replace('localhost', '127.0.0.1')
       bridge.rejectUnhandled()
       await bridge.line(/❌ Unhandled rejection, the daemon goes on: Error: pipbingo test: a rejection nobody handles/)
@@ -24,5 +25,5 @@ describe('node-bridge/main.ts', () => {
       await bridge.stop()
       await rm(dir, { recursive: true, force: true })
     }
-  })
+  }, 90_000)
 })

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { describeEvent } from '../../node-bridge/cli/chat'
 import { runCli } from '../../node-bridge/cli/main'
 import { parseBridgeConfig } from '../../node-bridge/config'
+import { parseRelayConfig } from '../../relay/config'
 import { formatBytes, formatSpeed, langFromArgs, langFromEnv, messages } from '../../node-bridge/messages'
 
 /** runCli with captured output. */
@@ -40,6 +41,11 @@ describe('one message catalogue: English by default, French on request', () => {
     expect(parseBridgeConfig(base, { LANG: 'fr_FR.UTF-8' }).lang).toBe('fr')
     expect(parseBridgeConfig([...base, '--lang', 'en'], { LANG: 'fr_FR.UTF-8' }).lang).toBe('en')
     expect(() => parseBridgeConfig([...base, '--lang', 'de'], {})).toThrow(/lang/)
+    // the relay's console too
+    expect(parseRelayConfig([], {}).lang).toBe('en')
+    expect(parseRelayConfig([], { LC_ALL: 'fr_FR.UTF-8' }).lang).toBe('fr')
+    expect(parseRelayConfig(['--lang', 'en'], { LANG: 'fr_FR.UTF-8' }).lang).toBe('en')
+    expect(() => parseRelayConfig(['--lang', 'de'], {})).toThrow(/lang/)
   })
 
   it('one unit convention in both languages: decimal multiples, French symbols in French', () => {
@@ -63,6 +69,7 @@ describe('one message catalogue: English by default, French on request', () => {
     expect(fr.apiAt('http://localhost:9090')).toBe('🌐 API locale démarrée sur http://localhost:9090')
     expect(en.restCached('b.mp4')).toBe('Already in the cache (as b.mp4): not downloaded again')
     expect(Object.keys(fr.cli).sort()).toEqual(Object.keys(en.cli).sort())
+    expect(Object.keys(fr.relay).sort()).toEqual(Object.keys(en.relay).sort())
   })
 
   it('the CLI\'s usage and errors follow --lang, or the locale when --lang is absent or not valid yet', async () => {

@@ -14,6 +14,7 @@ describe('relay/main.ts', () => {
       '--library', join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web')
     ])
     try {
+      // a relay compiled by tsx on a loaded machine can take a while to start (Daemon.line waits up to 60 s)
       const url = (await relay.line(/✅ open (http:\/\/\S+?)\/ /))[1]!.replace('localhost', '127.0.0.1')
       relay.rejectUnhandled()
       await relay.line(/❌ unhandled rejection, the relay keeps running: Error: pipbingo test: a rejection nobody handles/)
@@ -24,5 +25,25 @@ describe('relay/main.ts', () => {
       await relay.stop()
       await rm(dir, { recursive: true, force: true })
     }
-  })
+  }, 90_000)
+
+  it('speaks French with a French locale, from its first line to its last', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipbingo-relay-fr-'))
+    await mkdir(join(dir, 'library'))
+    await mkdir(join(dir, 'web'))
+    const relay = spawnDaemon('relay/main.ts', [
+      '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
+      '--library', join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web')
+    ], { PIPBINGO_LANG: '', LANG: 'fr_FR.UTF-8' })
+    try {
+      await relay.line(/^🚀 démarrage du relais pipbingo…$/)
+      await relay.line(/^🎬 0 vidéo\(s\) dans /)
+      await relay.line(/^✅ ouvrez http:\/\/localhost:\d+\/ {3}\(catalogue : /)
+      relay.child.kill('SIGTERM')
+      await relay.line(/^SIGTERM : arrêt du relais…$/)
+    } finally {
+      await relay.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 90_000)
 })
