@@ -148,22 +148,49 @@ export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFol
   }
 }
 
+/** A relay process, with what its console said once it listened. */
+export interface RelayProcess extends Spawned {
+  /** Spawn → `GET /health` OK, ms. */
+  readyMs: number
+  /** `http://127.0.0.1:<port>`. */
+  httpUrl: string
+  peerId: string
+  /** Its libp2p TCP address, ending in /p2p/<id>. */
+  tcpAddr: string
+  /** Rejections its guard logged and survived ("unhandled rejection, the relay keeps running"). */
+  unhandled(): number
+}
+
 /**
  * The relay as `npm run relay` runs it (`node --import tsx relay/main.ts`),
- * ports ephemeral, timed from spawn to `GET /health` OK (its URL is read
- * from its `✅ open …` line, printed once it listens).
+ * ports ephemeral, timed from spawn to `GET /health` OK (its addresses are
+ * read from its console, in English whatever this machine's locale).
+ * `libraryDir` defaults to `<dir>/library`; `args` adds flags.
  */
-export async function startRelayProcess (dir: string): Promise<Spawned & { readyMs: number }> {
+export async function startRelayProcess (dir: string, options: { libraryDir?: string, args?: string[] } = {}): Promise<RelayProcess> {
   const started = performance.now()
   const p = spawnNode(['--import', 'tsx', 'relay/main.ts', '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
-    '--library', join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web')])
+    '--library', options.libraryDir ?? join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web'),
+    '--lang', 'en', ...(options.args ?? [])])
   try {
-    const { match } = await p.line(/✅ open (http:\/\/\S+?)\/\s/)
-    const url = (match[1] as string).replace('localhost', '127.0.0.1')
-    const health = await fetch(`${url}/health`)
+    // all three awaited from the start: line() sees only lines printed after it is called
+    const [{ match: id }, { match: tcp }, { match }] = await Promise.all([
+      p.line(/relay peer id (\S+)/, 60_000),
+      p.line(/listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/, 60_000),
+      p.line(/✅ open (http:\/\/\S+?)\/\s/, 60_000)
+    ])
+    const httpUrl = (match[1] as string).replace('localhost', '127.0.0.1')
+    const health = await fetch(`${httpUrl}/health`)
     if (health.status !== 200) throw new Error(`the relay's GET /health answered ${health.status}`)
     await health.text()
-    return { ...p, readyMs: performance.now() - started }
+    return {
+      ...p,
+      readyMs: performance.now() - started,
+      httpUrl,
+      peerId: id[1] as string,
+      tcpAddr: tcp[1] as string,
+      unhandled: () => p.output.filter(l => l.includes('unhandled rejection, the relay keeps running')).length
+    }
   } catch (err) {
     await stopProcess(p)
     throw err

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import { relayConfigSchema } from '../../../relay/config'
 import { createRelay, type Relay } from '../../../relay/relay'
-import { spawnDaemon } from '../../helpers/daemon'
+import type { RelayProcess } from './bridge-process'
 
 export interface BenchRelay {
   relay: Relay
@@ -66,55 +65,4 @@ export async function fetchManifest (relay: BenchRelay | RelayProcess, filename:
   const manifest = parseManifest(body.manifest)
   await verifyManifest(manifest, body.contentId)
   return { contentId: body.contentId, manifest }
-}
-
-/** A relay in a process of its own, as `npm run relay` runs it: what a suite needs to measure its memory. */
-export interface RelayProcess {
-  pid: number
-  httpUrl: string
-  peerId: string
-  /** The relay's libp2p TCP address, ending in /p2p/<id>. */
-  tcpAddr: string
-  /** The process's resident set now, and its peak so far (VmRSS, VmHWM from /proc), bytes. */
-  memory(): Promise<{ rss: number, peak: number }>
-  /** Rejections the relay's guard logged and survived (relay/main.ts: "unhandled rejection, the relay keeps running"). */
-  unhandled(): number
-  exitCode(): number | null
-  stop(): Promise<void>
-}
-
-/**
- * `relay/main.ts` in a child process (this Node, tsx), on loopback with
- * ephemeral ports, over an existing library folder. `args` adds flags
- * (e.g. `--inbound-per-host`).
- */
-export async function startRelayProcess (libraryDir: string, stateDir: string, args: string[] = []): Promise<RelayProcess> {
-  const daemon = spawnDaemon('relay/main.ts', [
-    '--host', '127.0.0.1', '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
-    '--library', libraryDir, '--data-dir', join(stateDir, 'data'), '--web-root', join(stateDir, 'web'),
-    ...args
-  ])
-  try {
-    const [, peerId] = await daemon.line(/relay peer id (\S+)/, 60_000)
-    const [, tcpAddr] = await daemon.line(/listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/)
-    const [, url] = await daemon.line(/open (http:\/\/\S+?)\/ /)
-    const pid = daemon.child.pid!
-    return {
-      pid,
-      httpUrl: url!.replace('localhost', '127.0.0.1'),
-      peerId: peerId!,
-      tcpAddr: tcpAddr!,
-      async memory () {
-        const status = await readFile(`/proc/${pid}/status`, 'utf8')
-        const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024
-        return { rss: kib('VmRSS'), peak: kib('VmHWM') }
-      },
-      unhandled: () => daemon.output.filter(l => l.includes('unhandled rejection, the relay keeps running')).length,
-      exitCode: () => daemon.exitCode(),
-      stop: async () => { await daemon.stop() }
-    }
-  } catch (err) {
-    await daemon.stop()
-    throw err
-  }
 }

@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline'
 import { Crowd, type PeerReport, type PeerSpec } from '../lib/crowd'
 import { writePseudoRandomFile } from '../lib/files'
 import type { AttackCounts, HostileMessage, HostileParentMessage } from '../lib/hostile-worker'
-import { REPO_ROOT } from '../lib/bridge-process'
-import { fetchManifest, startRelayProcess } from '../lib/relay'
+import { procMemory, REPO_ROOT, startRelayProcess, stopProcess } from '../lib/bridge-process'
+import { fetchManifest } from '../lib/relay'
 import { MiB, spread } from '../lib/stats'
 import { checkTarget, type BenchContext, type Row, type Target } from '../types'
 
@@ -72,7 +72,7 @@ interface PhaseInit { dir: string, libraryDir: string, filename: string, expecte
 
 async function runPhase (ctx: BenchContext, attack: boolean, p: PhaseInit): Promise<Phase> {
   const tag = `${name} ${attack ? 'with 10 attackers' : 'without attackers'}`
-  const relay = await startRelayProcess(p.libraryDir, join(p.dir, 'relay'), ['--inbound-per-host', String(INBOUND_PER_HOST)])
+  const relay = await startRelayProcess(join(p.dir, 'relay'), { libraryDir: p.libraryDir, args: ['--inbound-per-host', String(INBOUND_PER_HOST)] })
   let crowd: Crowd | undefined
   let hostile: Hostile | undefined
   try {
@@ -99,7 +99,7 @@ async function runPhase (ctx: BenchContext, attack: boolean, p: PhaseInit): Prom
       }
     })
     // the relay's memory with the crowd connected, before any download or attack
-    const { rss: rssBefore } = await relay.memory()
+    const { rss: rssBefore } = await procMemory(relay.child.pid!)
     if (attack) hostile = await Hostile.start({ relay: relay.tcpAddr, contentId, chunks: manifest.hashes.length, count: ROGUES, deadlineAt: Date.now() + ATTACK_MS + 30_000 }, ctx)
     const attackEnds = Date.now() + ATTACK_MS
     const done = async (n: string): Promise<void> => {
@@ -122,14 +122,14 @@ async function runPhase (ctx: BenchContext, attack: boolean, p: PhaseInit): Prom
     const wrong = results.filter(v => v.sha256 !== p.expected)
     if (wrong.length > 0) throw new Error(`${tag}: ${wrong.length} peer(s) hold a file that differs from the source`)
     if (results.length !== PEERS) throw new Error(`${tag}: ${results.length}/${PEERS} files verified`)
-    if (relay.exitCode() != null) throw new Error(`${tag}: the relay exited (${relay.exitCode()})`)
-    const { rss: rssAfter, peak: peakRss } = await relay.memory()
+    if (relay.child.exitCode != null) throw new Error(`${tag}: the relay exited (${relay.child.exitCode})`)
+    const { rss: rssAfter, hwm: peakRss } = await procMemory(relay.child.pid!)
     ctx.progress(`${tag}: all ${PEERS} files verified; download median ${(spread(names.map(n => reports.get(n)!.doneAt - reports.get(n)!.joinedAt)).median / 1000).toFixed(2)} s; relay RSS ${(rssBefore / MiB).toFixed(0)} → peak ${(peakRss / MiB).toFixed(0)} → ${(rssAfter / MiB).toFixed(0)} MiB`)
     return { reports: names.map(n => reports.get(n)!), peakRss, rssBefore, rssAfter, unhandled: relay.unhandled(), attacks, healthy }
   } finally {
     hostile?.kill()
     await crowd?.stop()
-    await relay.stop()
+    await stopProcess(relay)
     await rm(p.dir, { recursive: true, force: true })
   }
 }
