@@ -9,7 +9,7 @@ import { MAX_ENTRIES, MAX_ENTRIES_PER_ANNOUNCE, MAX_ENTRIES_PER_PEER } from '@co
 import { chunkOf, digest, makeContent, type TestContent } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
 import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
-import { fetchChunk, recordUnhandledRejections, retainedBytes, roundTrip, settle, startRogue, until } from '../helpers/rogue'
+import { blockTarget, fetchChunk, haveRequests, recordUnhandledRejections, retainedBytes, roundTrip, settle, startRogue, until } from '../helpers/rogue'
 
 const CHUNK = 256 * 1024
 const CHUNKS = 8
@@ -155,6 +155,25 @@ describe('hostile peers against a real relay', () => {
     }
     await relayRecovered()
   }, 60_000)
+
+  it('a HAVE flood: 400,000 HAVE requests on 160 streams it never reads; the relay serves on, and keeps nothing of it once the peer is gone', async () => {
+    const rogue = await startRogue()
+    try {
+      for (let round = 0; round < 160; round++) {
+        const { stream, connection } = await rogue.open(tcpAddr(relay))
+        await blockTarget(stream, content.contentId, CHUNKS)
+        try {
+          stream.send(haveRequests(content.contentId, 2_500, 100))
+        } catch {} // the relay may already have ended the stream: that is the point
+        await roundTrip(connection)
+        stream.abort(new Error('the rogue moves on'))
+      }
+      await relayStillServes()
+    } finally {
+      await rogue.stop()
+    }
+    await relayRecovered()
+  }, 120_000)
 
   it.each([
     ['an oversized request frame (1 MiB declared)', true, (): Uint8Array => Uint8Array.from([0x80, 0x80, 0x40, 1, 2, 3])],
