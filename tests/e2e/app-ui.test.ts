@@ -205,6 +205,8 @@ describe('publish in one browser, watch in another', () => {
     await watcher.context().close()
     const page = await openApp(browserA, rig.relay.httpUrl())
     await expect.poll(async () => await page.getByRole('link', { name: /Summer trip/ }).textContent(), { timeout: 20_000 }).toMatch(/Nobody shares it right now/)
+    // no frame can be taken from a video nobody serves: its card shows the neutral film frame, not a letter (issue 13, row 8)
+    expect(await page.getByRole('link', { name: /Summer trip/ }).locator('svg.placeholder').count()).toBe(1)
 
     // the catalogue can hide it
     await page.getByLabel(/Hide the 1 nobody shares now/).check()
