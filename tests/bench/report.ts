@@ -110,8 +110,10 @@ resets mid-frame, tracker floods, 300 streams, malformed frames. The
 baseline is the same peers and joins without attackers, in the same run.
 Every file is hashed against the source and the relay must still answer
 \`/health\`; the rows are the normal peers' median download time (target:
-at most twice the baseline) and the peak RSS of the relay's process, with
-its heap and ArrayBuffers in the notes. Once per bench (\`--runs\` is not
+at most twice the baseline) and the peak RSS (VmHWM) of the relay, which
+runs in a process of its own as \`npm run relay\` starts it, with
+\`--inbound-per-host 1000\` so that the per-host limit does not throttle
+the attackers (all of them come from 127.0.0.1). Once per bench (\`--runs\` is not
 applied); the rogue process exits by itself 30 s after its 2 minutes.
 
 **browser** — real Chromium processes (Debian's, headless) against a real
