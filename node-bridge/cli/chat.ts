@@ -6,9 +6,6 @@ import { IpcClient, type IpcEvent } from './ipc-client'
 import type { Output } from './progress'
 import { LANGS, langFromArgs, messages, type Lang } from '../messages'
 
-/** The chat's usage in English (`pipbingo chat --help` prints it in the process's language). */
-export const CHAT_USAGE = messages('en').cli.chatUsage
-
 export interface ChatIo {
   out: Output
   err: Output

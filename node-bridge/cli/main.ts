@@ -9,9 +9,6 @@ import { CliError } from './errors'
 import type { Output } from './progress'
 import { LANGS, langFromArgs, langFromEnv, messages, type Lang } from '../messages'
 
-/** The usage in English (the README's; `--help` prints it in the process's language). */
-export const CLI_USAGE = messages('en').cli.usage
-
 /** Run the CLI; returns the exit code. Separate from the process so tests can call it. */
 export async function runCli (argv: string[], io: { out: Output, err: Output, env: NodeJS.ProcessEnv, signal?: AbortSignal, input?: AsyncIterable<string> }): Promise<number> {
   // the chat speaks the IPC, not the REST API: its own options
