@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { langFromArgs } from './messages'
 
 /**
  * `npm start`: the relay and the bridge together, each in its own process
  * (run through tsx, as `npm run relay` and `npm run bridge` do), their lines
  * prefixed. The bridge starts at once: it retries until the relay is up.
  * A signal stops both; if one exits on its own, the other is stopped too.
- * Arguments after `--` go to the bridge.
+ * Arguments after `--` go to the bridge; `--lang` goes to the relay too.
  */
 const children: Array<{ name: string, child: ChildProcess }> = []
 let stopping = false
@@ -32,7 +33,10 @@ function stop (signal: NodeJS.Signals): void {
   for (const { child } of children) if (child.exitCode == null && child.signalCode == null) child.kill(signal)
 }
 
-start('relay', 'relay/main.ts', [])
-start('bridge', 'node-bridge/main.ts', process.argv.slice(2))
+const args = process.argv.slice(2)
+// the one flag both speak: the language of their consoles (the locale applies to both anyway)
+const lang = langFromArgs(args, {})
+start('relay', 'relay/main.ts', args.some(a => a === '--lang' || a.startsWith('--lang=')) ? ['--lang', lang] : [])
+start('bridge', 'node-bridge/main.ts', args)
 process.once('SIGINT', () => { stop('SIGINT') })
 process.once('SIGTERM', () => { stop('SIGTERM') })
