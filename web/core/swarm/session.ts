@@ -56,7 +56,7 @@ export interface SwarmSessionInit {
   stallMs?: number
   /** A stalled or busy peer rests this long. */
   restMs?: number
-  /** With no usable peer this long among other downloaders, HTTP takes this session's share and grants (ISOLATED_MS). */
+  /** With nothing to get from connected peers this long among other downloaders, HTTP takes this session's share and grants (ISOLATED_MS). */
   isolatedMs?: number
   discoveryIntervalMs?: number
   now?: () => number
@@ -111,7 +111,8 @@ const IDLE_GRANT = 4
 /** An origin node without a channel this long is down: HTTP takes its place. */
 const ORIGIN_DOWN_MS = 10_000
 /**
- * A session with no usable peer this long, while others download the
+ * A session that no connected peer can give anything this long (no usable
+ * peer, or none holding a chunk it lacks), while others download the
  * content, takes its share and grants over HTTP: the origin's node refuses
  * what it sent to members this session cannot reach (super-seed.ts).
  * Well beyond what a crowd on a loaded machine takes to connect (the
@@ -120,6 +121,8 @@ const ORIGIN_DOWN_MS = 10_000
  * crowd 6 times over HTTP).
  */
 const ISOLATED_MS = 60_000
+/** How often canTrade() scans what connected peers hold. */
+const TRADE_CHECK_MS = 1000
 /** About how many idle members of a swarm draw a grant each second, whatever its size (p2p-media-loader's 1/N). */
 const IDLE_GRANTS_PER_SECOND = 8
 /** A session that knows no other peer asks the locator again this long after it started, before the regular interval. */
@@ -198,6 +201,9 @@ export class SwarmSession extends EventTarget {
   private originDownSince?: number
   /** Since when no other peer has been usable (undefined while one is). */
   private isolatedSince?: number
+  /** canTrade's last answer, and when it was computed. */
+  private tradeable = false
+  private tradeCheckedAt?: number
   /** HTTP stands in for the origin's node (see pumpNow): a refusal from the node then sends the chunk to HTTP. */
   private standIn = false
   /** Chunks outside the share the origin may serve, drawn when the session sat idle. */
@@ -617,7 +623,10 @@ export class SwarmSession extends EventTarget {
     const originNode = [...this.peers.values()].filter(p => p.kind === 'origin' && !p.banned)
     if (originNode.some(p => p.channel != null && !p.channel.closed)) this.originDownSince = undefined
     else this.originDownSince ??= now
-    if (this.connectedPeers() > 0 || this.members.length === 0) this.isolatedSince = undefined
+    // isolated: no connected peer holds anything this session lacks (none at all, or only peers stuck on
+    // the same chunks as us) — in a crowd where most dials fail, whole groups of members waited on chunks
+    // the node said were elsewhere, at members none of them reached, and nothing moved for good
+    if (this.members.length === 0 || this.canTrade(now)) this.isolatedSince = undefined
     else this.isolatedSince ??= now
     this.standIn = originNode.length === 0 || now - (this.originDownSince ?? now) >= ORIGIN_DOWN_MS || now - (this.isolatedSince ?? now) >= (this.init.isolatedMs ?? ISOLATED_MS)
     if (this.inFlight.size > 0) this.idleSince = undefined
@@ -682,10 +691,18 @@ export class SwarmSession extends EventTarget {
     return this.share
   }
 
-  private connectedPeers (): number {
-    let n = 0
-    for (const p of this.peers.values()) if (p.kind === 'peer' && p.usable()) n++
-    return n
+  /**
+   * A connected peer holds a chunk this session lacks. Scanned at most once
+   * a second (a scan walks the missing chunks of each connected peer; it
+   * stops at the first chunk found).
+   */
+  private canTrade (now: number): boolean {
+    if (this.tradeCheckedAt != null && now - this.tradeCheckedAt < TRADE_CHECK_MS) return this.tradeable
+    this.tradeCheckedAt = now
+    const missing: number[] = []
+    for (let i = 0; i < this.have.length; i++) if (!this.have.has(i)) missing.push(i)
+    this.tradeable = [...this.peers.values()].some(p => p.kind === 'peer' && p.usable() && missing.some(i => p.has(i)))
+    return this.tradeable
   }
 
   private hasOtherPeers (): boolean {
