@@ -199,7 +199,7 @@ export class SwarmSession extends EventTarget {
   private idleSince?: number
   /** Since when the origin's node has had no open channel (undefined while it has one). */
   private originDownSince?: number
-  /** Since when no other peer has been usable (undefined while one is). */
+  /** Since when no connected peer has had a chunk this session lacks (undefined while one has: canTrade). */
   private isolatedSince?: number
   /** canTrade's last answer, and when it was computed. */
   private tradeable = false
