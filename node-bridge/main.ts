@@ -42,9 +42,28 @@ async function main (): Promise<void> {
   bridge.nameRegistered.addEventListener('registered', () => { console.log(m.nameRegistered(bridge.name)) })
   printDownloads(bridge.manager, line => { console.log(line) }, { lang: config.lang })
 
+  // the handlers come before start(), not after the ready line: a signal sent
+  // the moment that line is read must not meet the default action (exit at once)
+  let started: Promise<unknown> = Promise.resolve()
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    console.log(m.stopping(signal))
+    const force = setTimeout(() => { console.error(m.forcedStop); process.exit(1) }, 5000)
+    force.unref()
+    // during start-up: stop once it has finished (a start that fails stops the bridge itself, below)
+    started.then(async () => { await bridge.stop() }, () => {})
+      .then(async () => { await releaseWebRtc(); process.exitCode ??= 0 }, async (err: Error) => { console.error(err.message); await releaseWebRtc(); process.exitCode = 1 })
+  }
+  process.once('SIGINT', () => { shutdown('SIGINT') })
+  process.once('SIGTERM', () => { shutdown('SIGTERM') })
+
   let listed
   try {
-    listed = await bridge.start()
+    const starting = bridge.start()
+    started = starting
+    listed = await starting
   } catch (err: any) {
     console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
     await bridge.stop().catch(() => {})
@@ -52,6 +71,7 @@ async function main (): Promise<void> {
     process.exitCode = 1
     return
   }
+  if (stopping) return
   const tcp = bridge.node.getMultiaddrs().find(a => !a.toString().includes('/ws') && a.toString().includes('/tcp/') && !a.toString().includes('/p2p-circuit'))
   console.log(m.nodeStarted)
   console.log(`   ID: ${bridge.node.peerId.toString()}`)
@@ -76,19 +96,6 @@ async function main (): Promise<void> {
   }
   for (const ma of bridge.node.getMultiaddrs()) console.log(`   P2P: ${ma.toString()}`)
   console.log(m.readyToSeed)
-
-  let stopping = false
-  const shutdown = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    console.log(m.stopping(signal))
-    const force = setTimeout(() => { console.error(m.forcedStop); process.exit(1) }, 5000)
-    force.unref()
-    bridge.stop()
-      .then(async () => { await releaseWebRtc(); process.exitCode = 0 }, async (err: Error) => { console.error(err.message); await releaseWebRtc(); process.exitCode = 1 })
-  }
-  process.once('SIGINT', () => { shutdown('SIGINT') })
-  process.once('SIGTERM', () => { shutdown('SIGTERM') })
 }
 
 // a remote peer must not stop the daemon: a rejection nobody handled is a bug

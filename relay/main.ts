@@ -39,22 +39,9 @@ async function main (): Promise<void> {
     },
     onWarning: message => { console.warn(`⚠️  ${message}`) }
   })
-  try {
-    await relay.start()
-  } catch (err: any) {
-    console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
-    await relay.stop().catch(() => {})
-    process.exitCode = 1
-    return
-  }
-
-  const url = relay.httpUrl().replace('127.0.0.1', 'localhost')
-  console.log(m.peerId(relay.node.peerId.toString()))
-  for (const ma of relay.multiaddrs()) console.log(m.listening(ma.toString()))
-  console.log(m.library(relay.library.size, config.libraryDir, relay.library.entries().map(e => e.filename).join(', ')))
-  if (relay.published.size > 0) console.log(m.published(relay.published.size))
-  console.log(m.open(url))
-
+  // the handlers come before start(), not after the ready line: a signal sent
+  // the moment that line is read must not meet the default action (exit at once)
+  let started: Promise<void> = Promise.resolve()
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return
@@ -62,10 +49,30 @@ async function main (): Promise<void> {
     console.log(m.stopping(signal))
     const force = setTimeout(() => { console.error(m.forcedExit); process.exit(1) }, 5000)
     force.unref()
-    relay.stop().then(() => { process.exitCode = 0 }, (err: Error) => { console.error(err.message); process.exitCode = 1 })
+    // during start-up: stop once it has finished (a start that fails stops the relay itself, below)
+    started.then(async () => { await relay.stop() }, () => {})
+      .then(() => { process.exitCode ??= 0 }, (err: Error) => { console.error(err.message); process.exitCode = 1 })
   }
   process.once('SIGINT', () => { shutdown('SIGINT') })
   process.once('SIGTERM', () => { shutdown('SIGTERM') })
+
+  try {
+    started = relay.start()
+    await started
+  } catch (err: any) {
+    console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
+    await relay.stop().catch(() => {})
+    process.exitCode = 1
+    return
+  }
+  if (stopping) return
+
+  const url = relay.httpUrl().replace('127.0.0.1', 'localhost')
+  console.log(m.peerId(relay.node.peerId.toString()))
+  for (const ma of relay.multiaddrs()) console.log(m.listening(ma.toString()))
+  console.log(m.library(relay.library.size, config.libraryDir, relay.library.entries().map(e => e.filename).join(', ')))
+  if (relay.published.size > 0) console.log(m.published(relay.published.size))
+  console.log(m.open(url))
 }
 
 // a remote peer must not stop the relay: a rejection nobody handled is a bug
