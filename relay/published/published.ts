@@ -3,11 +3,12 @@ import { join } from 'node:path'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { z } from 'zod'
+import { filenameKey } from '@core/content/filename'
 import { chunkCount, contentIdOf, contentIdSchema, decodeManifest, encodeManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import type { AbortOptions } from '@core/util/abort'
 import { cleanTitle, MAX_TITLE_LENGTH, titleFromFilename } from '../library/titles'
 import { writeFileAtomic } from './atomic-file'
-import { PublishedCatalogueFullError } from './errors'
+import { NameTakenError, PublishedCatalogueFullError } from './errors'
 
 /** One video a browser published: the peers hold its bytes, the relay only its manifest. */
 export interface PublishedEntry {
@@ -51,6 +52,13 @@ export interface PublishOptions {
   duration?: number
   /** Where it came from, when not a browser (see PublishedEntry.from). */
   from?: 'library'
+  /**
+   * Refuse (NameTakenError) a name that another published video has, or
+   * that `taken` says is used elsewhere (the library), compared by
+   * filenameKey; checked in the same turn as the entry is added, so two
+   * publications cannot both take one name.
+   */
+  uniqueName?: { taken(key: string): string | undefined }
 }
 
 const indexSchema = z.object({
@@ -134,6 +142,14 @@ export class PublishedCatalogue {
   }
 
   /**
+   * The file holding the manifest of a listed entry (the JSON `encodeManifest`
+   * wrote, validated when it was published or loaded), to be sent as is.
+   */
+  manifestFile (contentId: ContentId): string | undefined {
+    return this.entriesById.has(contentId) ? this.manifestPath(contentId) : undefined
+  }
+
+  /**
    * List a manifest (already validated by the caller). The content already
    * listed answers the existing entry (`created: false`).
    */
@@ -142,6 +158,12 @@ export class PublishedCatalogue {
     return await this.exclusive(async () => {
       const existing = this.entriesById.get(contentId)
       if (existing != null) return { entry: { ...existing }, created: false }
+      if (options.uniqueName != null) {
+        const key = filenameKey(manifest.name)
+        const mine = [...this.entriesById.values()].find(e => filenameKey(e.filename) === key)
+        const where = mine != null ? `a video published from a browser is listed as "${mine.filename}"` : options.uniqueName.taken(key)
+        if (where != null) throw new NameTakenError(`The name "${manifest.name}" is taken: ${where}. Rename the file and publish it again`)
+      }
       if (this.entriesById.size >= this.init.maxEntries) await this.dropExpired()
       if (this.entriesById.size >= this.init.maxEntries) {
         throw new PublishedCatalogueFullError(`The relay already lists ${this.init.maxEntries} videos published from browsers, its limit: try again once some are no longer shared`)
