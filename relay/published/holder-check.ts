@@ -36,8 +36,19 @@ export function createHolderCheck (init: HolderCheckInit): HolderCheck {
   const log = (init.logger ?? defaultLogger()).forComponent('pipbingo:relay:holder-check')
   const samples = init.samples ?? DEFAULT_HOLDER_SAMPLES
   const pick = init.pick ?? randomIndexes
+  /** One check at a time per peer: a flood naming one peer queues, rather than opening a stream each. */
+  const running = new Map<string, Promise<void>>()
 
   return async (peerId, manifest, contentId, options) => {
+    const before = running.get(peerId) ?? Promise.resolve()
+    const mine = before.then(async () => { await check(peerId, manifest, contentId, options) })
+    const tail = mine.catch(() => {})
+    running.set(peerId, tail)
+    void tail.then(() => { if (running.get(peerId) === tail) running.delete(peerId) })
+    await mine
+  }
+
+  async function check (peerId: string, manifest: Manifest, contentId: ContentId, options?: AbortOptions): Promise<void> {
     let peer: PeerId
     try {
       peer = peerIdFromString(peerId)

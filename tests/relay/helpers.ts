@@ -6,8 +6,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Libp2p } from 'libp2p'
 import { TrackerRegistry } from '@core/protocols/tracker/registry'
-import { chunkProtocol } from '@core/protocols/chunk'
-import { MemoryChunkStore } from '@core/store/memory-store'
 import { Catalogue } from '../../relay/catalogue'
 import { CatalogueEvents, createHttpApp, type CatalogueEventsInit, type HttpAppDeps } from '../../relay/http/index'
 import { Library } from '../../relay/library/index'
@@ -16,7 +14,7 @@ import { createHolderCheck, PublishedCatalogue } from '../../relay/published/ind
 import type { PublishLimits } from '../../relay/published/limits'
 import type { TestContent } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
-import { fill } from '../helpers/swarm'
+import { startHolder, type Holder } from '../helpers/relay'
 
 export const SAMPLE = fileURLToPath(new URL('../../library/sample.mp4', import.meta.url))
 export const SEEK_FIXTURE = fileURLToPath(new URL('../fixtures/seek-long.mp4', import.meta.url))
@@ -49,11 +47,7 @@ export interface TestRelay {
   close(): Promise<void>
 }
 
-export interface Holder {
-  node: Libp2p
-  peerId: string
-  stop(): Promise<void>
-}
+export type { Holder }
 
 /** Limits loose enough for tests that publish a lot from 127.0.0.1; the tests of the limits set their own. */
 export const LOOSE_PUBLISH_LIMITS: PublishLimits = { requestsPerMinutePerAddress: 10_000, publishesPerDayPerAddress: 10_000, publishesPerDayPerPeer: 10_000 }
@@ -140,11 +134,7 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
     warnings,
     node,
     async holder (contents, indexes) {
-      const store = new MemoryChunkStore()
-      for (const c of contents) await fill(store, c, indexes)
-      const peer = await createTestNode({ chunk: chunkProtocol({ store }) })
-      await peer.dial(node.getMultiaddrs(), { signal: AbortSignal.timeout(5_000) })
-      const holder: Holder = { node: peer, peerId: peer.peerId.toString(), stop: async () => { await peer.stop() } }
+      const holder = await startHolder(node.getMultiaddrs(), contents, indexes)
       holders.push(holder)
       return holder
     },
