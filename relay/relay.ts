@@ -59,6 +59,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     dataDir: config.dataDir,
     graceMs: config.publishedGraceMs,
     maxEntries: config.maxPublished,
+    maxManifestBytes: config.maxPublishedBytes,
     now: options.now,
     logger,
     onWarning: options.onWarning

@@ -37,6 +37,8 @@ export interface PublishedCatalogueInit {
   graceMs: number
   /** Most entries at once (PublishedCatalogueFullError past it). */
   maxEntries: number
+  /** Most bytes of manifest files at once (PublishedCatalogueFullError past it); default unbounded. */
+  maxManifestBytes?: number
   now?: () => number
   logger?: ComponentLogger
   /** Problems an operator should see (a malformed file on disk); also logged. */
@@ -88,6 +90,9 @@ export class PublishedCatalogue {
   private readonly indexPath: string
   private readonly manifestsDir: string
   private readonly entriesById = new Map<ContentId, PublishedEntry>()
+  /** The size of each entry's manifest file. */
+  private readonly bytesById = new Map<ContentId, number>()
+  private manifestBytes = 0
   private readonly now: () => number
   private readonly log: Logger
   private queue: Promise<unknown> = Promise.resolve()
@@ -112,6 +117,11 @@ export class PublishedCatalogue {
 
   get size (): number {
     return this.entriesById.size
+  }
+
+  /** Bytes the manifest files take. */
+  get bytes (): number {
+    return this.manifestBytes
   }
 
   /** Newest first, then by filename. */
@@ -168,6 +178,12 @@ export class PublishedCatalogue {
       if (this.entriesById.size >= this.init.maxEntries) {
         throw new PublishedCatalogueFullError(`The relay already lists ${this.init.maxEntries} videos published from browsers, its limit: try again once some are no longer shared`)
       }
+      const encoded = encodeManifest(manifest)
+      const budget = this.init.maxManifestBytes ?? Infinity
+      if (this.manifestBytes + encoded.byteLength > budget) await this.dropExpired()
+      if (this.manifestBytes + encoded.byteLength > budget) {
+        throw new PublishedCatalogueFullError(`The relay's published manifests take ${mib(this.manifestBytes)} of the ${mib(budget)} it keeps for them, and this one is ${mib(encoded.byteLength)}: try again once some are no longer shared`)
+      }
       const now = this.now()
       const entry: PublishedEntry = {
         filename: manifest.name,
@@ -182,12 +198,14 @@ export class PublishedCatalogue {
       if (options.duration != null) entry.duration = options.duration
       if (options.from != null) entry.from = options.from
       if (!options.held) entry.unheldSince = now
-      await writeFileAtomic(this.manifestPath(contentId), encodeManifest(manifest))
+      await writeFileAtomic(this.manifestPath(contentId), encoded)
       this.entriesById.set(contentId, entry)
+      this.account(contentId, encoded.byteLength)
       try {
         await this.persist()
       } catch (err) {
         this.entriesById.delete(contentId)
+        this.account(contentId, 0)
         await rm(this.manifestPath(contentId), { force: true })
         throw err
       }
@@ -233,6 +251,7 @@ export class PublishedCatalogue {
     const dropped = contentIds.flatMap(id => {
       const entry = this.entriesById.get(id)
       this.entriesById.delete(id)
+      this.account(id, 0)
       return entry == null ? [] : [entry]
     })
     if (dropped.length === 0) return []
@@ -288,7 +307,9 @@ export class PublishedCatalogue {
     let skipped = 0
     for (const item of index) {
       try {
-        this.entriesById.set(item.contentId, await this.loadEntry(item))
+        const { entry, bytes } = await this.loadEntry(item)
+        this.entriesById.set(item.contentId, entry)
+        this.account(item.contentId, bytes)
       } catch (err) {
         skipped++
         this.warn(`leaving published video ${item.contentId} out: ${(err as Error).message}`)
@@ -303,9 +324,10 @@ export class PublishedCatalogue {
     this.log('%d published videos', this.entriesById.size)
   }
 
-  private async loadEntry (item: IndexEntry): Promise<PublishedEntry> {
+  private async loadEntry (item: IndexEntry): Promise<{ entry: PublishedEntry, bytes: number }> {
     if (this.entriesById.has(item.contentId)) throw new Error('listed twice')
-    const manifest = decodeManifest(await readFile(this.manifestPath(item.contentId)))
+    const file = await readFile(this.manifestPath(item.contentId))
+    const manifest = decodeManifest(file)
     if (await contentIdOf(manifest) !== item.contentId) throw new Error('its manifest does not match its content id')
     const entry: PublishedEntry = {
       filename: manifest.name,
@@ -320,7 +342,14 @@ export class PublishedCatalogue {
     if (item.unheldSince != null) entry.unheldSince = item.unheldSince
     if (item.duration != null) entry.duration = item.duration
     if (item.from != null) entry.from = item.from
-    return entry
+    return { entry, bytes: file.byteLength }
+  }
+
+  /** Keep `manifestBytes` the sum of the listed manifests' sizes (0: the entry left). */
+  private account (contentId: ContentId, bytes: number): void {
+    this.manifestBytes += bytes - (this.bytesById.get(contentId) ?? 0)
+    if (bytes === 0) this.bytesById.delete(contentId)
+    else this.bytesById.set(contentId, bytes)
   }
 
   private manifestPath (contentId: ContentId): string {
@@ -335,6 +364,10 @@ export class PublishedCatalogue {
 
 function toIndexEntry (e: PublishedEntry): IndexEntry {
   return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null, ...(e.duration == null ? {} : { duration: e.duration }), ...(e.from == null ? {} : { from: e.from }) }
+}
+
+function mib (bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
 
 function describe (err: unknown): string {
