@@ -64,11 +64,10 @@ export function publishHandlers (deps: PublishDeps): RequestHandler[] {
 
   const publish: RequestHandler = async (req, res) => {
     const address = req.socket.remoteAddress ?? 'unknown'
-    throttle(res, requests.wait(address), `Too many publish requests from your address: at most ${requests.limit} a minute`)
-    requests.record(address)
-
     let raw: unknown
     try {
+      throttle(res, requests.wait(address), `Too many publish requests from your address: at most ${requests.limit} a minute`)
+      requests.record(address)
       raw = await readJsonBody(req, MAX_PUBLISH_BODY_BYTES)
     } catch (err) {
       // the rest of the body is never read: the connection cannot serve another request
