@@ -71,11 +71,10 @@ export interface Holder {
 
 /**
  * A real peer (libp2p over loopback TCP, the chunk protocol over a memory
- * store) holding `contents` (`indexes`: only those chunks of each),
- * connected to the relay at `relayAddrs`.
+ * store, or `store`) holding `contents` (`indexes`: only those chunks of
+ * each), connected to the relay at `relayAddrs`.
  */
-export async function startHolder (relayAddrs: Multiaddr | Multiaddr[], contents: TestContent[], indexes?: number[]): Promise<Holder> {
-  const store = new MemoryChunkStore()
+export async function startHolder (relayAddrs: Multiaddr | Multiaddr[], contents: TestContent[], indexes?: number[], store: MemoryChunkStore = new MemoryChunkStore()): Promise<Holder> {
   for (const c of contents) await fill(store, c, indexes)
   const node = await createTestNode({ chunk: chunkProtocol({ store }) })
   await node.dial(relayAddrs, { signal: AbortSignal.timeout(5_000) })

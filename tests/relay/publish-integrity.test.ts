@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises'
 import { request, type IncomingHttpHeaders } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { contentIdOf, parseManifest, verifyManifest, type Manifest } from '@core/content/manifest'
+import { contentIdOf, parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
+import { MemoryChunkStore } from '@core/store/memory-store'
 import type { ListEntry } from '../../relay/catalogue'
 import { MAX_PUBLISH_BODY_BYTES } from '../../relay/http/index'
 import { makeContent, type TestContent } from '../helpers/content'
@@ -104,9 +105,12 @@ describe('row 1: fake publishes cannot fill the catalogue', () => {
   it('the relay checks chunks over its own connection to the named peer: not connected, holding nothing, holding part, bad peer id, none given', async () => {
     const r = await relayWith()
     const part = await holderOf(r, [real], [0])
+    const liar = await startHolder(tcpAddr(r), [real], undefined, new FlippingStore())
+    holders.push(liar)
     const cases: Array<[string, unknown, number, RegExp]> = [
       ['a peer id the relay has no connection to', { manifest: real.manifest, peerId: (await startHolderOffline()).peerId }, 422, /is not connected to the relay/],
       ['a connected peer that holds one chunk of five (3 random ones asked)', { manifest: real.manifest, peerId: part.peerId }, 422, /did not give chunk [1-4] of the video/],
+      ['a connected peer that sends other bytes than the manifest says', { manifest: real.manifest, peerId: liar.peerId }, 422, /^Chunk \d from peer \S+ does not match the manifest \(Chunk \d does not match its hash\)$/],
       ['a peer id that does not parse', { manifest: real.manifest, peerId: 'not-a-peer' }, 400, /"not-a-peer" is not a libp2p peer id/],
       ['no peer id', { manifest: real.manifest }, 400, /peerId: the publishing peer's id is missing/]
     ]
@@ -140,6 +144,17 @@ describe('row 1: fake publishes cannot fill the catalogue', () => {
     expect((await post(r, { manifest: others[2]!.manifest, peerId: a.peerId }, '127.0.0.2')).status).toBe(429) // the peer's own quota follows it
   })
 })
+
+/** Stores verified chunks, then serves each with its first byte flipped. */
+class FlippingStore extends MemoryChunkStore {
+  override async getChunk (contentId: ContentId, index: number): Promise<Uint8Array | undefined> {
+    const data = await super.getChunk(contentId, index)
+    if (data == null) return undefined
+    const copy = data.slice()
+    copy[0] = (copy[0] ?? 0) ^ 0xff
+    return copy
+  }
+}
 
 /** A valid peer id of a node that never connected to the relay. */
 async function startHolderOffline (): Promise<{ peerId: string }> {
