@@ -62,7 +62,7 @@ const FLAGS = {
   'published-grace-ms': { type: 'string', env: 'PIPBINGO_PUBLISHED_GRACE_MS', key: 'publishedGraceMs', help: 'keep a browser-published video listed this long once no peer holds it (86400000: 24 h)' },
   'max-published': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED', key: 'maxPublished', help: 'browser-published videos listed at most (1000)' },
   'max-published-bytes': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED_BYTES', key: 'maxPublishedBytes', help: 'disk the published manifests may take (1 GiB)' },
-  'publish-requests-per-minute': { type: 'string', env: 'PIPBINGO_PUBLISH_REQUESTS_PER_MINUTE', key: 'publishRequestsPerMinute', help: 'POST /publish requests from one address a minute (20)' },
+  'publish-rate': { type: 'string', env: 'PIPBINGO_PUBLISH_RATE', key: 'publishRequestsPerMinute', help: 'POST /publish requests from one address a minute (20)' },
   'publishes-per-address': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_ADDRESS', key: 'publishesPerAddressPerDay', help: 'videos one address may list in 24 h (50)' },
   'publishes-per-peer': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_PEER', key: 'publishesPerPeerPerDay', help: 'videos one peer may list in 24 h (20)' },
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
