@@ -48,7 +48,12 @@ export function manifestHandler (deps: { catalogue: Catalogue }): RequestHandler
       return
     }
     res.write(head)
-    await pipeline(createReadStream(source.file), res, { end: false })
+    try {
+      await pipeline(createReadStream(source.file), res, { end: false })
+    } catch (err) {
+      if (res.destroyed) return // the client went away: nothing to answer
+      throw err
+    }
     res.end(tail)
   }
 }
