@@ -30,16 +30,9 @@ export interface ListEntry {
   seeders: number
 }
 
-/** What `GET /manifest/:filenameOrId` answers. */
-export interface ManifestReply {
-  contentId: ContentId
-  manifest: Manifest
-  /** Where the relay serves the bytes; absent when only peers hold them. */
-  url?: string
-}
-
 /**
- * Where `GET /manifest/:filenameOrId` takes its answer from: a library
+ * What `GET /manifest/:filenameOrId` answers (`{ contentId, manifest, url? }`),
+ * and where from: a library
  * manifest as an object, or a published one as the file that holds its
  * JSON (sent as is: never parsed and re-serialised per request).
  */
@@ -118,20 +111,10 @@ export class Catalogue {
     return published == null ? undefined : this.fromPublished(published)
   }
 
-  /** A manifest by content id or by filename (a library file first, then the newest published one). */
-  async manifest (key: { contentId: ContentId } | { filename: string }): Promise<ManifestReply | undefined> {
-    const inLibrary = 'contentId' in key ? this.library.byContentId(key.contentId) : this.library.byFilename(key.filename)
-    if (inLibrary != null) {
-      const manifest = await this.library.manifest(inLibrary.contentId)
-      return manifest == null ? undefined : { contentId: inLibrary.contentId, manifest, url: inLibrary.url }
-    }
-    const published = 'contentId' in key ? this.published.byContentId(key.contentId) : this.published.byFilename(key.filename)
-    if (published == null) return undefined
-    const manifest = await this.published.manifest(published.contentId)
-    return manifest == null ? undefined : { contentId: published.contentId, manifest }
-  }
-
-  /** Like manifest(), but a published manifest comes as its file (see ManifestSource). */
+  /**
+   * A manifest by content id or by filename (a library file first, then the
+   * newest published one); a published manifest comes as its file (see ManifestSource).
+   */
   async manifestSource (key: { contentId: ContentId } | { filename: string }): Promise<ManifestSource | undefined> {
     const inLibrary = 'contentId' in key ? this.library.byContentId(key.contentId) : this.library.byFilename(key.filename)
     if (inLibrary != null) {
