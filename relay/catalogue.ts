@@ -32,9 +32,9 @@ export interface ListEntry {
 
 /**
  * What `GET /manifest/:filenameOrId` answers (`{ contentId, manifest, url? }`),
- * and where from: a library
- * manifest as an object, or a published one as the file that holds its
- * JSON (sent as is: never parsed and re-serialised per request).
+ * and where from: a library manifest as an object, or a published one as
+ * the file that holds its JSON (sent as is: never parsed and re-serialised
+ * per request).
  */
 export type ManifestSource =
   | { contentId: ContentId, manifest: Manifest, url: string }
