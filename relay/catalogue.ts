@@ -1,5 +1,6 @@
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
+import { filenameKey } from '@core/content/filename'
 import { contentIdOf, type ContentId, type Manifest } from '@core/content/manifest'
 import type { TrackerRegistry } from '@core/protocols/tracker/registry'
 import type { CatalogueEntry, Library } from './library/index'
@@ -29,12 +30,24 @@ export interface ListEntry {
   seeders: number
 }
 
-/** What `GET /manifest/:filenameOrId` answers. */
-export interface ManifestReply {
-  contentId: ContentId
-  manifest: Manifest
-  /** Where the relay serves the bytes; absent when only peers hold them. */
-  url?: string
+/**
+ * What `GET /manifest/:filenameOrId` answers (`{ contentId, manifest, url? }`),
+ * and where from: a library manifest as an object, or a published one as
+ * the file that holds its JSON (sent as is: never parsed and re-serialised
+ * per request).
+ */
+export type ManifestSource =
+  | { contentId: ContentId, manifest: Manifest, url: string }
+  | { contentId: ContentId, file: string }
+
+/** How a video published from a browser is listed. */
+export interface PublishInput {
+  title?: string
+  duration?: number
+  /** `library`: a library video kept listed for its peers (its name is the library's, never checked). */
+  from?: 'library'
+  /** Refuse a name the catalogue already lists for another video (NameTakenError): every browser publication. */
+  uniqueName?: boolean
 }
 
 export interface CatalogueInit {
@@ -98,17 +111,32 @@ export class Catalogue {
     return published == null ? undefined : this.fromPublished(published)
   }
 
-  /** A manifest by content id or by filename (a library file first, then the newest published one). */
-  async manifest (key: { contentId: ContentId } | { filename: string }): Promise<ManifestReply | undefined> {
+  /**
+   * A manifest by content id or by filename (a library file first, then the
+   * newest published one); a published manifest comes as its file (see ManifestSource).
+   */
+  async manifestSource (key: { contentId: ContentId } | { filename: string }): Promise<ManifestSource | undefined> {
     const inLibrary = 'contentId' in key ? this.library.byContentId(key.contentId) : this.library.byFilename(key.filename)
     if (inLibrary != null) {
       const manifest = await this.library.manifest(inLibrary.contentId)
       return manifest == null ? undefined : { contentId: inLibrary.contentId, manifest, url: inLibrary.url }
     }
     const published = 'contentId' in key ? this.published.byContentId(key.contentId) : this.published.byFilename(key.filename)
-    if (published == null) return undefined
-    const manifest = await this.published.manifest(published.contentId)
-    return manifest == null ? undefined : { contentId: published.contentId, manifest }
+    const file = published == null ? undefined : this.published.manifestFile(published.contentId)
+    return published == null || file == null ? undefined : { contentId: published.contentId, file }
+  }
+
+  /**
+   * Why `name` cannot be published for another content: the video listed
+   * under it (compared by filenameKey: NFC and case-folded), or undefined
+   * when it is free. A library file's name is never given to a published video.
+   */
+  nameTaken (name: string): string | undefined {
+    const key = filenameKey(name)
+    return this.libraryNameTaken(key) ?? (() => {
+      const mine = this.published.entries().find(e => filenameKey(e.filename) === key)
+      return mine == null ? undefined : `a video published from a browser is listed as "${mine.filename}"`
+    })()
   }
 
   /** True when `filename` names a published video and no library file: only peers have its bytes. */
@@ -120,11 +148,17 @@ export class Catalogue {
    * List a video a browser published (its manifest already validated).
    * Content the catalogue already shows answers its entry, `created: false`.
    */
-  async publish (manifest: Manifest, title?: string, duration?: number, from?: 'library'): Promise<{ entry: ListEntry, created: boolean }> {
+  async publish (manifest: Manifest, input: PublishInput = {}): Promise<{ entry: ListEntry, created: boolean }> {
     const contentId = await contentIdOf(manifest)
     const inLibrary = this.library.byContentId(contentId)
     if (inLibrary != null) return { entry: this.fromLibrary(inLibrary), created: false }
-    const { entry, created } = await this.published.publish(manifest, { title, duration, from, held: this.isHeld(contentId) })
+    const { entry, created } = await this.published.publish(manifest, {
+      title: input.title,
+      duration: input.duration,
+      from: input.from,
+      held: this.isHeld(contentId),
+      ...(input.uniqueName === true ? { uniqueName: { taken: key => this.libraryNameTaken(key) } } : {})
+    })
     // a peer may have announced it while the manifest was being written
     this.published.setHeld(contentId, this.isHeld(contentId))
     if (created) this.changed()
@@ -181,7 +215,7 @@ export class Catalogue {
       this.changed()
       return
     }
-    this.publish(left.manifest, left.title, left.duration, 'library').then(() => { this.changed() }, (err: Error) => {
+    this.publish(left.manifest, { title: left.title, duration: left.duration, from: 'library' }).then(() => { this.changed() }, (err: Error) => {
       this.log.error('cannot keep %s listed for the peers that hold it: %s', contentId, err.message)
       this.changed()
     })
@@ -192,6 +226,11 @@ export class Catalogue {
     this.published.remove(contentId)
       .catch((err: Error) => { this.log.error('cannot drop published %s: %s', contentId, err.message) })
     this.changed()
+  }
+
+  private libraryNameTaken (key: string): string | undefined {
+    const e = this.library.entries().find(e => [e.filename, ...(e.alsoNamed ?? [])].some(n => filenameKey(n) === key))
+    return e == null ? undefined : `the relay's own library has "${e.filename}"`
   }
 
   private isHeld (contentId: ContentId): boolean {

@@ -33,6 +33,14 @@ export const relayConfigSchema = z.object({
   publishedGraceMs: z.coerce.number().int().min(0).default(24 * 60 * 60_000),
   /** Most videos published from browsers the catalogue lists at once. */
   maxPublished: z.coerce.number().int().positive().default(1000),
+  /** Bytes the published videos' manifests may take on disk, in all (507 past it). */
+  maxPublishedBytes: z.coerce.number().int().positive().default(1024 ** 3),
+  /** `POST /publish` requests one address may make a minute, whatever their outcome (429 past it). */
+  publishRequestsPerMinute: z.coerce.number().int().positive().default(20),
+  /** Videos one address may get listed in 24 hours (429 past it). */
+  publishesPerAddressPerDay: z.coerce.number().int().positive().default(50),
+  /** Videos one peer may get listed in 24 hours (429 past it). */
+  publishesPerPeerPerDay: z.coerce.number().int().positive().default(20),
   /** The language of the console (node-bridge/messages.ts). */
   lang: z.enum(LANGS).default('en')
 })
@@ -53,6 +61,10 @@ const FLAGS = {
   'max-connections-per-peer': { type: 'string', env: 'PIPBINGO_MAX_CONNECTIONS_PER_PEER', key: 'maxConnectionsPerPeer', help: 'connections one peer may hold at once (4)' },
   'published-grace-ms': { type: 'string', env: 'PIPBINGO_PUBLISHED_GRACE_MS', key: 'publishedGraceMs', help: 'keep a browser-published video listed this long once no peer holds it (86400000: 24 h)' },
   'max-published': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED', key: 'maxPublished', help: 'browser-published videos listed at most (1000)' },
+  'max-published-bytes': { type: 'string', env: 'PIPBINGO_MAX_PUBLISHED_BYTES', key: 'maxPublishedBytes', help: 'disk the published manifests may take (1 GiB)' },
+  'publish-rate': { type: 'string', env: 'PIPBINGO_PUBLISH_RATE', key: 'publishRequestsPerMinute', help: 'POST /publish requests from one address a minute (20)' },
+  'publishes-per-address': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_ADDRESS', key: 'publishesPerAddressPerDay', help: 'videos one address may list in 24 h (50)' },
+  'publishes-per-peer': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_PEER', key: 'publishesPerPeerPerDay', help: 'videos one peer may list in 24 h (20)' },
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 

@@ -11,7 +11,7 @@ import { loadOrCreateIdentity } from '../node-bridge/identity'
 import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { createRelayNode, type RelayNode } from './node'
-import { PublishedCatalogue } from './published/index'
+import { createHolderCheck, PublishedCatalogue } from './published/index'
 
 export interface Relay {
   readonly config: RelayConfig
@@ -59,6 +59,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     dataDir: config.dataDir,
     graceMs: config.publishedGraceMs,
     maxEntries: config.maxPublished,
+    maxManifestBytes: config.maxPublishedBytes,
     now: options.now,
     logger,
     onWarning: options.onWarning
@@ -96,6 +97,15 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     metrics,
     webRoot: config.webRoot,
     maxUploadBytes: config.maxUploadBytes,
+    publish: {
+      checkHolder: createHolderCheck({ getConnections: peer => node.getConnections(peer), logger }),
+      limits: {
+        requestsPerMinutePerAddress: config.publishRequestsPerMinute,
+        publishesPerDayPerAddress: config.publishesPerAddressPerDay,
+        publishesPerDayPerPeer: config.publishesPerPeerPerDay
+      },
+      now: options.now
+    },
     logger: msg => log(msg),
     relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String) })
   })

@@ -5,8 +5,8 @@ import type { Library } from '../library/index'
 import type { RelayMetrics } from '../metrics'
 import { HttpError, NotFoundError, ServiceUnavailableError } from './errors'
 import type { CatalogueEvents } from './events'
-import { filenameOrIdParam } from './params'
-import { publishHandlers } from './publish'
+import { manifestHandler } from './manifest'
+import { publishHandlers, type PublishDeps } from './publish'
 import { uploadHandler } from './upload'
 import { videosHandler } from './videos'
 
@@ -22,6 +22,8 @@ export interface HttpAppDeps {
   /** Largest upload accepted, in bytes (413 past it). */
   maxUploadBytes: number
   logger?: (msg: string) => void
+  /** `POST /publish`: how the relay checks that the publisher holds the video, and its quotas. */
+  publish: Pick<PublishDeps, 'checkHolder' | 'limits' | 'now'>
   /** What `GET /info` answers: the relay's peer id and multiaddrs. */
   relayInfo?: () => unknown
 }
@@ -74,17 +76,7 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
 
   app.route('/events').get(deps.events.handler).all(methodNotAllowed('GET, HEAD'))
 
-  // `{ contentId, manifest, url? }`: a client checks it with verifyManifest(manifest, contentId)
-  // (and that contentId is the one it asked for). By id, the answer never changes.
-  // `url` is there when the relay serves the bytes itself.
-  app.route('/manifest/:filenameOrId').get(async (req, res) => {
-    const key = filenameOrIdParam(req.params.filenameOrId)
-    const reply = await catalogue.manifest(key)
-    if (reply == null) throw new NotFoundError('No such video')
-    res.setHeader('Cache-Control', 'contentId' in key ? 'public, max-age=31536000, immutable' : 'no-cache')
-    res.setHeader('ETag', `"${reply.contentId}"`)
-    res.json(reply)
-  }).all(methodNotAllowed('GET, HEAD'))
+  app.route('/manifest/:filenameOrId').get(manifestHandler({ catalogue })).all(methodNotAllowed('GET, HEAD'))
 
   app.route('/info').get((_req, res) => {
     if (deps.relayInfo == null) throw new NotFoundError('This relay publishes no info')
@@ -104,7 +96,7 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
   app.route('/upload').post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id) }))
     .all(methodNotAllowed('POST'))
 
-  app.route('/publish').post(publishHandlers({ catalogue, log })).all(methodNotAllowed('POST'))
+  app.route('/publish').post(publishHandlers({ ...deps.publish, catalogue, log })).all(methodNotAllowed('POST'))
 
   app.route('/metrics').get(async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')

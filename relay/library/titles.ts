@@ -15,10 +15,10 @@ export function titleFromFilename (filename: string): string {
   return cleanTitle(stem.replace(/[_-]+/g, ' ')) || filename
 }
 
-/** A title made safe to show: no control characters, single spaces, bounded. */
+/** A title made safe to show: NFC, no control or bidirectional formatting characters, single spaces, bounded. */
 export function cleanTitle (title: string): string {
   // eslint-disable-next-line no-control-regex
-  return title.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/g, ' ')
+  return title.normalize('NFC').replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/g, ' ')
     .replace(/\s+/g, ' ').trim().slice(0, MAX_TITLE_LENGTH).trim()
 }
 

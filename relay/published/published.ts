@@ -3,11 +3,12 @@ import { join } from 'node:path'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { z } from 'zod'
+import { filenameKey } from '@core/content/filename'
 import { chunkCount, contentIdOf, contentIdSchema, decodeManifest, encodeManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import type { AbortOptions } from '@core/util/abort'
 import { cleanTitle, MAX_TITLE_LENGTH, titleFromFilename } from '../library/titles'
 import { writeFileAtomic } from './atomic-file'
-import { PublishedCatalogueFullError } from './errors'
+import { NameTakenError, PublishedCatalogueFullError } from './errors'
 
 /** One video a browser published: the peers hold its bytes, the relay only its manifest. */
 export interface PublishedEntry {
@@ -36,6 +37,8 @@ export interface PublishedCatalogueInit {
   graceMs: number
   /** Most entries at once (PublishedCatalogueFullError past it). */
   maxEntries: number
+  /** Most bytes of manifest files at once (PublishedCatalogueFullError past it); default unbounded. */
+  maxManifestBytes?: number
   now?: () => number
   logger?: ComponentLogger
   /** Problems an operator should see (a malformed file on disk); also logged. */
@@ -51,6 +54,13 @@ export interface PublishOptions {
   duration?: number
   /** Where it came from, when not a browser (see PublishedEntry.from). */
   from?: 'library'
+  /**
+   * Refuse (NameTakenError) a name that another published video has, or
+   * that `taken` says is used elsewhere (the library), compared by
+   * filenameKey; checked in the same turn as the entry is added, so two
+   * publications cannot both take one name.
+   */
+  uniqueName?: { taken(key: string): string | undefined }
 }
 
 const indexSchema = z.object({
@@ -80,6 +90,9 @@ export class PublishedCatalogue {
   private readonly indexPath: string
   private readonly manifestsDir: string
   private readonly entriesById = new Map<ContentId, PublishedEntry>()
+  /** The size of each entry's manifest file. */
+  private readonly bytesById = new Map<ContentId, number>()
+  private manifestBytes = 0
   private readonly now: () => number
   private readonly log: Logger
   private queue: Promise<unknown> = Promise.resolve()
@@ -104,6 +117,11 @@ export class PublishedCatalogue {
 
   get size (): number {
     return this.entriesById.size
+  }
+
+  /** Bytes the manifest files take. */
+  get bytes (): number {
+    return this.manifestBytes
   }
 
   /** Newest first, then by filename. */
@@ -134,6 +152,14 @@ export class PublishedCatalogue {
   }
 
   /**
+   * The file holding the manifest of a listed entry (the JSON `encodeManifest`
+   * wrote, validated when it was published or loaded), to be sent as is.
+   */
+  manifestFile (contentId: ContentId): string | undefined {
+    return this.entriesById.has(contentId) ? this.manifestPath(contentId) : undefined
+  }
+
+  /**
    * List a manifest (already validated by the caller). The content already
    * listed answers the existing entry (`created: false`).
    */
@@ -142,9 +168,21 @@ export class PublishedCatalogue {
     return await this.exclusive(async () => {
       const existing = this.entriesById.get(contentId)
       if (existing != null) return { entry: { ...existing }, created: false }
+      if (options.uniqueName != null) {
+        const key = filenameKey(manifest.name)
+        const mine = [...this.entriesById.values()].find(e => filenameKey(e.filename) === key)
+        const where = mine != null ? `a video published from a browser is listed as "${mine.filename}"` : options.uniqueName.taken(key)
+        if (where != null) throw new NameTakenError(`The name "${manifest.name}" is taken: ${where}. Rename the file and publish it again`)
+      }
       if (this.entriesById.size >= this.init.maxEntries) await this.dropExpired()
       if (this.entriesById.size >= this.init.maxEntries) {
         throw new PublishedCatalogueFullError(`The relay already lists ${this.init.maxEntries} videos published from browsers, its limit: try again once some are no longer shared`)
+      }
+      const encoded = encodeManifest(manifest)
+      const budget = this.init.maxManifestBytes ?? Infinity
+      if (this.manifestBytes + encoded.byteLength > budget) await this.dropExpired()
+      if (this.manifestBytes + encoded.byteLength > budget) {
+        throw new PublishedCatalogueFullError(`The relay's published manifests take ${mib(this.manifestBytes)} of the ${mib(budget)} it keeps for them, and this one is ${mib(encoded.byteLength)}: try again once some are no longer shared`)
       }
       const now = this.now()
       const entry: PublishedEntry = {
@@ -160,12 +198,14 @@ export class PublishedCatalogue {
       if (options.duration != null) entry.duration = options.duration
       if (options.from != null) entry.from = options.from
       if (!options.held) entry.unheldSince = now
-      await writeFileAtomic(this.manifestPath(contentId), encodeManifest(manifest))
+      await writeFileAtomic(this.manifestPath(contentId), encoded)
       this.entriesById.set(contentId, entry)
+      this.account(contentId, encoded.byteLength)
       try {
         await this.persist()
       } catch (err) {
         this.entriesById.delete(contentId)
+        this.account(contentId, 0)
         await rm(this.manifestPath(contentId), { force: true })
         throw err
       }
@@ -211,6 +251,7 @@ export class PublishedCatalogue {
     const dropped = contentIds.flatMap(id => {
       const entry = this.entriesById.get(id)
       this.entriesById.delete(id)
+      this.account(id, 0)
       return entry == null ? [] : [entry]
     })
     if (dropped.length === 0) return []
@@ -266,7 +307,9 @@ export class PublishedCatalogue {
     let skipped = 0
     for (const item of index) {
       try {
-        this.entriesById.set(item.contentId, await this.loadEntry(item))
+        const { entry, bytes } = await this.loadEntry(item)
+        this.entriesById.set(item.contentId, entry)
+        this.account(item.contentId, bytes)
       } catch (err) {
         skipped++
         this.warn(`leaving published video ${item.contentId} out: ${(err as Error).message}`)
@@ -281,9 +324,10 @@ export class PublishedCatalogue {
     this.log('%d published videos', this.entriesById.size)
   }
 
-  private async loadEntry (item: IndexEntry): Promise<PublishedEntry> {
+  private async loadEntry (item: IndexEntry): Promise<{ entry: PublishedEntry, bytes: number }> {
     if (this.entriesById.has(item.contentId)) throw new Error('listed twice')
-    const manifest = decodeManifest(await readFile(this.manifestPath(item.contentId)))
+    const file = await readFile(this.manifestPath(item.contentId))
+    const manifest = decodeManifest(file)
     if (await contentIdOf(manifest) !== item.contentId) throw new Error('its manifest does not match its content id')
     const entry: PublishedEntry = {
       filename: manifest.name,
@@ -298,7 +342,14 @@ export class PublishedCatalogue {
     if (item.unheldSince != null) entry.unheldSince = item.unheldSince
     if (item.duration != null) entry.duration = item.duration
     if (item.from != null) entry.from = item.from
-    return entry
+    return { entry, bytes: file.byteLength }
+  }
+
+  /** Keep `manifestBytes` the sum of the listed manifests' sizes (0: the entry left). */
+  private account (contentId: ContentId, bytes: number): void {
+    this.manifestBytes += bytes - (this.bytesById.get(contentId) ?? 0)
+    if (bytes === 0) this.bytesById.delete(contentId)
+    else this.bytesById.set(contentId, bytes)
   }
 
   private manifestPath (contentId: ContentId): string {
@@ -313,6 +364,10 @@ export class PublishedCatalogue {
 
 function toIndexEntry (e: PublishedEntry): IndexEntry {
   return { contentId: e.contentId, title: e.title, publishedAt: e.publishedAt, unheldSince: e.unheldSince ?? null, ...(e.duration == null ? {} : { duration: e.duration }), ...(e.from == null ? {} : { from: e.from }) }
+}
+
+function mib (bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
 
 function describe (err: unknown): string {

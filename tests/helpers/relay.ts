@@ -1,8 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Libp2p } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { chunkProtocol } from '@core/protocols/chunk'
+import { MemoryChunkStore } from '@core/store/memory-store'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
+import type { TestContent } from './content'
+import { createTestNode } from './nodes'
+import { fill } from './swarm'
 
 export interface TestRelay {
   relay: Relay
@@ -53,4 +60,23 @@ export function tcpAddr (r: TestRelay): ReturnType<Relay['multiaddrs']>[number] 
   const addr = r.relay.multiaddrs().find(a => !a.toString().includes('/ws'))
   if (addr == null) throw new Error('the relay has no TCP address')
   return addr
+}
+
+/** A peer that holds videos and publishes them: what `POST /publish` names as `peerId`. */
+export interface Holder {
+  node: Libp2p
+  peerId: string
+  stop(): Promise<void>
+}
+
+/**
+ * A real peer (libp2p over loopback TCP, the chunk protocol over a memory
+ * store, or `store`) holding `contents` (`indexes`: only those chunks of
+ * each), connected to the relay at `relayAddrs`.
+ */
+export async function startHolder (relayAddrs: Multiaddr | Multiaddr[], contents: TestContent[], indexes?: number[], store: MemoryChunkStore = new MemoryChunkStore()): Promise<Holder> {
+  for (const c of contents) await fill(store, c, indexes)
+  const node = await createTestNode({ chunk: chunkProtocol({ store }) })
+  await node.dial(relayAddrs, { signal: AbortSignal.timeout(5_000) })
+  return { node, peerId: node.peerId.toString(), stop: async () => { await node.stop() } }
 }

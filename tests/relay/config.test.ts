@@ -16,6 +16,13 @@ describe('relay configuration', () => {
     expect(parseRelayConfig([], { PIPBINGO_PUBLISHED_GRACE_MS: '60000' }).publishedGraceMs).toBe(60_000)
   })
 
+  it('publishing quotas: 20 requests a minute per address, 50 videos a day per address, 20 per peer, 1 GiB of manifests; each settable', () => {
+    expect(parseRelayConfig([], {})).toMatchObject({ publishRequestsPerMinute: 20, publishesPerAddressPerDay: 50, publishesPerPeerPerDay: 20, maxPublishedBytes: 1024 ** 3 })
+    const set = parseRelayConfig(['--publish-rate', '5', '--publishes-per-address', '6', '--publishes-per-peer', '7'], { PIPBINGO_MAX_PUBLISHED_BYTES: '1000' })
+    expect(set).toMatchObject({ publishRequestsPerMinute: 5, publishesPerAddressPerDay: 6, publishesPerPeerPerDay: 7, maxPublishedBytes: 1000 })
+    expect(() => parseRelayConfig(['--publishes-per-peer', '0'], {})).toThrow(/publishesPerPeerPerDay/)
+  })
+
   it('takes flags before environment variables', () => {
     const c = parseRelayConfig(['--http-port', '9000'], { PIPBINGO_HTTP_PORT: '7000', PIPBINGO_TCP_PORT: '7001' })
     expect(c.httpPort).toBe(9000)

@@ -4,12 +4,17 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Libp2p } from 'libp2p'
 import { TrackerRegistry } from '@core/protocols/tracker/registry'
 import { Catalogue } from '../../relay/catalogue'
 import { CatalogueEvents, createHttpApp, type CatalogueEventsInit, type HttpAppDeps } from '../../relay/http/index'
 import { Library } from '../../relay/library/index'
 import { createRelayMetrics, type RelayMetrics } from '../../relay/metrics'
-import { PublishedCatalogue } from '../../relay/published/index'
+import { createHolderCheck, PublishedCatalogue } from '../../relay/published/index'
+import type { PublishLimits } from '../../relay/published/limits'
+import type { TestContent } from '../helpers/content'
+import { createTestNode } from '../helpers/nodes'
+import { startHolder, type Holder } from '../helpers/relay'
 
 export const SAMPLE = fileURLToPath(new URL('../../library/sample.mp4', import.meta.url))
 export const SEEK_FIXTURE = fileURLToPath(new URL('../fixtures/seek-long.mp4', import.meta.url))
@@ -31,8 +36,21 @@ export interface TestRelay {
   logs: string[]
   /** What the published catalogue reported (malformed files). */
   warnings: string[]
+  /** The relay's libp2p side: the node that asks publishers for chunks (`POST /publish`). */
+  node: Libp2p
+  /**
+   * A real peer (libp2p over loopback TCP, the chunk protocol over a memory
+   * store) holding `contents` (`indexes`: only those chunks), connected to
+   * the relay's node: what `POST /publish` names as `peerId`. Stopped by close().
+   */
+  holder(contents: TestContent[], indexes?: number[]): Promise<Holder>
   close(): Promise<void>
 }
+
+export type { Holder }
+
+/** Limits loose enough for tests that publish a lot from 127.0.0.1; the tests of the limits set their own. */
+export const LOOSE_PUBLISH_LIMITS: PublishLimits = { requestsPerMinutePerAddress: 10_000, publishesPerDayPerAddress: 10_000, publishesPerDayPerPeer: 10_000 }
 
 export interface StartOptions {
   maxUploadBytes?: number
@@ -44,6 +62,8 @@ export interface StartOptions {
   publishedGraceMs?: number
   maxPublished?: number
   events?: Omit<CatalogueEventsInit, 'catalogue'>
+  /** `POST /publish` limits (default LOOSE_PUBLISH_LIMITS). */
+  publishLimits?: PublishLimits
 }
 
 /** A real app over a real library in a temporary folder, listening on 127.0.0.1:0. */
@@ -77,6 +97,8 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
     publishedVideos: () => published.size
   }, { defaultMetrics: false })
   const logs: string[] = []
+  const node = await createTestNode()
+  const holders: Holder[] = []
   const app = createHttpApp({
     library,
     catalogue,
@@ -85,7 +107,12 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
     webRoot,
     maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
     logger: msg => { logs.push(msg) },
-    relayInfo: options.relayInfo
+    relayInfo: options.relayInfo,
+    publish: {
+      checkHolder: createHolderCheck({ getConnections: peer => node.getConnections(peer) }),
+      limits: options.publishLimits ?? LOOSE_PUBLISH_LIMITS,
+      now: options.now
+    }
   })
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', err => { if (err != null) reject(err); else resolve(s) })
@@ -105,7 +132,15 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
     metrics,
     logs,
     warnings,
+    node,
+    async holder (contents, indexes) {
+      const holder = await startHolder(node.getMultiaddrs(), contents, indexes)
+      holders.push(holder)
+      return holder
+    },
     async close () {
+      for (const h of holders.splice(0)) await h.stop()
+      await node.stop()
       events.close()
       catalogue.stop()
       server.closeAllConnections()

@@ -1,16 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ListEntry } from '../../relay/catalogue'
 import { makeContent, type TestContent } from '../helpers/content'
-import { startRelay, type TestRelay } from './helpers'
+import { startRelay, type Holder, type TestRelay } from './helpers'
 import { openEvents, type SseClient } from './sse-client'
 
 let relay: TestRelay
 let contents: TestContent[]
+/** A real peer holding both contents, connected to the relay's node: the publisher. */
+let holder: Holder
 const clients: SseClient[] = []
 
 beforeAll(async () => {
   relay = await startRelay()
   contents = await Promise.all([1, 2].map(async seed => await makeContent(300_000 + seed, { seed, name: `live_${seed}.webm` })))
+  holder = await relay.holder(contents)
 })
 afterAll(async () => { await relay.close() })
 afterEach(() => { for (const c of clients.splice(0)) c.close() })
@@ -22,7 +25,7 @@ async function connect (r: TestRelay = relay): Promise<SseClient> {
 }
 
 async function publish (content: TestContent): Promise<void> {
-  const res = await fetch(`${relay.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: content.manifest }) })
+  const res = await fetch(`${relay.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: content.manifest, peerId: holder.peerId }) })
   expect(res.status).toBe(201)
 }
 

@@ -120,6 +120,28 @@ describe('PublishedCatalogue', () => {
     expect((await openCatalogue()).entries().map(e => e.contentId)).toEqual([b().contentId])
   })
 
+  it('keeps its manifests within maxManifestBytes (counted again at start), dropping expired entries first', async () => {
+    const sizeOf = (x: TestContent): number => new TextEncoder().encode(JSON.stringify(x.manifest)).byteLength
+    const budget = sizeOf(b()) + sizeOf(c()) // a() is the smallest: a() and b() fit, then c() only once a() is gone
+    const first = await openCatalogue({ maxManifestBytes: budget })
+    await first.publish(a().manifest, { held: false })
+    await first.publish(b().manifest, { held: true })
+    expect(first.bytes).toBe(sizeOf(a()) + sizeOf(b()))
+    await first.close()
+
+    const cat = await openCatalogue({ maxManifestBytes: budget })
+    expect(cat.bytes).toBe(sizeOf(a()) + sizeOf(b()))
+    await expect(cat.publish(c().manifest, { held: true })).rejects.toMatchObject({
+      name: 'PublishedCatalogueFullError',
+      message: expect.stringMatching(/^The relay's published manifests take \d+\.\d KiB of the \d+\.\d KiB it keeps for them, and this one is \d+\.\d KiB: try again once some are no longer shared$/)
+    })
+    expect(cat.size).toBe(2)
+    t += GRACE // a() has been unheld for the grace period: it makes room
+    expect((await cat.publish(c().manifest, { held: true })).created).toBe(true)
+    expect(cat.entries().map(e => e.contentId).sort()).toEqual([b().contentId, c().contentId].sort())
+    expect(cat.bytes).toBe(sizeOf(b()) + sizeOf(c()))
+  })
+
   it('leaves out an entry whose manifest is missing or does not match, keeps the others, and tidies the folder', async () => {
     const first = await openCatalogue()
     for (const x of [a(), b(), c()]) await first.publish(x.manifest, { held: true })

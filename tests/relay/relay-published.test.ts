@@ -6,6 +6,7 @@ import type { ListEntry } from '../../relay/catalogue'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
 import { makeContent, type TestContent } from '../helpers/content'
+import { startHolder } from '../helpers/relay'
 import { startPeer, type Peer } from '../helpers/swarm'
 import { openEvents, type SseClient } from './sse-client'
 
@@ -56,10 +57,16 @@ async function stop (relay: Relay): Promise<void> {
   await relay.stop()
 }
 
+/** `POST /publish` naming a real peer that holds the content, connected to `relay` (stopped once answered: it announces nothing). */
 async function publish (relay: Relay): Promise<Response> {
-  return await fetch(`${relay.httpUrl()}/publish`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: content.manifest, title: 'From a tab' })
-  })
+  const holder = await startHolder(relay.multiaddrs().find(a => !a.toString().includes('/ws'))!, [content])
+  try {
+    return await fetch(`${relay.httpUrl()}/publish`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: content.manifest, peerId: holder.peerId, title: 'From a tab' })
+    })
+  } finally {
+    await holder.stop()
+  }
 }
 
 async function list (relay: Relay): Promise<ListEntry[]> {

@@ -52,7 +52,7 @@ export class PublishJob {
       this.done = 0
       await peer.publish(hashed.manifest, hashed.contentId, this.file, { signal, onProgress: p => { this.done = p.bytesStored } })
       this.phase = 'registering'
-      await this.register(hashed.manifest, await duration, signal)
+      await this.register(hashed.manifest, peer.node.peerId.toString(), await duration, signal)
       this.phase = 'seeding'
     } catch (err: any) {
       if (signal.aborted) {
@@ -69,12 +69,16 @@ export class PublishJob {
     this.xhr?.abort()
   }
 
-  /** `POST /publish`: the relay checks the manifest and lists the video. */
-  private async register (manifest: Manifest, duration: number | undefined, signal: AbortSignal): Promise<void> {
+  /**
+   * `POST /publish`: the relay checks the manifest, fetches a few chunks from
+   * this tab's peer (`peerId`, connected to it) to see that it holds them,
+   * then lists the video.
+   */
+  private async register (manifest: Manifest, peerId: string, duration: number | undefined, signal: AbortSignal): Promise<void> {
     const response = await fetch(`${this.origin}/publish`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ manifest, ...(duration == null ? {} : { duration }) }),
+      body: JSON.stringify({ manifest, peerId, ...(duration == null ? {} : { duration }) }),
       signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)])
     })
     if (!response.ok) {
