@@ -44,6 +44,8 @@ export interface CatalogueInit {
   logger?: ComponentLogger
   /** How often `start()` looks for expiries (tracker entries, the published grace); default 2 s. */
   sweepIntervalMs?: number
+  /** A content is listed now (published, or added to the library): its holders are asked what they hold (holders.ts). */
+  onListed?(contentId: ContentId): void
 }
 
 export type CatalogueChangeListener = () => void
@@ -127,7 +129,10 @@ export class Catalogue {
     const { entry, created } = await this.published.publish(manifest, { title, duration, from, held: this.isHeld(contentId) })
     // a peer may have announced it while the manifest was being written
     this.published.setHeld(contentId, this.isHeld(contentId))
-    if (created) this.changed()
+    if (created) {
+      this.guard(() => { this.init.onListed?.(contentId) })
+      this.changed()
+    }
     return { entry: this.fromPublished(this.published.byContentId(contentId) ?? entry), created }
   }
 
@@ -191,6 +196,7 @@ export class Catalogue {
   private joinedLibrary (contentId: ContentId): void {
     this.published.remove(contentId)
       .catch((err: Error) => { this.log.error('cannot drop published %s: %s', contentId, err.message) })
+    this.init.onListed?.(contentId)
     this.changed()
   }
 
