@@ -88,12 +88,17 @@ export class TrackerServer implements Startable {
         registry.withdraw(peer, request.contentIds)
         return { ok: true, ttlMs: registry.ttlMs }
       case 'find': {
-        const providers = await Promise.all(registry.find(request.contentId, { limit: request.limit, exclude: peer }).map(async p => await this.withAddresses(p)))
+        const providers = await this.providers(request.contentId, { limit: request.limit, exclude: peer })
         if (request.members !== true) return { ok: true, providers }
         const members = registry.members(request.contentId, MAX_MEMBERS)
         return { ok: true, providers, members: members.ids, downloaders: members.count }
       }
     }
+  }
+
+  /** The providers a find for `contentId` answers, with the addresses given to the asker. */
+  async providers (contentId: ContentId, options: { limit?: number, exclude?: string } = {}): Promise<ProviderRecord[]> {
+    return await Promise.all(this.init.registry.find(contentId, options).map(async p => await this.withAddresses(p)))
   }
 
   /** A provider with the addresses this node knows it by (addresses.ts); its own entries (the library) keep theirs. */
