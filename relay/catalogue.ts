@@ -23,9 +23,9 @@ export interface ListEntry {
   origin: boolean
   /** Where the video came from: the relay's library (still there when `origin`; removed, peers keep it, when not), or a browser that published it. */
   source: 'library' | 'browser'
-  /** Peers other than the relay holding any part of it, from the tracker. */
+  /** Peers other than the relay that showed they hold any part of it (they answered the relay's HAVE: holders.ts). */
   peers: number
-  /** Peers other than the relay holding all of it. */
+  /** Peers other than the relay that showed they hold all of it. */
   seeders: number
 }
 
