@@ -38,7 +38,8 @@ interface Watch {
  * and fetches is counted as its chunks land, and a seeder once it has
  * them all (its subscription then ends). A peer that cannot answer (no chunk
  * protocol, content unknown to it) is `failed`: not counted, and not given
- * to others by a find. Bounded: MAX_WATCHED_PER_PEER subscriptions per peer
+ * to others by a find. One that does not answer in time, or stays BUSY,
+ * stays as it was (not counted) until its next announcement. Bounded: MAX_WATCHED_PER_PEER subscriptions per peer
  * (past it a one-off HAVE, refreshed when the peer announces again),
  * MAX_CHECKS_PER_PEER asks at once.
  */
@@ -147,8 +148,11 @@ export class HolderChecks {
             await new Promise(resolve => setTimeout(resolve, BUSY_RETRY_MS))
             continue
           }
-          this.init.log('%s cannot say what it holds of %s: %s', id, contentId, err?.message ?? err)
-          this.init.registry.check(id, contentId, 'failed')
+          // a peer without the chunk protocol cannot hold anything for anyone; one that is slow or busy
+          // (a loaded tab in a crowd) stays as it was, asked again at its next announcement
+          const cannot = err?.name === 'UnsupportedProtocolError'
+          this.init.log('%s %s say what it holds of %s: %s', id, cannot ? 'cannot' : 'did not', contentId, err?.message ?? err)
+          if (cannot) this.init.registry.check(id, contentId, 'failed')
           return
         }
       }
