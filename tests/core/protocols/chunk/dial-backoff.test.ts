@@ -28,7 +28,7 @@ describe('DialBackoff', () => {
       waits.push(t - from)
       b.dialing(forB)
     }
-    expect(waits).toEqual([1, 2, 4, 8, 16, 30, 30, 30].map(k => Math.min(BACKOFF_MAX_MS, k * BACKOFF_BASE_MS)))
+    expect(waits).toEqual([1, 2, 4, 8, 16, 32, 64, 128].map(k => Math.min(BACKOFF_MAX_MS, k * BACKOFF_BASE_MS)))
     // a success forgets the failures; an aborted dial says nothing
     b.succeeded(forB)
     expect(b.ready(forA)).toBe(true)

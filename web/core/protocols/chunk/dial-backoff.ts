@@ -2,9 +2,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Addresses of one peer a node ever dials for chunks: the first ones it can dial, in the order given. */
 export const MAX_ADDRS_PER_DIAL = 4
-/** A failed address waits 2 s, then 4, 8… up to a minute, before it is dialled again. */
+/** A failed address waits 2 s, then 4, 8, then 10 s (the swarm's own retry cap for a peer), before it is dialled again. */
 export const BACKOFF_BASE_MS = 2_000
-export const BACKOFF_MAX_MS = 60_000
+export const BACKOFF_MAX_MS = 10_000
 /** Addresses remembered at most; past it the least recently used is forgotten. */
 export const MAX_BACKOFF_ENTRIES = 1024
 
