@@ -15,7 +15,12 @@ import { openEvents, type SseClient } from './sse-client'
 
 const NAME = 'video_1700000016000.mp4'
 const LIARS = 20
-/** Addresses a downloader dials per peer at most (web/core/protocols/chunk/dial-backoff.ts): the bound on what it sends one victim. */
+/**
+ * What a download may cost the victim (web/core/protocols/chunk/dial-backoff.ts):
+ * one dial of its address at a time, whichever identity names it, then 2,
+ * 4, 8, 10 s of rest after each failure — attempts at about 0, 2, 6, 14 s,
+ * so 4 at most for a download of under 24 s (this one takes a few seconds).
+ */
 const MAX_VICTIM_CONNECTIONS = 4
 
 /** A TCP listener on loopback standing for someone else's machine: it counts the connections it gets and drops each at once. */
