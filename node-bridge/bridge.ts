@@ -285,7 +285,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     async start () {
       startedAt = Date.now()
       await node.start()
-      // announcements carry our addresses: renew them when they change (a reservation arrives)
+      // announce again when our addresses change (a reservation arrives): a relay that predates issue 16
+      // reads the addresses in announcements; ours takes them from identify and the reservation
       node.addEventListener('self:peer:update', onAddressChange)
       announcer.start()
       await relayLink.start()

@@ -24,9 +24,9 @@ export interface ListEntry {
   origin: boolean
   /** Where the video came from: the relay's library (still there when `origin`; removed, peers keep it, when not), or a browser that published it. */
   source: 'library' | 'browser'
-  /** Peers other than the relay holding any part of it, from the tracker. */
+  /** Peers other than the relay that showed they hold any part of it (they answered the relay's HAVE: holders.ts). */
   peers: number
-  /** Peers other than the relay holding all of it. */
+  /** Peers other than the relay that showed they hold all of it. */
   seeders: number
 }
 
@@ -57,6 +57,8 @@ export interface CatalogueInit {
   logger?: ComponentLogger
   /** How often `start()` looks for expiries (tracker entries, the published grace); default 2 s. */
   sweepIntervalMs?: number
+  /** A content is listed now (published, or added to the library): its holders are asked what they hold (holders.ts). */
+  onListed?(contentId: ContentId): void
 }
 
 export type CatalogueChangeListener = () => void
@@ -161,7 +163,10 @@ export class Catalogue {
     })
     // a peer may have announced it while the manifest was being written
     this.published.setHeld(contentId, this.isHeld(contentId))
-    if (created) this.changed()
+    if (created) {
+      this.guard(() => { this.init.onListed?.(contentId) })
+      this.changed()
+    }
     return { entry: this.fromPublished(this.published.byContentId(contentId) ?? entry), created }
   }
 
@@ -225,6 +230,7 @@ export class Catalogue {
   private joinedLibrary (contentId: ContentId): void {
     this.published.remove(contentId)
       .catch((err: Error) => { this.log.error('cannot drop published %s: %s', contentId, err.message) })
+    this.init.onListed?.(contentId)
     this.changed()
   }
 

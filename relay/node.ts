@@ -5,7 +5,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
 import type { ContentId } from '@core/content/manifest'
@@ -33,6 +33,8 @@ export interface RelayNodeInit {
   store: ChunkStore
   registry: TrackerRegistry
   onUpload(event: UploadEvent): void
+  /** A peer announced contents over the network (the relay asks it what it holds: holders.ts). */
+  onAnnounce?(peer: PeerId, entries: Array<{ contentId: ContentId, complete: boolean }>): void
 }
 
 /** Relayed connections carry WebRTC signalling only: 128 KiB and 2 minutes each. */
@@ -76,7 +78,12 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
         }
       }),
       chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, admit: (peer, contentId, index) => superSeed.admit(peer, contentId, index) }),
-      tracker: trackerServer({ registry: init.registry })
+      tracker: trackerServer({
+        registry: init.registry,
+        onAnnounce: init.onAnnounce,
+        // a peer with a reservation here is given circuit addresses through this relay
+        reserved: peer => node?.services.relay.reservations.has(peer) ?? false
+      })
     }
   }) as unknown as RelayNode
   return node

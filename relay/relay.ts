@@ -10,6 +10,7 @@ import { CatalogueEvents, createHttpApp } from './http/index'
 import { loadOrCreateIdentity } from '../node-bridge/identity'
 import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
+import { HolderChecks } from './holders'
 import { createRelayNode, type RelayNode } from './node'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
 
@@ -67,7 +68,15 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     await library.close()
     throw err
   })
-  const catalogue = new Catalogue({ library, published, registry, logger, sweepIntervalMs: options.sweepIntervalMs })
+  let holders: HolderChecks | undefined
+  const catalogue = new Catalogue({
+    library,
+    published,
+    registry,
+    logger,
+    sweepIntervalMs: options.sweepIntervalMs,
+    onListed: contentId => { holders?.listed(contentId) }
+  })
   const events = new CatalogueEvents({ catalogue })
   let node!: RelayNode
   const metrics = createRelayMetrics({
@@ -87,7 +96,15 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     maxConnectionsPerPeer: config.maxConnectionsPerPeer,
     store: library.store,
     registry,
-    onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) }
+    onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
+    onAnnounce: (peer, entries) => { holders?.announced(peer, entries) }
+  })
+  // /list counts a holder once it said what it holds (holders.ts)
+  holders = new HolderChecks({
+    chunk: node.services.chunk,
+    registry,
+    chunks: contentId => catalogue.entry(contentId)?.chunks,
+    log: logger.forComponent('pipbingo:relay:holders')
   })
   const multiaddrs = (): Multiaddr[] => node.getMultiaddrs()
   const app = createHttpApp({
@@ -151,6 +168,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     },
     async stop () {
       unsubscribe()
+      holders?.stop()
       events.close()
       catalogue.stop()
       server.closeAllConnections()

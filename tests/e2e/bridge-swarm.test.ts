@@ -101,9 +101,9 @@ describe('a bridge and a browser tab serve each other', () => {
     expect((await fetch(`${base}/manifest/${entry.contentId}`)).status).toBe(200)
   }
 
-  /** Until the relay's tracker lists `peer` as holding all of `contentId` (at addresses matching `addr`). */
+  /** Until the relay's tracker lists `peer` as holding all of `contentId` (at addresses matching `addr`, as a find gives them). */
   async function trackerKnows (peer: string, contentId: string, addr: RegExp): Promise<void> {
-    await expect.poll(() => rig.relay.registry.find(contentId).find(h => h.peer === peer && h.complete && h.addrs.some(a => addr.test(a))) != null,
+    await expect.poll(async () => (await rig.relay.node.services.tracker.providers(contentId)).find(h => h.peer === peer && h.complete && h.addrs.some(a => addr.test(a))) != null,
       { timeout: 15_000, interval: 100 }).toBe(true)
   }
 

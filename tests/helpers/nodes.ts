@@ -6,11 +6,12 @@ import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 
 /**
  * A real libp2p node on loopback TCP (an ephemeral port) for tests. Extra
- * services are merged in.
+ * services are merged in; `addresses.announce` replaces the addresses it
+ * tells others through identify (a peer that lies about where it is).
  */
-export async function createTestNode<S extends Record<string, unknown>> (services: Libp2pOptions<S>['services'] = {} as any): Promise<Libp2p<S & { identify: unknown }>> {
+export async function createTestNode<S extends Record<string, unknown>> (services: Libp2pOptions<S>['services'] = {} as any, addresses: { announce?: string[] } = {}): Promise<Libp2p<S & { identify: unknown }>> {
   return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'], ...addresses },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

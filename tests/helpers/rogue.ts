@@ -7,6 +7,8 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { chunkProtocol, PROTOCOL, type ChunkProtocol } from '@core/protocols/chunk'
 import { encodeFrame, FrameType } from '@core/protocols/chunk/codec'
 import { MemoryChunkStore } from '@core/store/memory-store'
+import { lpStream } from '@libp2p/utils'
+import { PROTOCOL as TRACKER_PROTOCOL } from '@core/protocols/tracker'
 import { createTestNode } from './nodes'
 
 /**
@@ -33,6 +35,20 @@ export async function startRogue (): Promise<Rogue> {
     },
     async stop () { await node.stop() }
   }
+}
+
+/**
+ * Send one tracker request exactly as given (whatever addresses it names)
+ * from `node` to the tracker at `addr`, and return the answer.
+ */
+export async function announceRaw (node: Libp2p, addr: Multiaddr, request: unknown): Promise<unknown> {
+  const signal = AbortSignal.timeout(5_000)
+  const stream = await node.dialProtocol(addr, TRACKER_PROTOCOL, { signal })
+  const lp = lpStream(stream)
+  await lp.write(new TextEncoder().encode(JSON.stringify(request)), { signal })
+  const answer = JSON.parse(new TextDecoder().decode((await lp.read({ signal })).subarray())) as unknown
+  await stream.close({ signal }).catch(() => {})
+  return answer
 }
 
 /** yamux's initial stream window: all that a peer which never reads lets through. */

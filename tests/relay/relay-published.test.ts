@@ -5,7 +5,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ListEntry } from '../../relay/catalogue'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
-import { makeContent, type TestContent } from '../helpers/content'
+import { MemoryChunkStore } from '@core/store/memory-store'
+import { chunkOf, makeContent, type TestContent } from '../helpers/content'
 import { startHolder } from '../helpers/relay'
 import { startPeer, type Peer } from '../helpers/swarm'
 import { openEvents, type SseClient } from './sse-client'
@@ -92,10 +93,16 @@ describe('a real relay: videos published from browsers', () => {
     const live = await events(relay)
 
     const tcp = relay.multiaddrs().find(a => !a.toString().includes('/ws'))!
-    const peer = await startPeer(tcp)
+    // the relay counts what the peer shows it holds (asked over the chunk protocol), not what it claims
+    const store = new MemoryChunkStore()
+    await store.putManifest(content.manifest)
+    await store.putChunk(content.contentId, 0, chunkOf(content, 0))
+    const peer = await startPeer(tcp, { store })
     peers.push(peer)
     peer.announcer.set(content.contentId, false)
     await live.until('catalogue', counts({ peers: 1, seeders: 0 }))
+    // the rest lands: the peer pushes each chunk to the relay, a seeder once it holds them all
+    for (let i = 1; i < content.manifest.hashes.length; i++) await store.putChunk(content.contentId, i, chunkOf(content, i))
     peer.announcer.set(content.contentId, true)
     await live.until('catalogue', counts({ peers: 1, seeders: 1 }))
     expect((await list(relay)).find(e => e.contentId === content.contentId)).toMatchObject({ origin: false, source: 'browser', peers: 1, seeders: 1 })

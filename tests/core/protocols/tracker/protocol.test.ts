@@ -3,6 +3,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Libp2p } from 'libp2p'
 import { TrackerRegistry, trackerClient, trackerServer, PROTOCOL, type TrackerClient } from '@core/protocols/tracker'
 import { createTestNode } from '../../../helpers/nodes'
+import { announceRaw } from '../../../helpers/rogue'
 
 const A = 'a'.repeat(64)
 
@@ -39,6 +40,23 @@ describe('/pipbingo/tracker/1.0.0 between real libp2p nodes', () => {
     expect(conn.remotePeer.equals(alice.peerId)).toBe(true)
     // nobody is told about themselves
     expect(await alice.services.tracker.findProviders(A)).toEqual([])
+  })
+
+  it('gives a peer\'s addresses as identify told them, on the host it connects from: never those of its announcement, never another host', async () => {
+    const { registry, relay } = await setup()
+    const relayAddr = relay.getMultiaddrs()[0]!
+    // it says (identify) it is at a port of its own host and at another host's; its announcement names a third place
+    const liar = await createTestNode({}, { announce: ['/ip4/127.0.0.1/tcp/9', '/ip4/10.9.9.9/tcp/4001'] })
+    nodes.push(liar)
+    expect(await announceRaw(liar, relayAddr, { type: 'announce', entries: [{ contentId: A, complete: true }], addrs: ['/ip4/192.0.2.7/tcp/80'] })).toMatchObject({ ok: true })
+    const asker = await createTestNode({ tracker: trackerClient({ tracker: relayAddr }) }) as unknown as Libp2p<{ tracker: TrackerClient }>
+    nodes.push(asker)
+    const [found] = await asker.services.tracker.findProviders(A)
+    expect(found?.id.toString()).toBe(liar.peerId.toString())
+    expect(found!.multiaddrs.map(String)).toEqual([`/ip4/127.0.0.1/tcp/9/p2p/${liar.peerId.toString()}`])
+    // the claim is listed until the relay's owner checks it (the relay asks over the chunk protocol: relay/holders.ts)
+    registry.check(liar.peerId.toString(), A, 'failed')
+    expect(await asker.services.tracker.findProviders(A)).toEqual([])
   })
 
   it('tells a downloader every member of the swarm when asked, beyond the providers to dial', async () => {

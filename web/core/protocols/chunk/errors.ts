@@ -51,3 +51,17 @@ export class LimitedConnectionError extends Error {
   override name = 'LimitedConnectionError'
   constructor (message = 'Only a relayed connection to the peer exists') { super(message) }
 }
+
+/** Every address given for the peer is being dialled for another peer id or backs off after failing (dial-backoff.ts), or none can be dialled from here. */
+export class AddressesBackingOffError extends Error {
+  static override name = 'AddressesBackingOffError'
+  override name = 'AddressesBackingOffError'
+  constructor (message = 'Every address of the peer is backing off after failed dials') { super(message) }
+}
+
+/** No direct connection to the peer exists, and the caller asked not to dial one. */
+export class NoDirectConnectionError extends Error {
+  static override name = 'NoDirectConnectionError'
+  override name = 'NoDirectConnectionError'
+  constructor (message = 'No direct connection to the peer') { super(message) }
+}

@@ -1,11 +1,12 @@
 import type { ComponentLogger, Connection, PeerId, Startable } from '@libp2p/interface'
-import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ChunkStore } from '../../store/types'
 import { anySignal, type AbortOptions } from '../../util/abort'
 import { ChunkChannel } from './channel'
 import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_PIPELINE_DEPTH, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, PROTOCOL } from './constants'
-import { LimitedConnectionError } from './errors'
+import { DialBackoff, MAX_ADDRS_PER_DIAL } from './dial-backoff'
+import { AddressesBackingOffError, LimitedConnectionError, NoDirectConnectionError } from './errors'
 import { ChunkServer, type UploadEvent } from './server'
 
 export { PROTOCOL } from './constants'
@@ -17,6 +18,7 @@ export * from './errors'
 export interface ChunkProtocolComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
+  transportManager: TransportManager
   logger: ComponentLogger
 }
 
@@ -39,6 +41,8 @@ export interface OpenChannelOptions extends AbortOptions {
   addrs?: Multiaddr[]
   /** libp2p's progress events of the dial, when one is made (none when a direct connection exists). */
   onProgress?(event: { type: string }): void
+  /** Use a direct connection that exists, never dial (the relay asking a peer connected to it what it holds). */
+  existingOnly?: boolean
 }
 
 /** Serve chunks from a store, and open channels to ask other peers for theirs. */
@@ -50,6 +54,8 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
   private readonly log
   private readonly server: ChunkServer
   private readonly channels = new Map<string, Promise<ChunkChannel>>()
+  /** Every address this node dials for chunks, whichever peer it is dialled for (dial-backoff.ts). */
+  private readonly backoff = new DialBackoff()
 
   constructor (private readonly components: ChunkProtocolComponents, private readonly init: ChunkProtocolInit) {
     this.log = components.logger.forComponent('pipbingo:chunk')
@@ -92,28 +98,83 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
     let connection: Connection | undefined = this.components.connectionManager.getConnections(peer)
       .find(c => c.status === 'open' && c.limits == null)
     if (connection == null) {
-      // a plain circuit address only ever gives a limited (relayed) connection,
-      // useless for chunks: dial the direct ones (TCP, WebSockets, WebRTC through the relay)
-      const given = options?.addrs ?? []
-      const direct = given.filter(a => !isPlainCircuit(a))
-      const addrs = direct.length > 0 ? direct : given
-      const target = addrs.length > 0 ? addrs : peer
-      // a relayed connection may already exist (signalling); without `force`
-      // the connection manager would hand it back instead of trying the
-      // direct (WebRTC) dial again
-      const relayedOnly = this.components.connectionManager.getConnections(peer).some(c => c.status === 'open' && c.limits != null)
-      connection = await this.components.connectionManager.openConnection(target, { signal, force: relayedOnly && addrs.length > 0, onProgress: options?.onProgress })
-      if (connection.limits != null) {
-        // a relayed connection is for signalling only; a direct one may still come (WebRTC upgrade)
-        const direct = this.components.connectionManager.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
-        if (direct == null) throw new LimitedConnectionError()
-        connection = direct
-      }
+      if (options?.existingOnly === true) throw new NoDirectConnectionError()
+      connection = await this.dial(peer, options?.addrs ?? [], signal, options?.onProgress)
     }
     const stream = await connection.newStream(PROTOCOL, { signal })
     this.log('opened chunk channel to %p over %a', peer, connection.remoteAddr)
     return new ChunkChannel(stream, { log: this.log, requestTimeoutMs: this.init.requestTimeoutMs, pipelineDepth: this.init.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH })
   }
+
+  /**
+   * A direct connection to `peer` through the addresses given (from the
+   * tracker): at most MAX_ADDRS_PER_DIAL of them, the first this node can
+   * dial, each only when DialBackoff lets it (not while another dial of it
+   * is under way, not while it backs off after a failure), one after the
+   * other. A circuit address through a relay this node is connected to
+   * opens no new connection to anyone: it does not back off. Without
+   * addresses, libp2p dials the peer by id (what its peer store knows).
+   */
+  private async dial (peer: PeerId, given: Multiaddr[], signal: AbortSignal, onProgress?: (event: { type: string }) => void): Promise<Connection> {
+    const cm = this.components.connectionManager
+    // a relayed connection may already exist (signalling); without `force` the connection manager
+    // would hand it back instead of trying the direct (WebRTC) dial again
+    const relayedOnly = cm.getConnections(peer).some(c => c.status === 'open' && c.limits != null)
+    if (given.length === 0) return await this.direct(peer, await cm.openConnection(peer, { signal, onProgress }))
+    // a plain circuit address only ever gives a limited (relayed) connection,
+    // useless for chunks: dial the direct ones (TCP, WebSockets, WebRTC through the relay)
+    const dialable = given.filter(a => this.components.transportManager.dialTransportForMultiaddr(a) != null)
+    const direct = dialable.filter(a => !isPlainCircuit(a))
+    const chosen = (direct.length > 0 ? direct : dialable).slice(0, MAX_ADDRS_PER_DIAL)
+    const free = (a: Multiaddr): boolean => {
+      const relay = circuitRelay(a)
+      return relay != null && cm.getConnections().some(c => c.status === 'open' && c.remotePeer.toString() === relay)
+    }
+    const now = chosen.filter(a => free(a) || this.backoff.ready(a))
+    if (now.length === 0) throw new AddressesBackingOffError(chosen.length === 0 ? 'No address of the peer can be dialled from here' : undefined)
+    let last: Error | undefined
+    for (const addr of now) {
+      signal.throwIfAborted()
+      const counted = !free(addr)
+      if (counted) {
+        // another dial (for another peer id) may have taken it meanwhile
+        if (!this.backoff.ready(addr)) continue
+        this.backoff.dialing(addr)
+      }
+      let connection: Connection
+      try {
+        connection = await cm.openConnection(addr, { signal, force: relayedOnly, onProgress })
+      } catch (err: any) {
+        // the caller giving up says nothing about the address; its time running out does
+        if (counted) {
+          if (signal.aborted && signal.reason?.name !== 'TimeoutError') this.backoff.released(addr)
+          else this.backoff.failed(addr)
+        }
+        last = err
+        continue
+      }
+      if (counted) this.backoff.succeeded(addr)
+      return await this.direct(peer, connection)
+    }
+    throw last ?? new AddressesBackingOffError()
+  }
+
+  /** The connection, if direct; else the direct one that may have come meanwhile (WebRTC upgrade), or LimitedConnectionError. */
+  private async direct (peer: PeerId, connection: Connection): Promise<Connection> {
+    if (connection.limits == null) return connection
+    // a relayed connection is for signalling only; a direct one may still come (WebRTC upgrade)
+    const direct = this.components.connectionManager.getConnections(peer).find(c => c.status === 'open' && c.limits == null)
+    if (direct == null) throw new LimitedConnectionError()
+    return direct
+  }
+}
+
+/** The relay's peer id in a circuit address (`…/p2p/<relay>/p2p-circuit/…`), undefined for any other address. */
+function circuitRelay (addr: Multiaddr): string | undefined {
+  const components = addr.getComponents()
+  const circuit = components.findIndex(c => c.name === 'p2p-circuit')
+  if (circuit < 0) return undefined
+  return components.slice(0, circuit).findLast(c => c.name === 'p2p')?.value
 }
 
 /** `…/p2p-circuit/p2p/<peer>` with no `/webrtc` after the circuit: a relayed path, never a direct one. */

@@ -35,6 +35,7 @@ export class TrackerClient implements ContentLocator {
   }
 
   async announce (entries: Announcement[], options?: AbortOptions): Promise<void> {
+    // the tracker learns where we are from our connection and identify; the addresses stay in the message for older relays
     const addrs = this.components.addressManager.getAddresses().slice(0, MAX_ADDRS_PER_PEER).map(a => a.toString())
     for (let i = 0; i < Math.max(entries.length, 1); i += MAX_ENTRIES_PER_ANNOUNCE) {
       await this.request({ type: 'announce', entries: entries.slice(i, i + MAX_ENTRIES_PER_ANNOUNCE), addrs }, options)

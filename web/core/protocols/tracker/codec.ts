@@ -6,7 +6,9 @@ import { MAX_ADDRS_PER_PEER, MAX_ENTRIES_PER_ANNOUNCE, MAX_FIND_LIMIT, MAX_MEMBE
  * /pipbingo/tracker/1.0.0: one request and one response per stream, each a
  * length-prefixed UTF-8 JSON object, validated by these schemas on both ends.
  * The announcing peer is the stream's authenticated remote peer: a peer can
- * only announce itself.
+ * only announce itself. An announcement's `addrs` stays for older relays and
+ * is ignored: a find's addresses come from the peer's connection and
+ * identify (addresses.ts).
  *
  * A find may ask for the swarm's `members` too: the ids of every peer still
  * downloading the content (up to MAX_MEMBERS, the lowest ids, so that every

@@ -2,9 +2,21 @@ import type { ContentId } from '../../content/manifest'
 import { DEFAULT_FIND_LIMIT, DEFAULT_TTL_MS, MAX_ENTRIES, MAX_ENTRIES_PER_PEER } from './constants'
 import type { ProviderRecord } from './codec'
 
+/**
+ * What a holder showed it holds, when asked (the relay asks every peer that
+ * announces a content its catalogue lists, over the chunk protocol):
+ * `unchecked` until it answered (a peer announcing over the network), `none`
+ * / `part` / `all` from its answer, `failed` when it could not answer (no
+ * chunk protocol, content unknown to it). An entry announced locally (the
+ * relay's own library, tests) is taken at its word: `all` or `part`.
+ */
+export type HolderCheck = 'unchecked' | 'none' | 'part' | 'all' | 'failed'
+
 interface Holder {
   addrs: string[]
+  /** What the peer claimed. */
   complete: boolean
+  check: HolderCheck
   origin: boolean
   /** ms since epoch; Infinity for pinned entries (the relay's own library). */
   expires: number
@@ -17,6 +29,15 @@ export interface TrackerRegistryInit {
   /** (peer, content) entries in all; past it new ones are refused until some expire or are withdrawn (pinned ones always fit). */
   maxEntries?: number
   now?: () => number
+}
+
+/**
+ * Complete as far as the tracker tells others: the holder's claim until it
+ * was asked, then its answer (a peer that claims everything and answers
+ * part of it is a partial holder).
+ */
+function complete (h: Holder): boolean {
+  return h.check === 'unchecked' ? h.complete : h.check === 'all'
 }
 
 /** How many peers other than the origin hold a content: any part of it, and all of it. */
@@ -65,7 +86,7 @@ export class TrackerRegistry {
    * maxEntriesPerPeer, and the registry at maxEntries (renewals and pinned
    * entries always pass), so that many identities cannot pin memory either.
    */
-  announce (peer: string, addrs: string[], entries: Array<{ contentId: ContentId, complete: boolean }>, options: { origin?: boolean, pinned?: boolean } = {}): number {
+  announce (peer: string, addrs: string[], entries: Array<{ contentId: ContentId, complete: boolean }>, options: { origin?: boolean, pinned?: boolean, unchecked?: boolean } = {}): number {
     const now = this.now()
     if (this.entries + entries.length > this.maxEntries && options.pinned !== true) this.pruneAll()
     const mine = this.byPeer.get(peer) ?? new Set<ContentId>()
@@ -87,7 +108,11 @@ export class TrackerRegistry {
       }
       if (before == null) this.entries++
       if (before == null || before.expires <= now || before.complete !== complete || before.origin !== origin) this.changed.add(contentId)
-      holders.set(peer, { addrs, complete, origin, expires, announced: now })
+      // a claim over the network waits for the holder's answer (a renewal keeps the answer it had); a local one is taken at its word
+      const check: HolderCheck = options.unchecked === true
+        ? (before != null && before.expires > now ? before.check : 'unchecked')
+        : complete ? 'all' : 'part'
+      holders.set(peer, { addrs, complete, check, origin, expires, announced: now })
       mine.add(contentId)
       accepted++
     }
@@ -95,6 +120,31 @@ export class TrackerRegistry {
     if (accepted > 0) this.earliestExpiry = Math.min(this.earliestExpiry, expires)
     this.tell()
     return accepted
+  }
+
+  /**
+   * Record what a holder answered when asked (see HolderCheck). Nothing
+   * happens for an entry that is gone (withdrawn, expired, disconnected).
+   */
+  check (peer: string, contentId: ContentId, check: Exclude<HolderCheck, 'unchecked'>): void {
+    const h = this.byContent.get(contentId)?.get(peer)
+    if (h == null || h.origin || h.check === check) return
+    h.check = check
+    this.changed.add(contentId)
+    this.tell()
+  }
+
+  /** What a live holder answered so far; undefined when it holds no entry for the content. */
+  checkOf (peer: string, contentId: ContentId): HolderCheck | undefined {
+    const h = this.byContent.get(contentId)?.get(peer)
+    return h != null && h.expires > this.now() ? h.check : undefined
+  }
+
+  /** The live holders of a content other than origin entries (the ones to ask). */
+  holders (contentId: ContentId): string[] {
+    this.prune(contentId)
+    this.tell()
+    return [...this.byContent.get(contentId) ?? []].filter(([, h]) => !h.origin).map(([peer]) => peer)
   }
 
   withdraw (peer: string, contentIds: ContentId[]): void {
@@ -122,11 +172,11 @@ export class TrackerRegistry {
     this.tell()
     const limit = options.limit ?? DEFAULT_FIND_LIMIT
     const holders = [...this.byContent.get(contentId) ?? []]
-      .filter(([peer]) => peer !== options.exclude)
-      .sort(([, a], [, b]) => Number(a.origin) - Number(b.origin) || Number(b.complete) - Number(a.complete) || b.announced - a.announced)
+      .filter(([peer, h]) => peer !== options.exclude && h.check !== 'failed')
+      .sort(([, a], [, b]) => Number(a.origin) - Number(b.origin) || Number(complete(b)) - Number(complete(a)) || b.announced - a.announced)
     const origins = holders.filter(([, h]) => h.origin).slice(0, limit)
     return [...holders.filter(([, h]) => !h.origin).slice(0, limit - origins.length), ...origins]
-      .map(([peer, h]) => ({ peer, addrs: h.addrs, complete: h.complete, origin: h.origin }))
+      .map(([peer, h]) => ({ peer, addrs: h.addrs, complete: complete(h), origin: h.origin }))
   }
 
   /**
@@ -139,18 +189,22 @@ export class TrackerRegistry {
     this.prune(contentId)
     this.tell()
     const ids: string[] = []
-    for (const [peer, h] of this.byContent.get(contentId) ?? []) if (!h.origin && !h.complete) ids.push(peer)
+    for (const [peer, h] of this.byContent.get(contentId) ?? []) if (!h.origin && !complete(h) && h.check !== 'failed') ids.push(peer)
     ids.sort()
     return { ids: ids.slice(0, limit), count: ids.length }
   }
 
-  /** Whether `peer` is a live holder of a content (any part of it). */
+  /** Whether `peer` is a live holder of a content (any part of it), not one that failed to answer for it. */
   holds (contentId: ContentId, peer: string): boolean {
     const h = this.byContent.get(contentId)?.get(peer)
-    return h != null && h.expires > this.now()
+    return h != null && h.expires > this.now() && h.check !== 'failed'
   }
 
-  /** Live holders of a content other than origin entries. */
+  /**
+   * Live holders of a content other than origin entries, as they answered:
+   * a peer that holds at least one chunk, a seeder all of them. A claim
+   * nobody checked yet (or that failed) counts for nothing.
+   */
   countHolders (contentId: ContentId): HolderCounts {
     this.prune(contentId)
     this.tell()
@@ -158,8 +212,8 @@ export class TrackerRegistry {
     let seeders = 0
     for (const h of this.byContent.get(contentId)?.values() ?? []) {
       if (h.origin) continue
-      peers++
-      if (h.complete) seeders++
+      if (h.check === 'part' || h.check === 'all') peers++
+      if (h.check === 'all') seeders++
     }
     return { peers, seeders }
   }

@@ -1,19 +1,33 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { ComponentLogger, Connection, Libp2pEvents, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
-import type { Registrar } from '@libp2p/interface-internal'
-import { decodeMessage, encodeMessage, requestSchema, type TrackerRequest, type TrackerResponse } from './codec'
+import type { ComponentLogger, Connection, Libp2pEvents, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ContentId } from '../../content/manifest'
+import { peerAddresses } from './addresses'
+import { decodeMessage, encodeMessage, requestSchema, type ProviderRecord, type TrackerRequest, type TrackerResponse } from './codec'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MEMBERS, MAX_MESSAGE_BYTES, PROTOCOL } from './constants'
 import type { TrackerRegistry } from './registry'
 
 export interface TrackerServerComponents {
+  peerId: PeerId
   registrar: Registrar
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  addressManager: AddressManager
 }
 
 export interface TrackerServerInit {
   registry: TrackerRegistry
+  /**
+   * Told what a peer announced over the network (the entries the registry
+   * took), so that the owner can ask it whether it holds them (the relay:
+   * holders.ts) and `registry.check()` the answer.
+   */
+  onAnnounce?(peer: PeerId, entries: Array<{ contentId: ContentId, complete: boolean }>): void
+  /** Whether a peer holds a circuit-relay reservation on this node: only then does a find give it circuit addresses through it. */
+  reserved?(peer: PeerId): boolean
 }
 
 /** The relay's tracker: serves /pipbingo/tracker/1.0.0 from a TrackerRegistry. */
@@ -45,7 +59,7 @@ export class TrackerServer implements Startable {
     let response: TrackerResponse
     try {
       const request = decodeMessage((await lp.read({ signal })).subarray(), requestSchema)
-      response = this.answer(peer, request)
+      response = await this.answer(connection.remotePeer, request)
     } catch (err: any) {
       this.log('bad tracker request from %s: %s', peer, err?.message)
       response = { ok: false, error: String(err?.message ?? err).slice(0, 1000) }
@@ -58,36 +72,54 @@ export class TrackerServer implements Startable {
     }
   }
 
-  private answer (peer: string, request: TrackerRequest): TrackerResponse {
+  private async answer (remote: PeerId, request: TrackerRequest): Promise<TrackerResponse> {
     const registry = this.init.registry
+    const peer = remote.toString()
     switch (request.type) {
       case 'announce': {
-        const addrs = request.addrs.filter(isMultiaddr)
-        const accepted = registry.announce(peer, addrs, request.entries)
+        // the peer announces for itself only (the stream's authenticated peer), and where it is is
+        // never taken from what it says here: a find computes it (addresses.ts), so `addrs` is ignored
+        const accepted = registry.announce(peer, [], request.entries, { unchecked: true })
         this.log.trace('%s announced %d/%d contents', peer, accepted, request.entries.length)
+        if (accepted > 0) this.init.onAnnounce?.(remote, request.entries.filter(e => registry.checkOf(peer, e.contentId) != null))
         return { ok: true, ttlMs: registry.ttlMs }
       }
       case 'withdraw':
         registry.withdraw(peer, request.contentIds)
         return { ok: true, ttlMs: registry.ttlMs }
       case 'find': {
-        const providers = registry.find(request.contentId, { limit: request.limit, exclude: peer })
+        const providers = await this.providers(request.contentId, { limit: request.limit, exclude: peer })
         if (request.members !== true) return { ok: true, providers }
         const members = registry.members(request.contentId, MAX_MEMBERS)
         return { ok: true, providers, members: members.ids, downloaders: members.count }
       }
     }
   }
-}
 
-function isMultiaddr (value: string): boolean {
-  try {
-    multiaddr(value)
-    return true
-  } catch {
-    return false
+  /** The providers a find for `contentId` answers, with the addresses given to the asker. */
+  async providers (contentId: ContentId, options: { limit?: number, exclude?: string } = {}): Promise<ProviderRecord[]> {
+    return await Promise.all(this.init.registry.find(contentId, options).map(async p => await this.withAddresses(p)))
+  }
+
+  /** A provider with the addresses this node knows it by (addresses.ts); its own entries (the library) keep theirs. */
+  private async withAddresses (p: ProviderRecord): Promise<ProviderRecord> {
+    if (p.peer === this.components.peerId.toString()) return p
+    let id: PeerId
+    try {
+      id = peerIdFromString(p.peer)
+    } catch {
+      return { ...p, addrs: [] } // an entry made locally under a name that is no peer id (tests)
+    }
+    const addrs = await peerAddresses(id, {
+      connections: this.components.connectionManager.getConnections(id),
+      known: async () => (await this.components.peerStore.get(id)).addresses.map(a => a.multiaddr),
+      own: this.components.addressManager.getAddresses(),
+      reserved: this.init.reserved?.(id) ?? false
+    })
+    return { ...p, addrs: addrs.map(String) }
   }
 }
+
 
 /** A libp2p service for the relay: `services: { tracker: trackerServer({ registry }) }`. */
 export function trackerServer (init: TrackerServerInit): (components: TrackerServerComponents) => TrackerServer {
