@@ -196,6 +196,9 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     store,
     source,
     lookup: async (filename, opts) => await relayHttp.entry(filename, opts),
+    // a peer other than this one, or the relay's library (listed there as the origin)
+    findSource: async (contentId, opts) => (await node.services.tracker.findProviders(contentId, opts)).some(p => !p.id.equals(node.peerId)) ? 'found' : 'none',
+    sourceWaitMs: config.sourceWaitSeconds * 1000,
     announcer,
     maxConcurrent: config.maxConcurrentDownloads,
     log: logger.forComponent('pipbingo:bridge:downloads')
