@@ -197,7 +197,10 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     source,
     lookup: async (filename, opts) => await relayHttp.entry(filename, opts),
     // a peer other than this one, or the relay's library (listed there as the origin)
-    findSource: async (contentId, opts) => (await node.services.tracker.findProviders(contentId, opts)).some(p => !p.id.equals(node.peerId)) ? 'found' : 'none',
+    findSource: async (contentId, opts) => {
+      const others = (await node.services.tracker.findProviders(contentId, opts)).filter(p => !p.id.equals(node.peerId))
+      return others.some(p => p.complete || p.origin) ? 'complete' : others.length > 0 ? 'partial' : 'none'
+    },
     sourceWaitMs: config.sourceWaitSeconds * 1000,
     announcer,
     maxConcurrent: config.maxConcurrentDownloads,

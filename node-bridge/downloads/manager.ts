@@ -24,9 +24,10 @@ export interface DownloadManagerInit {
   announcer: { set(contentId: ContentId, complete: boolean): void, remove(contentId: ContentId): void }
   maxConcurrent: number
   /**
-   * Does a peer other than this one, or the origin, hold the content? The
-   * relay's tracker answers (its library is listed there as the origin):
-   * `unknown` when it cannot be asked.
+   * Who holds the content besides this peer, as the relay's tracker lists
+   * them (its library is listed there as the origin): `complete` (a seeder
+   * or the origin), `partial` (only peers holding part of it), `none`, or
+   * `unknown` when the tracker cannot be asked.
    */
   findSource(contentId: ContentId, options: AbortOptions): Promise<SourceAnswer>
   /** How long a download waits for a source (outside the slots), or runs without a chunk and without one, before it fails (SOURCE_WAIT_MS). */
@@ -35,7 +36,12 @@ export interface DownloadManagerInit {
   now?: () => number
 }
 
-export type SourceAnswer = 'found' | 'none' | 'unknown'
+export type SourceAnswer = 'complete' | 'partial' | 'none' | 'unknown'
+
+/** Someone may give the download chunks: a seeder, the origin, or a peer holding part of it. */
+function found (answer: SourceAnswer): boolean {
+  return answer === 'complete' || answer === 'partial'
+}
 
 /** A download no peer or origin has fails after this long without one (`--source-wait`). */
 export const SOURCE_WAIT_MS = 30_000
@@ -151,7 +157,7 @@ export class DownloadManager extends EventTarget {
     if (this.stopped) throw new ManagerStoppedError()
     if (job.state !== 'queued') return { outcome: 'exists', job } // cancelled meanwhile
     // the relay's library is a source; anything else needs a peer the tracker lists, before it takes a slot
-    if (entry.origin !== true && await this.probe(job) !== 'found') {
+    if (entry.origin !== true && !found(await this.probe(job))) {
       if (this.stopped) throw new ManagerStoppedError()
       if (job.state !== 'queued') return { outcome: 'exists', job }
       this.awaitSource(job, previous)
@@ -289,12 +295,12 @@ export class DownloadManager extends EventTarget {
       while (this.now() < deadline) {
         await delay(Math.min(SOURCE_PROBE_MS, deadline - this.now()), { signal })
         last = await this.probe(job, signal)
-        if (last === 'found') break
+        if (found(last)) break
       }
       signal.throwIfAborted()
       this.searching.delete(job)
       job.waitingForSource = false
-      if (last === 'found') {
+      if (found(last)) {
         this.queue.push(job)
         this.pump()
         // it waits for a slot now
@@ -312,9 +318,12 @@ export class DownloadManager extends EventTarget {
 
   /**
    * While a job runs: once it has stored no chunk for `sourceWaitMs`, ask
-   * the tracker every SOURCE_PROBE_MS whether anyone still has the
-   * content; nobody (a firm answer, not an unreachable tracker) fails it
-   * with NoSourceError, which frees its slot. Returns the timer to clear.
+   * the tracker every SOURCE_PROBE_MS whether a seeder or the origin has
+   * the content; none (a firm answer, not an unreachable tracker) fails it
+   * with NoSourceError, which frees its slot. Peers holding only parts do
+   * not keep it alive: they gave nothing for that long (downloaders of a
+   * content nobody has would otherwise keep each other waiting for good).
+   * Returns the timer to clear.
    */
   private watchSource (job: DownloadJob): ReturnType<typeof setInterval> {
     const waitMs = this.init.sourceWaitMs ?? SOURCE_WAIT_MS
@@ -324,7 +333,7 @@ export class DownloadManager extends EventTarget {
       asking = true
       void this.probe(job).then(answer => {
         asking = false
-        if (answer !== 'none' || job.state !== 'downloading' || this.now() - (job.lastChunkAt ?? this.now()) < waitMs) return
+        if (answer === 'complete' || answer === 'unknown' || job.state !== 'downloading' || this.now() - (job.lastChunkAt ?? this.now()) < waitMs) return
         job.fail(new NoSourceError(`no peer or origin has this file (no chunk and no source for ${Math.round(waitMs / 1000)} s)`))
       })
     }, Math.min(SOURCE_PROBE_MS, waitMs))

@@ -6,6 +6,7 @@ import { digest, makeContent, type TestContent } from '../helpers/content'
 import { startRelay, type TestRelay } from '../helpers/relay'
 import { nextEvent, postDownload, startBridge, type TestBridge } from '../helpers/bridge'
 import { on } from '../../node-bridge/downloads/events'
+import { FsChunkStore } from '../../node-bridge/store/index'
 import type { DownloadStatus } from '../../node-bridge/downloads/status'
 
 const REAL = 'video_real.mp4'
@@ -25,6 +26,7 @@ describe('downloads nobody has', () => {
   let relay: TestRelay
   let holderDir: string
   let bridge: TestBridge | undefined
+  let restarted: TestBridge | undefined
 
   beforeAll(async () => {
     real = await makeContent(6 * 256 * 1024 + 77, { seed: 170, name: REAL })
@@ -50,6 +52,7 @@ describe('downloads nobody has', () => {
   }, 60_000)
   afterAll(async () => {
     await bridge?.close()
+    await restarted?.close()
     await relay?.close()
     await rm(holderDir, { recursive: true, force: true })
   })
@@ -107,5 +110,36 @@ describe('downloads nobody has', () => {
     // asked again, the same: it waits for a source again rather than answering "already downloading"
     const again = await postDownload(bridge.url, GONE[0]!)
     expect(again.body.download).toMatchObject({ status: 'queued', waiting_for: 'source' })
+  }, 60_000)
+
+  it('a download resumed at start-up that nobody has any more fails within the bound and frees its slot; its partial stays', async () => {
+    // a partial of a content nobody has, left in the cache by an earlier run
+    const dir = await mkdtemp(join(tmpdir(), 'pipbingo-orphan-'))
+    const orphan = gone[0]!
+    const store = await FsChunkStore.open({ dir: join(dir, 'cache') })
+    await store.putManifest(orphan.manifest)
+    await store.putChunk(orphan.contentId, 0, orphan.bytes.subarray(0, 256 * 1024))
+    await store.close()
+
+    // one slot: the partial takes it at start-up, the library video waits behind it
+    restarted = await startBridge(relay, { dir, sourceWaitSeconds: WAIT_S, maxConcurrentDownloads: 1 })
+    const name = orphan.manifest.name
+    expect(restarted.bridge.manager.get(name)!.state).toBe('downloading')
+    const startedAt = Date.now()
+    expect((await postDownload(restarted.url, REAL)).body.status).toBe('queued')
+
+    const failed = await restarted.waitFor(name, 'failed', 'seeding')
+    expect(failed).toMatchObject({ status: 'failed', error_code: 'no_source', chunks_downloaded: 1 })
+    expect(failed.error).toMatch(/^no peer or origin has this file/)
+    expect(Date.now() - startedAt).toBeLessThan(WAIT_S * 1000 + 5000)
+    expect(restarted.lines).toContain(`❌ Download failed: ${name}: no peer or origin has this file`)
+    // the slot is free: the library video runs and completes
+    expect((await restarted.waitFor(REAL, 'seeding', 'failed')).status).toBe('seeding')
+    // the partial is kept for a later retry
+    expect(await readdir(join(dir, 'cache'))).toContain(`${name}.part`)
+    expect((await restarted.bridge.store.have(orphan.contentId))!.count()).toBe(1)
+    await restarted.close()
+    restarted = undefined
+    await rm(dir, { recursive: true, force: true })
   }, 60_000)
 })
