@@ -252,7 +252,8 @@ export class DownloadManager extends EventTarget {
     this.move(job, 'downloading')
     const watch = this.watchSource(job)
     try {
-      await job.run(this.init.source, chunk => { this.emit('progress', { chunk, status: job.snapshot() }) })
+      // a chunk whose write was under way when the download failed or was cancelled lands quietly
+      await job.run(this.init.source, chunk => { if (job.state === 'downloading') this.emit('progress', { chunk, status: job.snapshot() }) })
       job.completedAt = new Date(this.now())
       this.move(job, 'completed')
       this.move(job, 'seeding')
