@@ -157,12 +157,14 @@ export class DownloadManager extends EventTarget {
     if (this.stopped) throw new ManagerStoppedError()
     if (job.state !== 'queued') return { outcome: 'exists', job } // cancelled meanwhile
     // the relay's library is a source; anything else needs a peer the tracker lists, before it takes a slot
+    job.waitingForSource = entry.origin !== true // while the tracker is asked, /status says so
     if (entry.origin !== true && !found(await this.probe(job))) {
       if (this.stopped) throw new ManagerStoppedError()
       if (job.state !== 'queued') return { outcome: 'exists', job }
       this.awaitSource(job, previous)
       return { outcome: 'waiting', job }
     }
+    job.waitingForSource = false
     if (this.stopped) throw new ManagerStoppedError()
     if (job.state !== 'queued') return { outcome: 'exists', job }
     this.enqueue(job, previous)
