@@ -7,6 +7,7 @@ import { startRelay, type TestRelay } from '../helpers/relay'
 import { nextEvent, postDownload, startBridge, type TestBridge } from '../helpers/bridge'
 import { on } from '../../node-bridge/downloads/events'
 import { FsChunkStore } from '../../node-bridge/store/index'
+import { runCli } from '../../node-bridge/cli/main'
 import type { DownloadStatus } from '../../node-bridge/downloads/status'
 
 const REAL = 'video_real.mp4'
@@ -110,6 +111,12 @@ describe('downloads nobody has', () => {
     // asked again, the same: it waits for a source again rather than answering "already downloading"
     const again = await postDownload(bridge.url, GONE[0]!)
     expect(again.body.download).toMatchObject({ status: 'queued', waiting_for: 'source' })
+
+    // the CLI says it too, in its language, and exits 1
+    let out = ''
+    const code = await runCli(['download', GONE[1]!, '--lang', 'fr', '--api', bridge.url], { out: { write: t => { out += t } }, err: { write: () => {} }, env: {} })
+    expect(code).toBe(1)
+    expect(out.trim().split('\n').at(-1)).toBe(`❌ Échec du téléchargement: ${GONE[1]!}: aucun pair ni l'origine n'a ce fichier`)
   }, 60_000)
 
   it('a download resumed at start-up that nobody has any more fails within the bound and frees its slot; its partial stays', async () => {
