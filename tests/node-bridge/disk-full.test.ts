@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -32,7 +32,7 @@ describe.skipIf(!isRoot)('a disk that fills up mid-download (needs root to mount
     relay = await startRelay([{ name: NAME, bytes: content.bytes }])
     root = await mkdtemp(join(tmpdir(), 'pipbingo-diskfull-'))
     cache = join(root, 'cache')
-    execFileSync('mkdir', ['-p', cache])
+    await mkdir(cache)
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', cache])
     mounted = true
   })
