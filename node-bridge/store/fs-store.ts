@@ -116,6 +116,8 @@ export class FsChunkStore implements ChunkStore {
         await createEmpty(this.layout.partFor(filename)) // grows as chunks land: nothing preallocated
         await writeFileAtomic(this.layout.statePath(contentId), encodeState({ filename, have }))
       } catch (err) {
+        // nothing half-made stays behind (a stray .part would push a retry to "name (1).ext")
+        for (const path of [this.layout.statePath(contentId), this.layout.partFor(filename), this.layout.manifestPath(contentId)]) await removeIfExists(path).catch(() => {})
         throw this.noSpace(err)
       }
       this.contents.add(newEntry(contentId, parsed, filename, have))

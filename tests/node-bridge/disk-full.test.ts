@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,6 +7,7 @@ import { digest, makeContent, type TestContent } from '../helpers/content'
 import { startRelay, type TestRelay } from '../helpers/relay'
 import { nextEvent, postDownload, startBridge, type TestBridge } from '../helpers/bridge'
 import { failedLine } from '../../node-bridge/downloads/console-log'
+import { FsChunkStore } from '../../node-bridge/store/index'
 
 const NAME = 'video_big.mp4'
 const CHUNK = 256 * 1024
@@ -86,4 +87,27 @@ describe.skipIf(!isRoot)('a disk that fills up mid-download (needs root to mount
     expect(done.bytes_from_peers + done.bytes_from_origin).toBe(SIZE - kept)
     expect(digest(await readFile(join(cache, NAME)))).toBe(digest(content.bytes))
   }, 60_000)
+
+  it('a new download on a full disk: DiskFullError from putManifest, nothing half-made left, the same name once there is room', async () => {
+    const small = join(root, 'full')
+    await mkdir(small)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small])
+    try {
+      const store = await FsChunkStore.open({ dir: small })
+      // fill what is left
+      const filler = join(small, '.filler')
+      await writeFile(filler, new Uint8Array(256 * 1024)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOSPC') throw err })
+      const before = await readdir(small, { recursive: true })
+      const err = await store.putManifest(content.manifest).then(() => undefined, (e: Error) => e)
+      expect(err).toMatchObject({ name: 'DiskFullError', message: expect.stringMatching(/is full \(ENOSPC\)$/) })
+      expect(await store.listContents()).toEqual([])
+      expect(await readdir(small, { recursive: true })).toEqual(before)
+      await rm(filler)
+      await store.putManifest(content.manifest)
+      expect(store.filenameOf(content.contentId)).toBe(NAME)
+      await store.close()
+    } finally {
+      execFileSync('umount', [small])
+    }
+  })
 })
