@@ -196,6 +196,12 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     store,
     source,
     lookup: async (filename, opts) => await relayHttp.entry(filename, opts),
+    // a peer other than this one, or the relay's library (listed there as the origin)
+    findSource: async (contentId, opts) => {
+      const others = (await node.services.tracker.findProviders(contentId, opts)).filter(p => !p.id.equals(node.peerId))
+      return others.some(p => p.complete || p.origin) ? 'complete' : others.length > 0 ? 'partial' : 'none'
+    },
+    sourceWaitMs: config.sourceWaitSeconds * 1000,
     announcer,
     maxConcurrent: config.maxConcurrentDownloads,
     log: logger.forComponent('pipbingo:bridge:downloads')

@@ -70,6 +70,12 @@ export const bridgeConfigSchema = z.strictObject({
   /** The bridge's own state: its identity key. */
   dataDir: z.string().min(1).default('.pipbingo/bridge'),
   maxConcurrentDownloads: z.coerce.number().int().min(1).max(64).default(3),
+  /**
+   * Seconds a download waits for a source (a peer in the tracker, or the
+   * relay's library) before it fails, outside the download slots; also how
+   * long a running one may go without a chunk and without a source.
+   */
+  sourceWaitSeconds: z.coerce.number().min(0.1).max(86_400).default(30),
   /** ICE servers for WebRTC; none by default (host candidates suffice on a LAN). */
   iceServers: iceServersSchema.default([]),
   /**
@@ -104,6 +110,7 @@ const FLAGS = {
   cache: { env: 'PIPBINGO_CACHE', key: 'cacheDir', help: 'downloads, complete and partial (./cache)' },
   'data-dir': { env: 'PIPBINGO_BRIDGE_DATA', key: 'dataDir', help: 'identity, KEM key, contacts, API token (./.pipbingo/bridge)' },
   'max-downloads': { env: 'PIPBINGO_MAX_DOWNLOADS', key: 'maxConcurrentDownloads', help: 'downloads at once; more wait in a queue (3)' },
+  'source-wait': { env: 'PIPBINGO_SOURCE_WAIT', key: 'sourceWaitSeconds', help: 'seconds a download waits for a peer or the origin to have it before it fails (30)' },
   'ice-servers': { env: 'PIPBINGO_ICE_SERVERS', key: 'iceServers', help: 'STUN/TURN servers for WebRTC, a JSON array of RTCIceServer (none)' },
   'send-dir': { env: 'PIPBINGO_SEND_DIRS', key: 'sendDirs', multiple: true, help: 'a folder send_file may read from; repeatable, the env :-separated (<data dir>/outbox)' },
   'allow-origin': { env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', multiple: true, help: 'a web origin whose pages may use the API besides the relay\'s app; repeatable, the env ,-separated (none)' },

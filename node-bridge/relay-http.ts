@@ -13,7 +13,9 @@ export const catalogueEntrySchema = z.looseObject({
   /** How many chunks; absent from older relays. */
   chunks: z.number().int().min(1).optional(),
   mime: z.string().max(100),
-  title: z.string().max(1000).optional()
+  title: z.string().max(1000).optional(),
+  /** The relay holds the bytes (its library): a source whoever else has it. */
+  origin: z.boolean().optional()
 })
 export type CatalogueEntry = z.infer<typeof catalogueEntrySchema>
 

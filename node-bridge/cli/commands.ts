@@ -1,5 +1,6 @@
 import type { ApiClient } from './client'
 import { CliError } from './errors'
+import { failedLine } from '../downloads/console-log'
 import { follow } from './follow'
 import { formatBytes, formatSpeed, table } from './format'
 import { messages, type Lang } from '../messages'
@@ -30,7 +31,8 @@ export async function download (ctx: CommandContext, files: string[]): Promise<n
   if (ctx.detach || ctx.json) return 0
   const last = await follow(ctx.client, new ProgressView(ctx.out, ctx.lang), { names: files, signal: ctx.signal })
   const failed = files.filter(f => last[f]?.status === 'failed' || last[f]?.status === 'cancelled')
-  for (const f of failed) print(ctx, `❌ ${f}: ${last[f]?.status}${last[f]?.error != null ? ` (${last[f]?.error})` : ''}`)
+  // why in words, as the daemon's console says it (a full disk, no source), in the CLI's language
+  for (const f of failed) print(ctx, last[f]?.status === 'failed' ? failedLine(last[f], ctx.lang) : `❌ ${f}: ${last[f]?.status}`)
   for (const f of files.filter(f => !failed.includes(f))) print(ctx, messages(ctx.lang ?? 'en').cliSeeding(f))
   return failed.length === 0 ? 0 : 1
 }

@@ -1,7 +1,7 @@
 import { on } from './events'
 import type { DownloadStatus } from './status'
 import { Throttle } from './throttle'
-import { formatSpeed, messages, type Lang } from '../messages'
+import { formatBytes, formatSpeed, messages, type Lang } from '../messages'
 
 /** Chunk lines per second and per download, at most (the last one is always printed). */
 export const CHUNK_LINES_PER_SECOND = 4
@@ -12,6 +12,19 @@ export const CHUNK_LINES_PER_SECOND = 4
  */
 export function chunkLine (s: DownloadStatus, lang: Lang = 'en'): string {
   return `   Chunk ${s.chunks_downloaded}/${s.chunks_total} (${s.progress.toFixed(1)}%) - ${formatSpeed(s.download_speed, lang)}`
+}
+
+/** Why a download failed, in the console's language: disk full and no source in words, anything else as `error` says. */
+export function failedLine (s: DownloadStatus, lang: Lang = 'en'): string {
+  const m = messages(lang)
+  switch (s.error_code) {
+    case 'disk_full': {
+      const code = /\b(ENOSPC|EDQUOT)\b/.exec(s.error ?? '')?.[1] ?? 'ENOSPC'
+      return m.downloadFailedDiskFull(s.filename, code, formatBytes(s.bytes_downloaded, lang), formatBytes(s.total_bytes, lang))
+    }
+    case 'no_source': return m.downloadFailedNoSource(s.filename)
+    default: return m.downloadFailed(s.filename, s.error ?? '')
+  }
 }
 
 /**
@@ -28,14 +41,14 @@ export function printDownloads (manager: EventTarget, print: (line: string) => v
   const offState = on(manager, 'state', ({ to, status, resumed }) => {
     const name = status.filename
     switch (to) {
-      case 'queued': print(m.queued(name)); break
+      case 'queued': print(status.waiting_for === 'source' ? m.lookingForSource(name) : m.queued(name)); break
       case 'downloading':
         throttle.forget(name)
         print(resumed ? m.downloadResuming(name, status.chunks_downloaded, status.chunks_total) : m.downloadStarting(name))
         break
       case 'completed': throttle.forget(name); print(m.downloadDone(name)); break
       case 'seeding': print(m.seedingStarted(name)); break
-      case 'failed': throttle.forget(name); print(m.downloadFailed(name, status.error ?? '')); break
+      case 'failed': throttle.forget(name); print(failedLine(status, lang)); break
       case 'cancelled': throttle.forget(name); print(m.downloadCancelled(name)); break
     }
   })

@@ -35,3 +35,25 @@ export class DownloadCancelledError extends Error {
   override name = 'DownloadCancelledError'
   constructor (message = 'The download was cancelled') { super(message) }
 }
+
+/**
+ * Why a download failed, in a word a program or a UI can match
+ * (`error_code` in `/status`): the disk holding the cache is full
+ * (`disk_full`: the partial is kept, a retry resumes), no peer or origin
+ * has the file (`no_source`), anything else (`other`: `error` says what).
+ */
+export type FailureCode = 'disk_full' | 'no_source' | 'other'
+
+export function failureCodeOf (err: unknown): FailureCode {
+  const name = (err as { name?: unknown } | undefined)?.name
+  if (name === 'DiskFullError') return 'disk_full'
+  if (name === 'NoSourceError') return 'no_source'
+  return 'other'
+}
+
+/** No peer (in the relay's tracker) and no origin (the relay's library) has the content, within the bound. */
+export class NoSourceError extends Error {
+  static override name = 'NoSourceError'
+  override name = 'NoSourceError'
+  constructor (message = 'no peer or origin has this file') { super(message) }
+}

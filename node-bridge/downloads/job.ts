@@ -2,7 +2,7 @@ import { chunkCount, chunkLength, type ContentId, type Manifest } from '@core/co
 import type { Bitfield } from '@core/swarm/bitfield'
 import type { ChunkEvent, SwarmSession } from '@core/swarm/session'
 import type { AbortOptions } from '@core/util/abort'
-import { DownloadCancelledError, DownloadNotStartedError } from './errors'
+import { DownloadCancelledError, DownloadNotStartedError, failureCodeOf, type FailureCode } from './errors'
 import { round2, SpeedMeter } from './speed'
 import type { DownloadState } from './states'
 import { isoSeconds, type DownloadStatus } from './status'
@@ -50,6 +50,14 @@ export class DownloadJob {
   startedAt?: Date
   completedAt?: Date
   error?: string
+  /** Why it failed, in a word (`error_code`). */
+  errorCode?: FailureCode
+  /** Queued and waiting for a source (no peer or origin known yet): it holds no download slot meanwhile. */
+  waitingForSource = false
+  /** When the running download last stored a chunk (or started). */
+  lastChunkAt?: number
+  /** Set by fail(): the reason the run is being ended with. */
+  failure?: Error
   /** It started from chunks a previous run left in the cache. */
   resumed = false
   session?: SwarmSession
@@ -103,7 +111,9 @@ export class DownloadJob {
       chunks_total: this.manifest == null ? this.catalogueChunks : chunkCount(this.manifest),
       bytes_from_peers: fromPeers == null ? 0 : fromPeers.bytesFromPeers - fromPeers.bytesFromOriginPeer,
       bytes_from_origin: fromPeers == null ? 0 : fromPeers.bytesFromOriginPeer + fromPeers.bytesFromHttp,
-      error: this.state === 'failed' ? this.error ?? 'failed' : null
+      error: this.state === 'failed' ? this.error ?? 'failed' : null,
+      error_code: this.state === 'failed' ? this.errorCode ?? 'other' : null,
+      waiting_for: this.state !== 'queued' ? null : this.waitingForSource ? 'source' : 'slot'
     }
   }
 
@@ -117,6 +127,9 @@ export class DownloadJob {
     this.controller = controller
     const { signal } = controller
     this.error = undefined
+    this.errorCode = undefined
+    this.failure = undefined
+    this.lastChunkAt = this.now()
     this.sources.clear()
     this.speed.start()
     const manifest = this.manifest ?? await source.manifest(this.contentId, { signal })
@@ -129,6 +142,7 @@ export class DownloadJob {
     session.addEventListener('chunk', (e) => {
       const detail = (e as CustomEvent<ChunkEvent>).detail
       this.count(session.have)
+      this.lastChunkAt = this.now()
       this.speed.add(detail.bytes)
       this.sources.add(detail.source)
       onChunk(detail)
@@ -143,8 +157,21 @@ export class DownloadJob {
   /** Stop the run (its partial stays in the cache unless the manager deletes it). */
   cancel (reason: Error = new DownloadCancelledError()): void {
     this.controller?.abort(reason)
-    this.session?.stop()
+    this.session?.stop(reason)
     for (const w of this.sessionWaiters.splice(0)) w.reject(reason)
+  }
+
+  /** End the run with `reason`: the manager marks it failed with it (its partial stays for a retry). */
+  fail (reason: Error): void {
+    this.failure ??= reason
+    this.cancel(reason)
+  }
+
+  /** Record why it failed (`error`, `error_code`). */
+  failedWith (err: unknown): void {
+    const reason = this.failure ?? err
+    this.error = (reason as Error | undefined)?.message ?? String(reason)
+    this.errorCode = failureCodeOf(reason)
   }
 
   /** The running session, once the manifest is known (a reader waits for it). */

@@ -2,10 +2,10 @@ import { stat } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import type { ContentId, Manifest } from '@core/content/manifest'
 import type { SwarmSession } from '@core/swarm/session'
-import type { AbortOptions } from '@core/util/abort'
+import { anySignal, delay, type AbortOptions } from '@core/util/abort'
 import type { FsChunkStore } from '../store/index'
 import type { CatalogueEntry } from '../relay-http'
-import { DownloadCompleteError, DownloadNotStartedError, ManagerStoppedError, UnknownDownloadError } from './errors'
+import { DownloadCompleteError, DownloadNotStartedError, ManagerStoppedError, NoSourceError, UnknownDownloadError } from './errors'
 import type { DownloadEventMap } from './events'
 import { DownloadJob, type JobSource } from './job'
 import { canMove, isActive, isDone, isRestartable, type DownloadState } from './states'
@@ -23,13 +23,36 @@ export interface DownloadManagerInit {
   /** Told what the cache holds, for the tracker. */
   announcer: { set(contentId: ContentId, complete: boolean): void, remove(contentId: ContentId): void }
   maxConcurrent: number
+  /**
+   * Who holds the content besides this peer, as the relay's tracker lists
+   * them (its library is listed there as the origin): `complete` (a seeder
+   * or the origin), `partial` (only peers holding part of it), `none`, or
+   * `unknown` when the tracker cannot be asked.
+   */
+  findSource(contentId: ContentId, options: AbortOptions): Promise<SourceAnswer>
+  /** How long a download waits for a source (outside the slots), or runs without a chunk and without one, before it fails (SOURCE_WAIT_MS). */
+  sourceWaitMs?: number
   log: Logger
   now?: () => number
 }
 
+export type SourceAnswer = 'complete' | 'partial' | 'none' | 'unknown'
+
+/** Someone may give the download chunks: a seeder, the origin, or a peer holding part of it. */
+function found (answer: SourceAnswer): boolean {
+  return answer === 'complete' || answer === 'partial'
+}
+
+/** A download no peer or origin has fails after this long without one (`--source-wait`). */
+export const SOURCE_WAIT_MS = 30_000
+/** How often the tracker is asked while a download waits for a source, and the longest one answer may take. */
+export const SOURCE_PROBE_MS = 2000
+
 /** What `POST /download` did. */
 export type RequestOutcome =
   | { outcome: 'started' | 'queued', job: DownloadJob }
+  /** Queued outside the slots: no peer or origin is known to have it yet (it fails if none turns up in time). */
+  | { outcome: 'waiting', job: DownloadJob }
   /** Nothing new: the job that already has (or is fetching) this content. */
   | { outcome: 'exists', job: DownloadJob }
 
@@ -53,6 +76,8 @@ export class DownloadManager extends EventTarget {
   private readonly jobs = new Map<string, DownloadJob>()
   private readonly queue: DownloadJob[] = []
   private readonly running = new Map<DownloadJob, Promise<void>>()
+  /** Downloads waiting for a source, outside the slots, and what stops their wait. */
+  private readonly searching = new Map<DownloadJob, AbortController>()
   private readonly now: () => number
   private stopped = false
 
@@ -131,6 +156,17 @@ export class DownloadManager extends EventTarget {
     await this.prepare(job)
     if (this.stopped) throw new ManagerStoppedError()
     if (job.state !== 'queued') return { outcome: 'exists', job } // cancelled meanwhile
+    // the relay's library is a source; anything else needs a peer the tracker lists, before it takes a slot
+    job.waitingForSource = entry.origin !== true // while the tracker is asked, /status says so
+    if (entry.origin !== true && !found(await this.probe(job))) {
+      if (this.stopped) throw new ManagerStoppedError()
+      if (job.state !== 'queued') return { outcome: 'exists', job }
+      this.awaitSource(job, previous)
+      return { outcome: 'waiting', job }
+    }
+    job.waitingForSource = false
+    if (this.stopped) throw new ManagerStoppedError()
+    if (job.state !== 'queued') return { outcome: 'exists', job }
     this.enqueue(job, previous)
     return { outcome: this.running.has(job) ? 'started' : 'queued', job }
   }
@@ -143,6 +179,8 @@ export class DownloadManager extends EventTarget {
     if (job.state === 'cancelled') return job
     const index = this.queue.indexOf(job)
     if (index >= 0) this.queue.splice(index, 1)
+    this.searching.get(job)?.abort()
+    this.searching.delete(job)
     this.move(job, 'cancelled')
     job.cancel()
     await this.running.get(job)
@@ -175,6 +213,8 @@ export class DownloadManager extends EventTarget {
   async stop (): Promise<void> {
     this.stopped = true
     this.queue.length = 0
+    for (const controller of this.searching.values()) controller.abort()
+    this.searching.clear()
     for (const job of this.running.keys()) job.cancel(new ManagerStoppedError())
     await Promise.allSettled(this.running.values())
   }
@@ -212,18 +252,94 @@ export class DownloadManager extends EventTarget {
     job.startedAt = new Date(this.now())
     job.resumed = job.heldChunks > 0
     this.move(job, 'downloading')
+    const watch = this.watchSource(job)
     try {
-      await job.run(this.init.source, chunk => { this.emit('progress', { chunk, status: job.snapshot() }) })
+      // a chunk whose write was under way when the download failed or was cancelled lands quietly
+      await job.run(this.init.source, chunk => { if (job.state === 'downloading') this.emit('progress', { chunk, status: job.snapshot() }) })
       job.completedAt = new Date(this.now())
       this.move(job, 'completed')
       this.move(job, 'seeding')
     } catch (err: any) {
       job.failWaiters(err)
       if ((job.state as DownloadState) !== 'downloading' || this.stopped) return // cancelled, or the daemon is stopping
-      job.error = err?.message ?? String(err)
+      job.failedWith(err)
       log.error('download of %s failed: %s', job.filename, job.error)
       this.move(job, 'failed')
+    } finally {
+      clearInterval(watch)
     }
+  }
+
+  /** Ask the tracker whether someone has the job's content (at most SOURCE_PROBE_MS). */
+  private async probe (job: DownloadJob, signal?: AbortSignal): Promise<SourceAnswer> {
+    try {
+      return await this.init.findSource(job.contentId, { signal: anySignal(signal, AbortSignal.timeout(SOURCE_PROBE_MS)) })
+    } catch {
+      return 'unknown'
+    }
+  }
+
+  /**
+   * Wait for a source outside the slots (queued, `waiting_for: source`):
+   * the tracker is asked every SOURCE_PROBE_MS; a source found queues the
+   * job for a slot, none within `sourceWaitMs` fails it (NoSourceError).
+   */
+  private awaitSource (job: DownloadJob, from: DownloadState | null): void {
+    const controller = new AbortController()
+    this.searching.set(job, controller)
+    job.state = 'queued'
+    job.waitingForSource = true
+    job.queuedAt = new Date(this.now())
+    this.emit('state', { from, to: 'queued', status: job.snapshot(), resumed: false })
+    const deadline = this.now() + (this.init.sourceWaitMs ?? SOURCE_WAIT_MS)
+    const { signal } = controller
+    void (async () => {
+      let last: SourceAnswer = 'none'
+      while (this.now() < deadline) {
+        await delay(Math.min(SOURCE_PROBE_MS, deadline - this.now()), { signal })
+        last = await this.probe(job, signal)
+        if (found(last)) break
+      }
+      signal.throwIfAborted()
+      this.searching.delete(job)
+      job.waitingForSource = false
+      if (found(last)) {
+        this.queue.push(job)
+        this.pump()
+        // it waits for a slot now
+        if (job.state === 'queued') this.emit('state', { from: 'queued', to: 'queued', status: job.snapshot(), resumed: false })
+        return
+      }
+      const seconds = Math.round((this.init.sourceWaitMs ?? SOURCE_WAIT_MS) / 1000)
+      job.failedWith(new NoSourceError(last === 'unknown'
+        ? `no peer or origin has this file: none found in ${seconds} s (the relay's tracker could not be asked)`
+        : `no peer or origin has this file (none found in ${seconds} s)`))
+      this.init.log.error('download of %s failed: %s', job.filename, job.error)
+      this.move(job, 'failed')
+    })().catch(() => {}) // aborted: cancelled, or the daemon is stopping
+  }
+
+  /**
+   * While a job runs: once it has stored no chunk for `sourceWaitMs`, ask
+   * the tracker every SOURCE_PROBE_MS whether a seeder or the origin has
+   * the content; none (a firm answer, not an unreachable tracker) fails it
+   * with NoSourceError, which frees its slot. Peers holding only parts do
+   * not keep it alive: they gave nothing for that long (downloaders of a
+   * content nobody has would otherwise keep each other waiting for good).
+   * Returns the timer to clear.
+   */
+  private watchSource (job: DownloadJob): ReturnType<typeof setInterval> {
+    const waitMs = this.init.sourceWaitMs ?? SOURCE_WAIT_MS
+    let asking = false
+    return setInterval(() => {
+      if (asking || job.state !== 'downloading' || this.now() - (job.lastChunkAt ?? this.now()) < waitMs) return
+      asking = true
+      void this.probe(job).then(answer => {
+        asking = false
+        if (answer === 'complete' || answer === 'unknown' || job.state !== 'downloading' || this.now() - (job.lastChunkAt ?? this.now()) < waitMs) return
+        job.fail(new NoSourceError(`no peer or origin has this file (no chunk and no source for ${Math.round(waitMs / 1000)} s)`))
+      })
+    }, Math.min(SOURCE_PROBE_MS, waitMs))
   }
 
   private move (job: DownloadJob, to: DownloadState): void {

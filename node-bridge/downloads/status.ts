@@ -1,3 +1,4 @@
+import type { FailureCode } from './errors'
 import type { DownloadState } from './states'
 
 /**
@@ -29,8 +30,16 @@ export interface DownloadStatus {
   bytes_from_peers: number
   /** Verified bytes from the origin: its libp2p node and HTTP (this run). */
   bytes_from_origin: number
-  /** Why it failed, when `status` is `failed`. */
+  /** Why it failed, when `status` is `failed` (English, for a person). */
   error: string | null
+  /** Why it failed, in a word (`disk_full`, `no_source`, `other`), when `status` is `failed`. */
+  error_code: FailureCode | null
+  /**
+   * What a `queued` download waits for: `source` (no peer or origin is known
+   * to have it yet; it holds no download slot meanwhile) or `slot` (every
+   * slot is busy). Null in the other states.
+   */
+  waiting_for: 'source' | 'slot' | null
 }
 
 /** ISO 8601 UTC to the second, like the seed: `2025-11-21T10:45:00Z`. */

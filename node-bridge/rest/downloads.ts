@@ -48,10 +48,12 @@ export function postDownload (deps: { manager: DownloadManager, lang?: Lang }): 
       reply = { status: 'started', message: m.restStarted, filename, cached: false, download }
     } else if (outcome === 'queued') {
       reply = { status: 'queued', message: m.restQueued, filename, cached: false, download }
+    } else if (outcome === 'waiting') {
+      reply = { status: 'queued', message: m.restWaitingForSource, filename, cached: false, download }
     } else if (job.state === 'seeding' || job.state === 'completed') {
       reply = { status: 'completed', message: m.restCached(job.filename === filename ? undefined : job.filename), filename, cached: true, download }
     } else {
-      reply = { status: job.state === 'downloading' ? 'downloading' : 'queued', message: m.restAlreadyDownloading, filename, cached: false, download }
+      reply = { status: job.state === 'downloading' ? 'downloading' : 'queued', message: job.waitingForSource ? m.restWaitingForSource : m.restAlreadyDownloading, filename, cached: false, download }
     }
     res.json(reply)
   }]

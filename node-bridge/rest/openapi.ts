@@ -14,7 +14,7 @@ const statusExample = {
   filename: 'video_1234567890.mp4', status: 'seeding', progress: 100, bytes_downloaded: 11534336, total_bytes: 11534336,
   peers_connected: 1, download_speed: 1200.15, started_at: '2025-11-21T10:45:00Z', completed_at: '2025-11-21T10:45:12Z',
   title: 'Holiday in Brittany', content_id: 'a37168fa4d3cfcbc33480f0f6b946e16389fc4b378b8082a4e128dbf2c4954df', chunks_downloaded: 44, chunks_total: 44,
-  bytes_from_peers: 11010048, bytes_from_origin: 524288, error: null
+  bytes_from_peers: 11010048, bytes_from_origin: 524288, error: null, error_code: null, waiting_for: null
 }
 
 /**
@@ -134,7 +134,9 @@ export function openApiDocument (): Record<string, unknown> {
             chunks_total: int,
             bytes_from_peers: int,
             bytes_from_origin: int,
-            error: { type: ['string', 'null'] }
+            error: { type: ['string', 'null'], description: 'Why it failed (English), when `status` is `failed`' },
+            error_code: { type: ['string', 'null'], enum: ['disk_full', 'no_source', 'other', null], description: 'Why it failed, in a word, when `status` is `failed`: `disk_full` (the partial file is kept: ask again once there is room, it resumes), `no_source` (no peer in the tracker and not in the relay\'s library)' },
+            waiting_for: { type: ['string', 'null'], enum: ['source', 'slot', null], description: 'What a `queued` download waits for: `source` (nobody is known to have it yet: it holds no download slot, and fails after --source-wait seconds) or `slot`' }
           }
         },
         DownloadReply: {

@@ -54,18 +54,24 @@ export async function renameFile (from: string, to: string): Promise<void> {
 }
 
 /**
- * Create a fresh file of `size` bytes without writing them: sparse where the
- * filesystem allows. Whatever was at `path` (a stale file, a link) is removed
- * first, so the bytes never go through a link to somewhere else.
+ * Create a fresh empty file (a partial download's `.part`): it grows as
+ * chunks are written at their offsets, sparse where the filesystem allows,
+ * never longer than the furthest chunk written. Nothing is preallocated: a
+ * download that never gets a byte takes no room, and one that fills the
+ * disk fails on the chunk that did not fit (ENOSPC), not on a file
+ * claiming the whole size. Whatever was at `path` (a stale file, a link) is
+ * removed first, so the bytes never go through a link to somewhere else.
  */
-export async function createSparse (path: string, size: number): Promise<void> {
+export async function createEmpty (path: string): Promise<void> {
   await removeIfExists(path)
   const handle = await open(path, 'wx')
-  try {
-    await handle.truncate(size)
-  } finally {
-    await handle.close()
-  }
+  await handle.close()
+}
+
+/** The filesystem has no room (ENOSPC), or the user's quota is spent (EDQUOT). */
+export function isNoSpace (err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT'
 }
 
 /**

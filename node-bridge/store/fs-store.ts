@@ -8,14 +8,14 @@ import {
   checkIndex, chunkCount, contentIdOf as idOfManifest, encodeManifest, parseManifest, verifyChunk,
   type ContentId, type Manifest
 } from '@core/content/manifest'
-import { StoreClosedError, UnknownContentError } from '@core/store/errors'
+import { DiskFullError, StoreClosedError, UnknownContentError } from '@core/store/errors'
 import { ChunkListeners, type ChunkListener } from '@core/store/listeners'
 import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
 import type { AbortOptions } from '@core/util/abort'
 import { ChunkBuffers } from './chunk-buffers'
 import { ContentTable, newEntry, type Entry } from './contents'
-import { createSparse, removeIfExists, writeFileAtomic } from './file-io'
+import { createEmpty, isNoSpace, removeIfExists, writeFileAtomic } from './file-io'
 import { hashFile } from './hash-file'
 import { InUseMarker } from './in-use-marker'
 import { PART_SUFFIX, StoreLayout } from './layout'
@@ -111,9 +111,15 @@ export class FsChunkStore implements ChunkStore {
       if (this.contents.has(contentId)) return contentId
       const filename = await this.freeName(parsed.name, undefined, true)
       const have = new Bitfield(chunkCount(parsed))
-      await writeFileAtomic(this.layout.manifestPath(contentId), encodeManifest(parsed))
-      await createSparse(this.layout.partFor(filename), parsed.size)
-      await writeFileAtomic(this.layout.statePath(contentId), encodeState({ filename, have }))
+      try {
+        await writeFileAtomic(this.layout.manifestPath(contentId), encodeManifest(parsed))
+        await createEmpty(this.layout.partFor(filename)) // grows as chunks land: nothing preallocated
+        await writeFileAtomic(this.layout.statePath(contentId), encodeState({ filename, have }))
+      } catch (err) {
+        // nothing half-made stays behind (a stray .part would push a retry to "name (1).ext")
+        for (const path of [this.layout.statePath(contentId), this.layout.partFor(filename), this.layout.manifestPath(contentId)]) await removeIfExists(path).catch(() => {})
+        throw this.noSpace(err)
+      }
       this.contents.add(newEntry(contentId, parsed, filename, have))
       return contentId
     })
@@ -150,6 +156,8 @@ export class FsChunkStore implements ChunkStore {
       entry.writes.set(index, write)
       try {
         await write
+      } catch (err) {
+        throw this.noSpace(err)
       } finally {
         entry.writes.delete(index)
       }
@@ -400,6 +408,13 @@ export class FsChunkStore implements ChunkStore {
     this.log.error('chunk %d of %s in %s no longer matches its manifest: not served', index, entry.contentId, path)
     if (!entry.complete) entry.have.clear(index) // fetch it again
     this.init.onCorruption?.({ contentId: entry.contentId, index, path })
+  }
+
+  /** ENOSPC or EDQUOT as DiskFullError (the chunks held stay held); any other error as it is. */
+  private noSpace (err: unknown): unknown {
+    if (!isNoSpace(err)) return err
+    const code = (err as NodeJS.ErrnoException).code as string
+    return new DiskFullError(`The disk holding the cache (${this.dir}) is full (${code})`, { cause: err })
   }
 
   private check (options: AbortOptions | undefined): void {

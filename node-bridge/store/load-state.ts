@@ -2,7 +2,7 @@ import { lstat, open, readdir, readFile } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import { chunkCount, chunkRange, contentIdOf, decodeManifest, isContentId, verifyChunk, type ContentId, type Manifest } from '@core/content/manifest'
 import { Bitfield } from '@core/swarm/bitfield'
-import { createSparse, isNotFound, readAt, removeIfExists, writeFileAtomic } from './file-io'
+import { createEmpty, isNotFound, readAt, removeIfExists, writeFileAtomic } from './file-io'
 import type { StoreLayout } from './layout'
 import { decodeState, encodeState } from './state-file'
 
@@ -49,10 +49,10 @@ export async function loadPartials (layout: StoreLayout, manifests: Map<ContentI
       const state = decodeState(await readFile(statePath))
       if (state.have.length !== chunkCount(manifest)) throw new Error('the bitfield does not fit the manifest')
       const partPath = layout.partFor(state.filename)
-      if (!await hasSize(partPath, manifest.size)) {
+      if (!await holdsClaims(partPath, manifest, state.have)) {
         log('partial %s: %s is missing or resized, starting over', contentId, partPath)
         state.have = new Bitfield(chunkCount(manifest))
-        await createSparse(partPath, manifest.size)
+        await createEmpty(partPath)
         await writeFileAtomic(statePath, encodeState(state))
       }
       partials.push({ contentId, manifest, filename: state.filename, have: state.have })
@@ -93,10 +93,18 @@ export async function dropLostChunks (layout: StoreLayout, partial: LoadedPartia
   return lost.length
 }
 
-async function hasSize (path: string, size: number): Promise<boolean> {
+/**
+ * The `.part` at `path` is a file that reaches past every chunk its bitfield
+ * claims and not past the content (it grows as chunks are written: see
+ * createEmpty).
+ */
+async function holdsClaims (path: string, manifest: Manifest, have: Bitfield): Promise<boolean> {
+  let last = -1
+  for (const index of have.indices()) last = Math.max(last, index)
+  const needed = last < 0 ? 0 : chunkRange(manifest, last).end
   try {
     const stats = await lstat(path)
-    return stats.isFile() && stats.size === size
+    return stats.isFile() && stats.size >= needed && stats.size <= manifest.size
   } catch (err) {
     if (isNotFound(err)) return false
     throw err

@@ -1,4 +1,5 @@
 import { MemoryChunkStore } from '@core/store/memory-store'
+import { DiskFullError } from '@core/store/errors'
 
 /**
  * A peer that lies: it serves every chunk with one byte flipped (at
@@ -24,5 +25,17 @@ export class SlowStore extends MemoryChunkStore {
   override async getChunk (contentId: string, index: number): Promise<Uint8Array | undefined> {
     await new Promise(resolve => setTimeout(resolve, this.ms))
     return await super.getChunk(contentId, index)
+  }
+}
+
+/** A store on a disk that fills up: it takes `room` chunks, then every put throws DiskFullError (what FsChunkStore throws on ENOSPC). */
+export class FillingStore extends MemoryChunkStore {
+  private stored = 0
+  constructor (private readonly room: number) { super() }
+
+  override async putChunk (contentId: string, index: number, data: Uint8Array): Promise<void> {
+    if (this.stored >= this.room) throw new DiskFullError('The disk holding the store is full (ENOSPC)')
+    this.stored++ // the room is taken before the write, as on a disk
+    await super.putChunk(contentId, index, data)
   }
 }

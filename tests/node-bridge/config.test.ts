@@ -8,7 +8,7 @@ describe('bridge configuration: flags, then environment, then defaults', () => {
   it('has the documented defaults', () => {
     expect(parseBridgeConfig([], {})).toEqual({
       host: '127.0.0.1', apiHost: '127.0.0.1', apiPort: 9090, ipcPort: 8889, p2pPort: 10001, wsPort: 10003,
-      relayHttp: 'http://127.0.0.1:8080', cacheDir: 'cache', dataDir: '.pipbingo/bridge', maxConcurrentDownloads: 3, iceServers: [], allowOrigins: [], lang: 'en'
+      relayHttp: 'http://127.0.0.1:8080', cacheDir: 'cache', dataDir: '.pipbingo/bridge', maxConcurrentDownloads: 3, sourceWaitSeconds: 30, iceServers: [], allowOrigins: [], lang: 'en'
     })
   })
 

@@ -6,7 +6,7 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { PROTOCOL } from '@core/protocols/chunk'
 import { decodeFrame, encodeFrame, FrameType, Status } from '@core/protocols/chunk/codec'
 import { Bitfield } from '@core/swarm/bitfield'
-import { LyingStore, SlowStore } from '../../helpers/stores'
+import { FillingStore, LyingStore, SlowStore } from '../../helpers/stores'
 
 describe('SwarmSession between real libp2p nodes', () => {
   let content: TestContent
@@ -46,6 +46,20 @@ describe('SwarmSession between real libp2p nodes', () => {
     expect(fromP1).toBeGreaterThan(0.8 * content.manifest.size)
     expect(p1.uploaded.bytes).toBe(fromP1)
     expect(origin.uploaded.bytes - originBefore).toBe(content.manifest.size - fromP1)
+  })
+
+  it('ends with DiskFullError when its store is full, keeping the chunks it stored, instead of asking again and again', async () => {
+    origin = await startOrigin([content])
+    const store = new FillingStore(5)
+    const p = await peer(store)
+    const session = p.session(content)
+    await session.start()
+    await expect(session.done).rejects.toMatchObject({ name: 'DiskFullError', message: expect.stringMatching(/ENOSPC/) })
+    expect(session.stopped).toBe(true)
+    // what fit stays (a put already under way may still be landing)
+    const held = (await store.have(content.contentId))!.count()
+    expect(held).toBeGreaterThan(0)
+    expect(held).toBeLessThanOrEqual(5)
   })
 
   it('drops a peer that serves corrupt chunks and completes from others', async () => {

@@ -78,7 +78,7 @@ describe('the seed\'s console line and times', () => {
   const status = (over: Partial<DownloadStatus>): DownloadStatus => ({
     filename: 'video_1234567890.mp4', status: 'downloading', progress: 2.22, bytes_downloaded: 0, total_bytes: 0, peers_connected: 1,
     download_speed: 1024.5, started_at: null, completed_at: null, title: null, content_id: null, chunks_downloaded: 1, chunks_total: 45,
-    bytes_from_peers: 0, bytes_from_origin: 0, error: null, ...over
+    bytes_from_peers: 0, bytes_from_origin: 0, error: null, error_code: null, waiting_for: null, ...over
   })
   it.each([
     // the seed's lines (1024.50 Ko/s, 1 Ko = 1024 B), in the one unit convention: decimal

@@ -53,7 +53,8 @@ describe('FsChunkStore on disk', () => {
         '.pipbingo', '.pipbingo/in-use', `.pipbingo/manifests`, `.pipbingo/manifests/${a.contentId}.json`, '.pipbingo/scan-cache.json',
         '.pipbingo/state', `.pipbingo/state/${a.contentId}.bitfield`, 'movie.mp4.part'
       ])
-      expect((await stat(join(dir, 'movie.mp4.part'))).size).toBe(a.bytes.byteLength)
+      // as long as the furthest chunk written, no longer (nothing preallocated)
+      expect((await stat(join(dir, 'movie.mp4.part'))).size).toBe(3 * KIB16)
       await first.close()
       expect(await tree(dir)).not.toContain('.pipbingo/in-use') // closed cleanly, every partial flushed
 
@@ -156,7 +157,35 @@ describe('FsChunkStore on disk', () => {
       await rm(join(dir, 'movie.mp4.part'))
       const second = await openStore()
       expect((await second.have(a.contentId))!.count()).toBe(0)
-      expect((await stat(join(dir, 'movie.mp4.part'))).size).toBe(a.bytes.byteLength)
+      expect((await stat(join(dir, 'movie.mp4.part'))).size).toBe(0)
+    })
+
+    it('a .part shorter than its claimed chunks restarts the download; one reaching them resumes', async () => {
+      const first = await openStore()
+      await first.putManifest(a.manifest)
+      await first.putChunk(a.contentId, 1, a.chunk(1))
+      await first.close()
+      const { truncate } = await import('node:fs/promises')
+      await truncate(join(dir, 'movie.mp4.part'), 2 * KIB16 - 1) // cut inside chunk 1
+      const second = await openStore()
+      expect((await second.have(a.contentId))!.count()).toBe(0)
+      await second.putChunk(a.contentId, 1, a.chunk(1))
+      await second.close()
+      const third = await openStore()
+      expect([...(await third.have(a.contentId))!.indices()]).toEqual([1])
+      expectBytes(await third.getChunk(a.contentId, 1), a.chunk(1))
+    })
+
+    it('a manifest of 1.97 GB with no chunk yet takes no room: an empty .part, not a sparse file of the full size', async () => {
+      const store = await openStore()
+      const chunkSize = 256 * 1024
+      const size = 1_970_000_000
+      const hashes = Array.from({ length: Math.ceil(size / chunkSize) }, (_, i) => i.toString(16).padStart(64, '0'))
+      const big: Manifest = { version: 1, name: 'huge.mp4', size, mime: 'video/mp4', chunkSize, hashes }
+      await store.putManifest(big)
+      const part = await stat(join(dir, 'huge.mp4.part'))
+      expect(part.size).toBe(0)
+      expect(part.blocks).toBe(0)
     })
   })
 

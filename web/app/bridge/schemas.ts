@@ -30,7 +30,11 @@ export const bridgeDownloadSchema = z.object({
   title: z.nullish(z.string()),
   bytes_from_peers: z.optional(count),
   bytes_from_origin: z.optional(count),
-  error: z.nullish(z.string())
+  error: z.nullish(z.string()),
+  /** Why it failed, in a word: `disk_full`, `no_source`, `other` (older bridges: absent). */
+  error_code: z.nullish(z.string()),
+  /** What a queued download waits for: `source` (nobody is known to have it yet) or `slot`. */
+  waiting_for: z.nullish(z.string())
 })
 export type BridgeDownload = z.infer<typeof bridgeDownloadSchema>
 

@@ -364,9 +364,10 @@ export class SwarmSession extends EventTarget {
     })
   }
 
-  stop (): void {
+  /** Stop fetching; `done` rejects with `reason` (SessionStoppedError by default). */
+  stop (reason?: Error): void {
     if (this.stopped) return
-    const err = new SessionStoppedError()
+    const err = reason ?? new SessionStoppedError()
     this.controller.abort(err)
     this.timers.forEach(t => clearInterval(t))
     for (const p of this.peers.values()) {
@@ -793,6 +794,8 @@ export class SwarmSession extends EventTarget {
       await this.init.store.putChunk(this.contentId, index, data)
     } catch (err: any) {
       if (err?.name === 'ChunkHashMismatchError' || err?.name === 'ChunkIndexOutOfRangeError') this.stats.discarded(data.byteLength)
+      // the store has no room: every other chunk would fail alike, the session ends with the reason
+      if (err?.name === 'DiskFullError') this.stop(err)
       throw err
     }
     this.have.set(index)

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   bridgeDownloadSchema, bridgeStatsSchema, downloadReplySchema, errorReplySchema, parseStatus, stateEventSchema
 } from '../../../../web/app/bridge/schemas'
-import { formatSpeed, statusWord, wholePercent } from '../../../../web/app/bridge/format'
+import { failureWords, formatSpeed, stateWords, statusWord, wholePercent } from '../../../../web/app/bridge/format'
 import { makeContent, type TestContent } from '../../../helpers/content'
 import { startRelay, type TestRelay } from '../../../helpers/relay'
 import { postDownload, startBridge, type TestBridge } from '../../../helpers/bridge'
@@ -143,5 +143,20 @@ describe('format', () => {
 
   it('every status has words', () => {
     for (const s of ['queued', 'downloading', 'completed', 'seeding', 'failed', 'cancelled'] as const) expect(statusWord(s)).toMatch(/\w/)
+  })
+
+  it.each([
+    [{ status: 'queued', waiting_for: 'source' }, 'Looking for someone who has it', undefined],
+    [{ status: 'queued', waiting_for: 'slot' }, 'Waiting for a free slot', undefined],
+    [{ status: 'queued' }, 'Waiting for a free slot', undefined], // an older bridge
+    [{ status: 'failed', error_code: 'disk_full', error: 'The disk holding the cache (/c) is full (ENOSPC)' }, 'Failed: the disk is full', /disk holding the bridge's cache is full\. What was saved is kept/],
+    [{ status: 'failed', error_code: 'no_source', error: 'no peer or origin has this file' }, 'Failed: nobody has it', /^No peer and not the server has this video/],
+    [{ status: 'failed', error_code: 'other', error: 'The relay cannot be reached' }, 'Failed', /^The relay cannot be reached$/],
+    [{ status: 'failed', error: 'boom' }, 'Failed', /^boom$/], // an older bridge
+    [{ status: 'downloading' }, 'Downloading', undefined]
+  ] as const)('states in words: %j', (d, state, why) => {
+    expect(stateWords(d as any)).toBe(state)
+    if (why == null) expect(failureWords(d as any)).toBeUndefined()
+    else expect(failureWords(d as any)).toMatch(why)
   })
 })
