@@ -64,7 +64,7 @@ describe('the web app shows a bridge\'s failed downloads in words', () => {
     const holder = await startBridge({ httpUrl: rig.relay.httpUrl() }, { dir: holderDir })
     await holder.bridge.relayLink.waitConnected()
     await holder.bridge.announcer.settled()
-    const published = await fetch(`${rig.relay.httpUrl()}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: content.manifest }) })
+    const published = await fetch(`${rig.relay.httpUrl()}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: content.manifest, peerId: holder.bridge.node.peerId.toString() }) })
     expect(published.status).toBe(201)
     await holder.close()
     await nextEvent(rig.relay.httpUrl(), (event, list: Array<{ filename: string, peers: number }>) => event === 'catalogue' && list.find(e => e.filename === GONE)?.peers === 0)

@@ -42,7 +42,7 @@ describe('downloads nobody has', () => {
     await holder.bridge.announcer.settled()
     for (const c of gone) {
       const published = await fetch(`${relay.relay.httpUrl()}/publish`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: c.manifest, title: c.manifest.name })
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ manifest: c.manifest, peerId: holder.bridge.node.peerId.toString(), title: c.manifest.name })
       })
       expect(published.status).toBe(201)
     }
