@@ -96,6 +96,11 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     metrics,
     webRoot: config.webRoot,
     maxUploadBytes: config.maxUploadBytes,
+    uploadLimits: {
+      allowOrigins: config.allowOrigins,
+      quota: { concurrent: config.uploadsAtOnce, perHour: config.uploadsPerHour, bytesPerHour: config.uploadBytesPerHour, bytesPerDay: config.uploadBytesPerDay },
+      maxLibraryBytes: config.maxLibraryBytes
+    },
     logger: msg => log(msg),
     relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String) })
   })

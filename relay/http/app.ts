@@ -3,11 +3,12 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import type { Catalogue } from '../catalogue'
 import type { Library } from '../library/index'
 import type { RelayMetrics } from '../metrics'
-import { HttpError, NotFoundError, ServiceUnavailableError } from './errors'
+import { HttpError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors'
 import type { CatalogueEvents } from './events'
+import { appOriginGuard } from './origin'
 import { filenameOrIdParam } from './params'
 import { publishHandlers } from './publish'
-import { uploadHandler } from './upload'
+import { UPLOAD_LIMITS_DEFAULTS, uploadHandler, type UploadLimits } from './upload'
 import { videosHandler } from './videos'
 
 export interface HttpAppDeps {
@@ -21,6 +22,8 @@ export interface HttpAppDeps {
   webRoot: string
   /** Largest upload accepted, in bytes (413 past it). */
   maxUploadBytes: number
+  /** Who may upload and how much: other origins allowed, per-address quotas, the library's disk budget (defaults: UPLOAD_LIMITS_DEFAULTS). */
+  uploadLimits?: UploadLimits
   logger?: (msg: string) => void
   /** What `GET /info` answers: the relay's peer id and multiaddrs. */
   relayInfo?: () => unknown
@@ -101,7 +104,9 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
   app.route('/videos/:filename').get(videosHandler({ library, metrics, log, peerOnly: name => catalogue.peerOnly(name) }))
     .all(methodNotAllowed('GET, HEAD'))
 
-  app.route('/upload').post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id) }))
+  const uploadLimits = deps.uploadLimits ?? UPLOAD_LIMITS_DEFAULTS
+  app.route('/upload').post(appOriginGuard(uploadLimits.allowOrigins),
+    uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id), limits: uploadLimits }))
     .all(methodNotAllowed('POST'))
 
   app.route('/publish').post(publishHandlers({ catalogue, log })).all(methodNotAllowed('POST'))
@@ -149,6 +154,7 @@ function errorHandler (log: (msg: string) => void): ErrorRequestHandler {
       return
     }
     res.setHeader('Cache-Control', 'no-store')
+    if (err instanceof TooManyRequestsError) res.setHeader('Retry-After', String(err.retryAfterSeconds))
     res.status(status).json({ error: message })
   }
 }
