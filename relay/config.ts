@@ -67,7 +67,7 @@ const FLAGS = {
   'max-upload-bytes': { type: 'string', env: 'PIPBINGO_MAX_UPLOAD_BYTES', key: 'maxUploadBytes', help: 'largest upload (2 GiB)' },
   'allow-origin': { type: 'string', multiple: true, env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', help: 'a web origin whose pages may upload besides the relay\'s own; repeatable, the env ,-separated (none)' },
   'max-library-bytes': { type: 'string', env: 'PIPBINGO_MAX_LIBRARY_BYTES', key: 'maxLibraryBytes', help: 'room uploads may fill in the library, its videos counted (20 GiB)' },
-  'uploads-at-once': { type: 'string', env: 'PIPBINGO_UPLOADS_AT_ONCE', key: 'uploadsAtOnce', help: 'uploads one address may have under way (2)' },
+  'uploads-at-once': { type: 'string', env: 'PIPBINGO_UPLOADS_AT_ONCE', key: 'uploadsAtOnce', help: 'uploads one address (IPv4, IPv6 /64) may have under way (2)' },
   'uploads-per-hour': { type: 'string', env: 'PIPBINGO_UPLOADS_PER_HOUR', key: 'uploadsPerHour', help: 'uploads one address may start in an hour (30)' },
   'upload-bytes-per-hour': { type: 'string', env: 'PIPBINGO_UPLOAD_BYTES_PER_HOUR', key: 'uploadBytesPerHour', help: 'bytes one address may upload in an hour (4 GiB)' },
   'upload-bytes-per-day': { type: 'string', env: 'PIPBINGO_UPLOAD_BYTES_PER_DAY', key: 'uploadBytesPerDay', help: 'bytes one address may upload in a day (16 GiB)' },
