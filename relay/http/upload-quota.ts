@@ -74,11 +74,10 @@ export class UploadQuota {
       throw new TooManyRequestsError(`This address has started ${lastHour.length} uploads in the last hour (at most ${limits.perHour})`,
         (lastHour[0]!.at + HOUR - now) / 1000)
     }
-    for (const [window, limit, label] of [[HOUR, limits.bytesPerHour, 'an hour'], [DAY, limits.bytesPerDay, 'a day']] as const) {
+    for (const [, limit, label] of this.byteWindows()) {
       if (declared > limit) throw new PayloadTooLargeError(`The upload is larger than the ${limit} bytes one address may send in ${label}`)
-      const wait = waitFor(account.charges, now, window, limit, declared)
-      if (wait > 0) throw new TooManyRequestsError(`This address has sent too much in ${label} (at most ${limit} bytes)`, wait / 1000)
     }
+    this.checkBytes(account, now, declared)
 
     const charge: Charge = { at: now, bytes: declared }
     account.charges.push(charge)
@@ -91,11 +90,7 @@ export class UploadQuota {
         sent = total
         if (total <= charge.bytes) return
         charge.bytes = total
-        const at = this.now()
-        for (const [window, limit, label] of [[HOUR, limits.bytesPerHour, 'an hour'], [DAY, limits.bytesPerDay, 'a day']] as const) {
-          const wait = waitFor(account.charges, at, window, limit, 0)
-          if (wait > 0) throw new TooManyRequestsError(`This address has sent too much in ${label} (at most ${limit} bytes)`, wait / 1000)
-        }
+        this.checkBytes(account, this.now(), 0)
       },
       end: (): void => {
         if (ended) return
@@ -103,6 +98,18 @@ export class UploadQuota {
         account.active--
         charge.bytes = sent // what was declared and never came costs nothing
       }
+    }
+  }
+
+  private byteWindows (): Array<readonly [window: number, limit: number, label: string]> {
+    return [[HOUR, this.limits.bytesPerHour, 'an hour'], [DAY, this.limits.bytesPerDay, 'a day']]
+  }
+
+  /** Throws TooManyRequestsError when the account's charges plus `extra` pass a byte quota. */
+  private checkBytes (account: AddressAccount, now: number, extra: number): void {
+    for (const [window, limit, label] of this.byteWindows()) {
+      const wait = waitFor(account.charges, now, window, limit, extra)
+      if (wait > 0) throw new TooManyRequestsError(`This address has sent too much in ${label} (at most ${limit} bytes)`, wait / 1000)
     }
   }
 

@@ -118,7 +118,8 @@ export function uploadHandler (deps: UploadDeps): RequestHandler {
       const received = raw == null
         ? await receiveMultipart(req, tmpPath, meter)
         : { ...raw, tmpPath, bytes: await receiveToFile(req, tmpPath, { maxBytes: meter.maxBytes, onData: meter.received, remove }).catch(diskFull) }
-      await keep(received, deps, res)
+      // the slot and the room are free by the time the client reads the answer (an error's, too: see finally)
+      await keep(received, deps, res, () => { reservation?.release(); ticket.end() })
     } finally {
       reservation?.release()
       ticket.end()
@@ -126,8 +127,8 @@ export function uploadHandler (deps: UploadDeps): RequestHandler {
   }
 }
 
-/** Place a received upload in the library and answer with its entry. */
-async function keep (received: Received, deps: UploadDeps, res: Response): Promise<void> {
+/** Place a received upload in the library and answer with its entry (calling `settled` just before). */
+async function keep (received: Received, deps: UploadDeps, res: Response, settled: () => void): Promise<void> {
   let filename: string | undefined
   try {
     if (received.bytes === 0) throw new BadRequestError('The upload is empty')
@@ -136,6 +137,7 @@ async function keep (received: Received, deps: UploadDeps, res: Response): Promi
     const { entry, created } = await deps.library.addUploadedFile(filename, { title })
     deps.metrics.addUpload()
     deps.log(`upload ${received.originalName ?? '(no name)'}: ${received.bytes} bytes as ${filename}${created ? '' : `, already held as ${entry.filename}`}`)
+    settled()
     res.status(created ? 201 : 200).location(entry.url).json(deps.present?.(entry.contentId) ?? entry)
   } catch (err) {
     if (filename != null) await remove(join(deps.library.dir, filename))
