@@ -55,7 +55,8 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
   // The catalogue, manifests and videos are public and read-only: any page may
   // read them (a site embedding our player, a peer's page on another origin),
   // and since no cookie or credential is involved, `*` gives nothing away.
-  // Uploads, metrics and the app itself stay same-origin.
+  // Metrics and the app itself stay same-origin; uploads take the app's
+  // origins only, each `--allow-origin` with CORS (origin.ts).
   app.use(['/list', '/manifest', '/videos'], (req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*')
     res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges, ETag')
@@ -105,8 +106,8 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
     .all(methodNotAllowed('GET, HEAD'))
 
   const uploadLimits = deps.uploadLimits ?? UPLOAD_LIMITS_DEFAULTS
-  app.route('/upload').post(appOriginGuard(uploadLimits.allowOrigins),
-    uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id), limits: uploadLimits }))
+  app.route('/upload').all(appOriginGuard(uploadLimits.allowOrigins))
+    .post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id), limits: uploadLimits }))
     .all(methodNotAllowed('POST'))
 
   app.route('/publish').post(publishHandlers({ catalogue, log })).all(methodNotAllowed('POST'))

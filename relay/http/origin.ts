@@ -24,14 +24,28 @@ export function servedOrigins (req: Request, allowOrigins: readonly string[]): S
  * body is read, and the connection is closed rather than drained: a page
  * elsewhere (a no-cors form POST, which carries its `Origin`) costs the
  * relay no more than its headers.
+ *
+ * An allowed origin gets CORS (its own origin back) and its preflight
+ * answered, so a page of an `--allow-origin` can send what the app sends
+ * (a `video/*` body with `X-Filename`) and read the answer.
  */
 export function appOriginGuard (allowOrigins: readonly string[]): RequestHandler {
   return (req, res, next) => {
     if (!fromBrowser(req)) return next()
     const origin = req.headers.origin
-    if (origin == null ? req.headers['sec-fetch-site'] === 'same-origin' : servedOrigins(req, allowOrigins).has(origin)) return next()
-    res.setHeader('Connection', 'close')
-    const list = [...servedOrigins(req, allowOrigins)].join(', ')
-    throw new ForbiddenError(`${origin == null ? `A ${String(req.headers['sec-fetch-site'])} request` : `Origin ${origin}`} may not upload: only the relay's own pages (${list}) may; start the relay with --allow-origin to add one`)
+    const allowed = servedOrigins(req, allowOrigins)
+    if (origin == null ? req.headers['sec-fetch-site'] !== 'same-origin' : !allowed.has(origin)) {
+      res.setHeader('Connection', 'close')
+      throw new ForbiddenError(`${origin == null ? `A ${String(req.headers['sec-fetch-site'])} request` : `Origin ${origin}`} may not upload: only the relay's own pages (${[...allowed].join(', ')}) may; start the relay with --allow-origin to add one`)
+    }
+    if (origin == null) return next()
+    res.vary('Origin')
+    res.setHeader('Access-Control-Allow-Origin', origin)
+    res.setHeader('Access-Control-Expose-Headers', 'Location, Retry-After')
+    if (req.method !== 'OPTIONS') return next()
+    res.setHeader('Access-Control-Allow-Methods', 'POST')
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Filename')
+    res.setHeader('Access-Control-Max-Age', '600')
+    res.status(204).end()
   }
 }

@@ -127,6 +127,21 @@ describe('POST /upload: only the relay\'s own pages, and programs', () => {
     const { filename } = JSON.parse(reply.body) as { filename: string }
     expect(await folders(r)).toEqual({ library: [...before.library, filename].sort(), uploads: [] })
   })
+
+  it('an --allow-origin page may ask first (preflight) and read the answer; another page\'s preflight is refused', async () => {
+    const ask = async (origin: string): Promise<Response> => await fetch(`${r.relay.httpUrl()}/upload`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-filename', 'sec-fetch-site': 'cross-site' }
+    })
+    const granted = await ask(OTHER)
+    expect(granted.status).toBe(204)
+    expect(granted.headers.get('access-control-allow-origin')).toBe(OTHER)
+    expect(granted.headers.get('access-control-allow-headers')).toMatch(/Content-Type, X-Filename/)
+    expect((await ask('https://evil.example')).status).toBe(403)
+    const reply = await upload(port, randomBytes(20_000), { origin: OTHER, 'sec-fetch-site': 'cross-site', 'x-filename': 'from-the-proxy.mp4' })
+    expect(reply.status).toBe(201)
+    expect(reply.headers['access-control-allow-origin']).toBe(OTHER)
+  })
 })
 
 describe('POST /upload: per-address quotas', () => {
