@@ -36,10 +36,10 @@ const peerMultiaddr = z.string().min(1).max(512).refine(value => {
 const httpOrigin = z.url({ protocol: /^https?$/ }).transform(url => url.replace(/\/+$/, ''))
 
 /** A web origin exactly as a browser sends it: scheme, host, optional port, no path. */
-const webOrigin = z.string().regex(/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected an origin such as http://localhost:5173 (no path, no trailing slash)')
+export const webOrigin = z.string().regex(/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected an origin such as http://localhost:5173 (no path, no trailing slash)')
 
 /** A list from repeated flags (an array) or from one environment variable of values joined by `separator`. */
-function listOf<T extends z.ZodType> (item: T, max: number, separator: string) {
+export function listOf<T extends z.ZodType> (item: T, max: number, separator: string) {
   return z.preprocess(value => typeof value === 'string' ? value.split(separator).map(v => v.trim()).filter(v => v !== '') : value, z.array(item).max(max))
 }
 

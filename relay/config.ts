@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { listOf, webOrigin } from '../node-bridge/config'
 import { LANGS, langFromEnv } from '../node-bridge/messages'
+import { LIBRARY_BUDGET_DEFAULTS } from './http/library-budget'
+import { UPLOAD_QUOTA_DEFAULTS } from './http/upload-quota'
 
 const port = z.coerce.number().int().min(0).max(65535)
 
@@ -17,6 +20,20 @@ export const relayConfigSchema = z.object({
   /** The built web app, served at `/`. */
   webRoot: z.string().min(1).default('dist/web'),
   maxUploadBytes: z.coerce.number().int().positive().default(2 * 1024 ** 3),
+  /**
+   * Web origins besides the relay's own whose pages may upload (a reverse
+   * proxy's public origin, a dev server); every other page gets 403.
+   */
+  allowOrigins: listOf(webOrigin, 16, ',').default([]),
+  /** The most the library's videos may take; an upload that would pass it gets 507. */
+  maxLibraryBytes: z.coerce.number().int().positive().default(LIBRARY_BUDGET_DEFAULTS.maxBytes),
+  /** Uploads one address (an IPv4 address, an IPv6 /64) may have under way at once; 429 past it. */
+  uploadsAtOnce: z.coerce.number().int().positive().default(UPLOAD_QUOTA_DEFAULTS.concurrent),
+  /** Uploads one address may start in an hour. */
+  uploadsPerHour: z.coerce.number().int().positive().default(UPLOAD_QUOTA_DEFAULTS.perHour),
+  /** Bytes one address may upload in an hour, and in a day. */
+  uploadBytesPerHour: z.coerce.number().int().positive().default(UPLOAD_QUOTA_DEFAULTS.bytesPerHour),
+  uploadBytesPerDay: z.coerce.number().int().positive().default(UPLOAD_QUOTA_DEFAULTS.bytesPerDay),
   /** circuit-relay-v2 reservations (browsers need one each to be reachable). */
   maxReservations: z.coerce.number().int().positive().default(1024),
   /**
@@ -56,6 +73,12 @@ const FLAGS = {
   'data-dir': { type: 'string', env: 'PIPBINGO_RELAY_DATA', key: 'dataDir', help: 'identity key, published videos (./.pipbingo/relay)' },
   'web-root': { type: 'string', env: 'PIPBINGO_WEB_ROOT', key: 'webRoot', help: 'the built web app (./dist/web)' },
   'max-upload-bytes': { type: 'string', env: 'PIPBINGO_MAX_UPLOAD_BYTES', key: 'maxUploadBytes', help: 'largest upload (2 GiB)' },
+  'allow-origin': { type: 'string', multiple: true, env: 'PIPBINGO_ALLOW_ORIGINS', key: 'allowOrigins', help: 'a web origin whose pages may upload besides the relay\'s own; repeatable, the env ,-separated (none)' },
+  'max-library-bytes': { type: 'string', env: 'PIPBINGO_MAX_LIBRARY_BYTES', key: 'maxLibraryBytes', help: 'room uploads may fill in the library, its videos counted (20 GiB)' },
+  'uploads-at-once': { type: 'string', env: 'PIPBINGO_UPLOADS_AT_ONCE', key: 'uploadsAtOnce', help: 'uploads one address (IPv4, IPv6 /64) may have under way (2)' },
+  'uploads-per-hour': { type: 'string', env: 'PIPBINGO_UPLOADS_PER_HOUR', key: 'uploadsPerHour', help: 'uploads one address may start in an hour (30)' },
+  'upload-bytes-per-hour': { type: 'string', env: 'PIPBINGO_UPLOAD_BYTES_PER_HOUR', key: 'uploadBytesPerHour', help: 'bytes one address may upload in an hour (4 GiB)' },
+  'upload-bytes-per-day': { type: 'string', env: 'PIPBINGO_UPLOAD_BYTES_PER_DAY', key: 'uploadBytesPerDay', help: 'bytes one address may upload in a day (16 GiB)' },
   'max-reservations': { type: 'string', env: 'PIPBINGO_MAX_RESERVATIONS', key: 'maxReservations', help: 'circuit relay reservations (1024)' },
   'inbound-per-host': { type: 'string', env: 'PIPBINGO_INBOUND_PER_HOST', key: 'inboundPerHost', help: 'inbound connections a second from one IP address (5; raise it behind a reverse proxy)' },
   'max-connections-per-peer': { type: 'string', env: 'PIPBINGO_MAX_CONNECTIONS_PER_PEER', key: 'maxConnectionsPerPeer', help: 'connections one peer may hold at once (4)' },
@@ -69,20 +92,21 @@ const FLAGS = {
 } as const
 
 export const RELAY_USAGE = `Usage: npm run relay -- [options]   (each also read from the environment)
-${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(20)} ${f.env.padEnd(29)} ${f.help}`).join('\n')}`
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(22)} ${f.env.padEnd(29)} ${f.help}`).join('\n')}`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
 export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): RelayConfig {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(Object.entries(FLAGS).map(([flag, f]) => [flag, { type: f.type }])),
+    options: Object.fromEntries(Object.entries(FLAGS).map(([flag, f]) => [flag, { type: f.type, multiple: 'multiple' in f }])),
     strict: true,
     allowPositionals: false
   })
   const raw: Record<string, unknown> = {}
   for (const [flag, f] of Object.entries(FLAGS)) {
     const value = (values as Record<string, unknown>)[flag] ?? env[f.env]
-    if (value !== undefined && value !== '') raw[f.key] = value
+    // a repeated flag gives an array (one item per flag); an env variable a string the schema splits
+    if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) raw[f.key] = value
   }
   raw.lang ??= langFromEnv(env)
   const parsed = relayConfigSchema.safeParse(raw)

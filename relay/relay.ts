@@ -123,6 +123,11 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       },
       now: options.now
     },
+    uploadLimits: {
+      allowOrigins: config.allowOrigins,
+      quota: { concurrent: config.uploadsAtOnce, perHour: config.uploadsPerHour, bytesPerHour: config.uploadBytesPerHour, bytesPerDay: config.uploadBytesPerDay },
+      maxLibraryBytes: config.maxLibraryBytes
+    },
     logger: msg => log(msg),
     relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String) })
   })

@@ -3,11 +3,12 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import type { Catalogue } from '../catalogue'
 import type { Library } from '../library/index'
 import type { RelayMetrics } from '../metrics'
-import { HttpError, NotFoundError, ServiceUnavailableError } from './errors'
+import { HttpError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors'
 import type { CatalogueEvents } from './events'
 import { manifestHandler } from './manifest'
+import { appOriginGuard } from './origin'
 import { publishHandlers, type PublishDeps } from './publish'
-import { uploadHandler } from './upload'
+import { UPLOAD_LIMITS_DEFAULTS, uploadHandler, type UploadLimits } from './upload'
 import { videosHandler } from './videos'
 
 export interface HttpAppDeps {
@@ -21,6 +22,8 @@ export interface HttpAppDeps {
   webRoot: string
   /** Largest upload accepted, in bytes (413 past it). */
   maxUploadBytes: number
+  /** Who may upload and how much: other origins allowed, per-address quotas, the library's disk budget (defaults: UPLOAD_LIMITS_DEFAULTS). */
+  uploadLimits?: UploadLimits
   logger?: (msg: string) => void
   /** `POST /publish`: how the relay checks that the publisher holds the video, and its quotas. */
   publish: Pick<PublishDeps, 'checkHolder' | 'limits' | 'now'>
@@ -54,7 +57,8 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
   // The catalogue, manifests and videos are public and read-only: any page may
   // read them (a site embedding our player, a peer's page on another origin),
   // and since no cookie or credential is involved, `*` gives nothing away.
-  // Uploads, metrics and the app itself stay same-origin.
+  // Metrics and the app itself stay same-origin; uploads take the app's
+  // origins only, each `--allow-origin` with CORS (origin.ts).
   app.use(['/list', '/manifest', '/videos'], (req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*')
     res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges, ETag')
@@ -93,7 +97,9 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
   app.route('/videos/:filename').get(videosHandler({ library, metrics, log, peerOnly: name => catalogue.peerOnly(name) }))
     .all(methodNotAllowed('GET, HEAD'))
 
-  app.route('/upload').post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id) }))
+  const uploadLimits = deps.uploadLimits ?? UPLOAD_LIMITS_DEFAULTS
+  app.route('/upload').all(appOriginGuard(uploadLimits.allowOrigins))
+    .post(uploadHandler({ library, metrics, maxUploadBytes: deps.maxUploadBytes, log, present: id => catalogue.entry(id), limits: uploadLimits }))
     .all(methodNotAllowed('POST'))
 
   app.route('/publish').post(publishHandlers({ ...deps.publish, catalogue, log })).all(methodNotAllowed('POST'))
@@ -141,6 +147,7 @@ function errorHandler (log: (msg: string) => void): ErrorRequestHandler {
       return
     }
     res.setHeader('Cache-Control', 'no-store')
+    if (err instanceof TooManyRequestsError) res.setHeader('Retry-After', String(err.retryAfterSeconds))
     res.status(status).json({ error: message })
   }
 }

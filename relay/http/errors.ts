@@ -18,6 +18,12 @@ export class BadRequestError extends HttpError {
   constructor (message = 'Bad request') { super(400, message) }
 }
 
+export class ForbiddenError extends HttpError {
+  static override name = 'ForbiddenError'
+  override name = 'ForbiddenError'
+  constructor (message = 'Forbidden') { super(403, message) }
+}
+
 export class NotFoundError extends HttpError {
   static override name = 'NotFoundError'
   override name = 'NotFoundError'
@@ -40,6 +46,24 @@ export class RangeNotSatisfiableError extends HttpError {
   static override name = 'RangeNotSatisfiableError'
   override name = 'RangeNotSatisfiableError'
   constructor (message = 'The range is outside the file') { super(416, message) }
+}
+
+/** A client past one of its quotas; `retryAfterSeconds` goes out as `Retry-After`. */
+export class TooManyRequestsError extends HttpError {
+  static override name = 'TooManyRequestsError'
+  override name = 'TooManyRequestsError'
+  readonly retryAfterSeconds: number
+  constructor (message = 'Too many requests', retryAfterSeconds = 60) {
+    super(429, message)
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds))
+  }
+}
+
+/** The relay has no room left for what was sent (its disk budget, or its disk). */
+export class InsufficientStorageError extends HttpError {
+  static override name = 'InsufficientStorageError'
+  override name = 'InsufficientStorageError'
+  constructor (message = 'The server has no room for this') { super(507, message) }
 }
 
 export class ServiceUnavailableError extends HttpError {

@@ -6,6 +6,8 @@ import { ClientAbortedError, PayloadTooLargeError } from './errors'
 export interface ReceiveOptions {
   /** Largest byte count accepted (PayloadTooLargeError past it). */
   maxBytes: number
+  /** Told the running byte count as it grows; what it throws fails the transfer (a quota, a disk budget). */
+  onData?(total: number): void
   /** Remove a file (the partial one, on failure). */
   remove(path: string): Promise<void>
   /** What an error of the source means (default: the client went away). */
@@ -50,8 +52,17 @@ export async function receiveToFile (source: Readable, path: string, options: Re
   counter = new Transform({
     transform (piece: Buffer, _enc, callback) {
       bytes += piece.byteLength
-      if (bytes > options.maxBytes) callback(new PayloadTooLargeError(`The upload is larger than ${options.maxBytes} bytes`))
-      else callback(null, piece)
+      if (bytes > options.maxBytes) {
+        callback(new PayloadTooLargeError(`The upload is larger than ${options.maxBytes} bytes`))
+        return
+      }
+      try {
+        options.onData?.(bytes)
+      } catch (err) {
+        callback(err as Error)
+        return
+      }
+      callback(null, piece)
     }
   })
   const sink = handle.createWriteStream()

@@ -1,14 +1,36 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Request, RequestHandler } from 'express'
+import type { Request, RequestHandler, Response } from 'express'
 import busboy from 'busboy'
 import type { Library } from '../library/index'
 import { titleFromFilename } from '../library/index'
 import type { RelayMetrics } from '../metrics'
-import { BadRequestError, HttpError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors'
+import { BadRequestError, HttpError, InsufficientStorageError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors'
+import { LIBRARY_BUDGET_DEFAULTS, LibraryBudget, libraryBytes } from './library-budget'
 import { filenameParam, parseOrBadRequest, uploadHeadersSchema, uploadQuerySchema } from './params'
 import { receiveToFile } from './receive'
+import { addressKey, UPLOAD_QUOTA_DEFAULTS, UploadQuota, type UploadQuotaLimits } from './upload-quota'
+
+/** Who may upload, and how much (ARCHITECTURE, "Limits and trust"). */
+export interface UploadLimits {
+  /** Web origins besides the relay's own whose pages may upload (origin.ts). */
+  allowOrigins: readonly string[]
+  /** Per-address quotas (upload-quota.ts). */
+  quota: UploadQuotaLimits
+  /** The most the library's videos may take, uploads under way included (library-budget.ts). */
+  maxLibraryBytes: number
+  /** Room to leave free on the library's disk (default 1 GiB). */
+  minFreeBytes?: number
+  /** The quotas' clock (tests). */
+  now?: () => number
+}
+
+export const UPLOAD_LIMITS_DEFAULTS: UploadLimits = {
+  allowOrigins: [],
+  quota: UPLOAD_QUOTA_DEFAULTS,
+  maxLibraryBytes: LIBRARY_BUDGET_DEFAULTS.maxBytes
+}
 
 export interface UploadDeps {
   library: Library
@@ -17,6 +39,8 @@ export interface UploadDeps {
   log: (msg: string) => void
   /** The entry as `GET /list` shows it (with peer counts); default: the library's. */
   present?: (contentId: string) => object | undefined
+  /** Quotas and the disk budget (the origin check is appOriginGuard's, before this handler). */
+  limits?: UploadLimits
 }
 
 /** The extensions an upload may have, and the one a raw upload's media type gives. */
@@ -33,6 +57,9 @@ const EXTENSION_BY_MEDIA_TYPE: Record<string, string> = {
 
 interface Received { tmpPath: string, bytes: number, originalName?: string, ext: string }
 
+/** What a body's bytes are checked against as they arrive: the size cap, the address's quota, the disk budget. */
+interface Meter { maxBytes: number, received(total: number): void }
+
 /**
  * `POST /upload`: a video streamed to a temporary file in
  * `library/.pipbingo/uploads/`, then given a fresh name `video_<unix-ms>.<ext>`
@@ -47,46 +74,84 @@ interface Received { tmpPath: string, bytes: number, originalName?: string, ext:
  * entry when the library already held these bytes), 413 past
  * `maxUploadBytes`, 415 for a type or extension outside UPLOAD_EXTENSIONS.
  * Whatever fails, no file is left behind.
+ *
+ * Before the body is read: 429 (with `Retry-After`) past the address's
+ * quotas, 507 when the declared length does not fit the library's disk
+ * budget; while it streams, the same once the bytes received pass either
+ * (the partial file removed).
  */
 export function uploadHandler (deps: UploadDeps): RequestHandler {
+  const limits = deps.limits ?? UPLOAD_LIMITS_DEFAULTS
+  const quota = new UploadQuota(limits.quota, limits.now)
+  const budget = new LibraryBudget({
+    maxBytes: limits.maxLibraryBytes,
+    minFreeBytes: limits.minFreeBytes,
+    used: () => libraryBytes(deps.library.entries()),
+    dir: deps.library.dir
+  })
   return async (req, res) => {
     const headers = parseOrBadRequest(uploadHeadersSchema, req.headers, 'headers')
     const mediaType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-    await mkdir(deps.library.uploadsDir, { recursive: true })
-    const tmpPath = join(deps.library.uploadsDir, `${randomUUID()}.part`)
-
-    let received: Received
-    if (mediaType === 'multipart/form-data') {
-      received = await receiveMultipart(req, tmpPath, deps)
-    } else if (mediaType.startsWith('video/')) {
+    const declared = headers['content-length'] != null ? Number(headers['content-length']) : undefined
+    let raw: { originalName?: string, ext: string } | undefined
+    if (mediaType.startsWith('video/')) {
       const query = parseOrBadRequest(uploadQuerySchema, req.query, 'query')
       const originalName = originalNameOf(query.name ?? decodeHeader(headers['x-filename']))
-      const ext = extensionFor(originalName, mediaType)
-      if (headers['content-length'] != null && Number(headers['content-length']) > deps.maxUploadBytes) {
+      raw = { originalName, ext: extensionFor(originalName, mediaType) }
+      if (declared != null && declared > deps.maxUploadBytes) {
         throw new PayloadTooLargeError(`The upload is larger than ${deps.maxUploadBytes} bytes`)
       }
-      const bytes = await receiveToFile(req, tmpPath, { maxBytes: deps.maxUploadBytes, remove })
-      received = { tmpPath, bytes, originalName, ext }
-    } else {
+    } else if (mediaType !== 'multipart/form-data') {
       throw new UnsupportedMediaTypeError(`Send multipart/form-data or a video/* body, not "${mediaType || 'nothing'}"`)
     }
 
-    let filename: string | undefined
+    const ticket = quota.begin(addressKey(req.socket.remoteAddress), declared ?? 0)
+    let reservation: Awaited<ReturnType<LibraryBudget['reserve']>> | undefined
     try {
-      if (received.bytes === 0) throw new BadRequestError('The upload is empty')
-      filename = await placeInLibrary(received, deps.library.dir)
-      const title = received.originalName != null ? titleFromFilename(received.originalName) : undefined
-      const { entry, created } = await deps.library.addUploadedFile(filename, { title })
-      deps.metrics.addUpload()
-      deps.log(`upload ${received.originalName ?? '(no name)'}: ${received.bytes} bytes as ${filename}${created ? '' : `, already held as ${entry.filename}`}`)
-      res.status(created ? 201 : 200).location(entry.url).json(deps.present?.(entry.contentId) ?? entry)
-    } catch (err) {
-      if (filename != null) await remove(join(deps.library.dir, filename))
-      throw err
+      reservation = await budget.reserve(declared ?? 0)
+      const meter: Meter = {
+        maxBytes: deps.maxUploadBytes,
+        received: total => { ticket.received(total); reservation?.received(total) }
+      }
+      await mkdir(deps.library.uploadsDir, { recursive: true })
+      const tmpPath = join(deps.library.uploadsDir, `${randomUUID()}.part`)
+      const received = raw == null
+        ? await receiveMultipart(req, tmpPath, meter)
+        : { ...raw, tmpPath, bytes: await receiveToFile(req, tmpPath, { maxBytes: meter.maxBytes, onData: meter.received, remove }).catch(diskFull) }
+      // the slot and the room are free by the time the client reads the answer (an error's, too: see finally)
+      await keep(received, deps, res, () => { reservation?.release(); ticket.end() })
     } finally {
-      await remove(received.tmpPath)
+      reservation?.release()
+      ticket.end()
     }
   }
+}
+
+/** Place a received upload in the library and answer with its entry (calling `settled` just before). */
+async function keep (received: Received, deps: UploadDeps, res: Response, settled: () => void): Promise<void> {
+  let filename: string | undefined
+  try {
+    if (received.bytes === 0) throw new BadRequestError('The upload is empty')
+    filename = await placeInLibrary(received, deps.library.dir)
+    const title = received.originalName != null ? titleFromFilename(received.originalName) : undefined
+    const { entry, created } = await deps.library.addUploadedFile(filename, { title })
+    deps.metrics.addUpload()
+    deps.log(`upload ${received.originalName ?? '(no name)'}: ${received.bytes} bytes as ${filename}${created ? '' : `, already held as ${entry.filename}`}`)
+    settled()
+    res.status(created ? 201 : 200).location(entry.url).json(deps.present?.(entry.contentId) ?? entry)
+  } catch (err) {
+    if (filename != null) await remove(join(deps.library.dir, filename))
+    diskFull(err)
+  } finally {
+    await remove(received.tmpPath)
+  }
+}
+
+/** The disk filled up under an upload (ENOSPC, EDQUOT): 507, not 500. */
+function diskFull (err: unknown): never {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') throw new InsufficientStorageError('The server\'s disk is full')
+  throw err
 }
 
 /**
@@ -116,7 +181,7 @@ async function placeInLibrary (received: Received, dir: string): Promise<string>
   throw new HttpError(503, 'No free upload name')
 }
 
-function receiveMultipart (req: Request, tmpPath: string, deps: UploadDeps): Promise<Received> {
+function receiveMultipart (req: Request, tmpPath: string, meter: Meter): Promise<Received> {
   return new Promise<Received>((resolve, reject) => {
     let parser: busboy.Busboy
     try {
@@ -164,7 +229,8 @@ function receiveMultipart (req: Request, tmpPath: string, deps: UploadDeps): Pro
         fail(err)
         return
       }
-      writing = receiveToFile(stream, tmpPath, { maxBytes: deps.maxUploadBytes, remove, sourceError: malformed })
+      writing = receiveToFile(stream, tmpPath, { maxBytes: meter.maxBytes, onData: meter.received, remove, sourceError: malformed })
+        .catch(diskFull)
         .then(bytes => ({ tmpPath, bytes, originalName, ext }))
       writing.catch(fail)
     })

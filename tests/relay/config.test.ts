@@ -23,6 +23,22 @@ describe('relay configuration', () => {
     expect(() => parseRelayConfig(['--publishes-per-peer', '0'], {})).toThrow(/publishesPerPeerPerDay/)
   })
 
+  it('uploads: no other origin, 2 at once, 30 an hour, 4 GiB an hour and 16 GiB a day per address, a 20 GiB library', () => {
+    expect(parseRelayConfig([], {})).toMatchObject({
+      allowOrigins: [],
+      uploadsAtOnce: 2,
+      uploadsPerHour: 30,
+      uploadBytesPerHour: 4 * 1024 ** 3,
+      uploadBytesPerDay: 16 * 1024 ** 3,
+      maxLibraryBytes: 20 * 1024 ** 3
+    })
+    const set = parseRelayConfig(['--allow-origin', 'https://video.example', '--allow-origin', 'http://localhost:5173', '--uploads-at-once', '1',
+      '--uploads-per-hour', '5', '--upload-bytes-per-hour', '1000', '--upload-bytes-per-day', '5000', '--max-library-bytes', '99'], {})
+    expect(set).toMatchObject({ allowOrigins: ['https://video.example', 'http://localhost:5173'], uploadsAtOnce: 1, uploadsPerHour: 5, uploadBytesPerHour: 1000, uploadBytesPerDay: 5000, maxLibraryBytes: 99 })
+    expect(parseRelayConfig([], { PIPBINGO_ALLOW_ORIGINS: 'https://a.example, http://b.example:8000', PIPBINGO_MAX_LIBRARY_BYTES: '1000' }))
+      .toMatchObject({ allowOrigins: ['https://a.example', 'http://b.example:8000'], maxLibraryBytes: 1000 })
+  })
+
   it('takes flags before environment variables', () => {
     const c = parseRelayConfig(['--http-port', '9000'], { PIPBINGO_HTTP_PORT: '7000', PIPBINGO_TCP_PORT: '7001' })
     expect(c.httpPort).toBe(9000)
@@ -36,13 +52,21 @@ describe('relay configuration', () => {
     [['--max-upload-bytes', '0'], {}],
     [['--published-grace-ms=-1'], {}],
     [['--max-published', '0'], {}],
-    [[], { PIPBINGO_PUBLISHED_GRACE_MS: '1h' }]
+    [[], { PIPBINGO_PUBLISHED_GRACE_MS: '1h' }],
+    [['--allow-origin', 'https://video.example/'], {}],
+    [['--allow-origin', 'video.example'], {}],
+    [[], { PIPBINGO_ALLOW_ORIGINS: 'https://ok.example,ftp://no.example' }],
+    [['--uploads-at-once', '0'], {}],
+    [['--upload-bytes-per-day', '1.5'], {}],
+    [['--max-library-bytes=-1'], {}]
   ])('refuses bad values with a readable error: %j %j', (argv, env) => {
     expect(() => parseRelayConfig(argv, env)).toThrow(/Invalid relay configuration: \w+/)
   })
 
   it('--help lists every flag with its environment variable', () => {
-    for (const flag of ['--published-grace-ms', '--max-published', '--max-upload-bytes']) expect(RELAY_USAGE).toContain(flag)
+    for (const flag of ['--published-grace-ms', '--max-published', '--max-upload-bytes', '--allow-origin', '--max-library-bytes',
+      '--uploads-at-once', '--uploads-per-hour', '--upload-bytes-per-hour', '--upload-bytes-per-day']) expect(RELAY_USAGE).toContain(flag)
+    expect(RELAY_USAGE).toMatch(/--allow-origin\s+PIPBINGO_ALLOW_ORIGINS\s+\S.*repeatable/)
     expect(RELAY_USAGE).toMatch(/--published-grace-ms\s+PIPBINGO_PUBLISHED_GRACE_MS\s+\S/)
   })
 

@@ -64,6 +64,15 @@ export interface StartOptions {
   events?: Omit<CatalogueEventsInit, 'catalogue'>
   /** `POST /publish` limits (default LOOSE_PUBLISH_LIMITS). */
   publishLimits?: PublishLimits
+  /** Upload origins, quotas and disk budget; default: none that a test of something else would reach. */
+  uploadLimits?: HttpAppDeps['uploadLimits']
+}
+
+/** Limits no test of anything but the limits reaches (one address, 127.0.0.1, makes every upload). */
+export const ROOMY_UPLOAD_LIMITS: NonNullable<HttpAppDeps['uploadLimits']> = {
+  allowOrigins: [],
+  quota: { concurrent: 1000, perHour: 100_000, bytesPerHour: 2 ** 50, bytesPerDay: 2 ** 50 },
+  maxLibraryBytes: 2 ** 50
 }
 
 /** A real app over a real library in a temporary folder, listening on 127.0.0.1:0. */
@@ -106,6 +115,7 @@ export async function startRelay (options: StartOptions = {}): Promise<TestRelay
     metrics,
     webRoot,
     maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
+    uploadLimits: options.uploadLimits ?? ROOMY_UPLOAD_LIMITS,
     logger: msg => { logs.push(msg) },
     relayInfo: options.relayInfo,
     publish: {
