@@ -85,6 +85,7 @@ const en = {
   seedingStarted: (file: string) => `🌱 Seeding: ${file}`,
   downloadFailed: (file: string, error: string) => `❌ Download failed: ${file}: ${error}`,
   downloadCancelled: (file: string) => `🛑 Download cancelled: ${file}`,
+  cacheDamaged: (file: string, lost: number, total: number) => `⚠️  ${file} is damaged in the cache: ${lost} of ${total} chunks do not match their hashes; they are not served and are fetched again`,
   // the REST API's messages
   restStarted: 'Download started',
   restQueued: 'Queued: every download slot is busy',
@@ -217,6 +218,7 @@ const fr: Messages = {
   seedingStarted: (file) => `🌱 Début du seeding: ${file}`,
   downloadFailed: (file, error) => `❌ Échec du téléchargement: ${file}: ${error}`,
   downloadCancelled: (file) => `🛑 Téléchargement annulé: ${file}`,
+  cacheDamaged: (file, lost, total) => `⚠️  ${file} est endommagé dans le cache: ${lost} chunks sur ${total} ne correspondent pas à leur empreinte; ils ne sont plus servis et sont téléchargés de nouveau`,
   restStarted: 'Téléchargement démarré',
   restQueued: 'En file d\'attente: les emplacements de téléchargement sont occupés',
   restCached: (otherName) => `Déjà dans le cache${otherName != null ? ` (sous le nom ${otherName})` : ''}: pas de second téléchargement`,

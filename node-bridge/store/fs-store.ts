@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { rename, stat, truncate } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { CHUNK_SIZE } from '@core/content/constants'
@@ -14,9 +14,10 @@ import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
 import type { AbortOptions } from '@core/util/abort'
 import { ChunkBuffers } from './chunk-buffers'
+import { checkChunks } from './check-file'
 import { ContentTable, newEntry, type Entry } from './contents'
 import { createSparse, removeIfExists, writeFileAtomic } from './file-io'
-import { hashFile } from './hash-file'
+import { hashFile, stampOf } from './hash-file'
 import { InUseMarker } from './in-use-marker'
 import { PART_SUFFIX, StoreLayout } from './layout'
 import { dropLostChunks, loadManifests, loadPartials } from './load-state'
@@ -164,7 +165,7 @@ export class FsChunkStore implements ChunkStore {
     this.check(options)
     const entry = this.contents.get(contentId)
     if (entry == null || !entry.have.has(index)) return undefined
-    const read = await readChunk(entry, index, e => this.pathOfEntry(e), this.readers)
+    const read = await readChunk(entry, index, e => this.pathOfEntry(e), this.readers, this.init.verifyReads ?? true)
     if (read.ok) return read.bytes
     if (read.reason === 'corrupt') this.corrupt(entry, index, read.path)
     else this.log.error('chunk %d of %s: %s is gone', index, contentId, read.path)
@@ -289,9 +290,12 @@ export class FsChunkStore implements ChunkStore {
       this.contents.add(newEntry(p.contentId, p.manifest, p.filename, p.have))
     }
     const { files, present } = await scanFolder({
-      layout, cache: this.cache, manifests, hash: init.scan ?? true, chunkSize: init.chunkSize, log, onProgress: init.onProgress, signal: init.signal
+      layout, cache: this.cache, manifests, hash: init.scan ?? true, chunkSize: init.chunkSize, repair: init.repair, log, onProgress: init.onProgress, signal: init.signal
     })
-    for (const file of files) await this.adopt(file, !manifests.has(file.contentId))
+    for (const file of files) {
+      const entry = await this.adopt(file, !manifests.has(file.contentId))
+      if (file.changed === true) await this.reopen(entry, 'changed')
+    }
     let removed = 0
     for (const contentId of manifests.keys()) {
       if (this.contents.has(contentId)) continue
@@ -398,8 +402,59 @@ export class FsChunkStore implements ChunkStore {
 
   private corrupt (entry: Entry, index: number, path: string): void {
     this.log.error('chunk %d of %s in %s no longer matches its manifest: not served', index, entry.contentId, path)
-    if (!entry.complete) entry.have.clear(index) // fetch it again
+    if (!entry.complete) {
+      entry.have.clear(index) // fetch it again
+    } else if (this.init.repair === true) {
+      // no longer claimed (HAVE, have()) from now on; the whole file is checked and made a partial again
+      entry.have.clear(index)
+      entry.reopening ??= this.track(this.meta.run(async () => { await this.reopen(entry, 'read') }))
+        .catch((err: Error) => { this.log.error('could not repair %s: %s', path, err.message) })
+        .finally(() => { entry.reopening = undefined })
+    }
     this.init.onCorruption?.({ contentId: entry.contentId, index, path })
+  }
+
+  /**
+   * A complete file no longer matches its manifest (a chunk failed at a
+   * read, or the file changed while the store was closed): check every
+   * chunk, and unless all match, make it a partial download again holding
+   * the chunks that do — the state file first, then the file renamed to
+   * `.part` at the manifest's size — so the lost ones are fetched again
+   * (`onDamaged`). Its other names, if any, are forgotten (the next scan
+   * finds them again). Runs on the meta queue, or while loading.
+   */
+  private async reopen (entry: Entry, cause: 'read' | 'changed'): Promise<void> {
+    if (this.closed || entry.deleted || !entry.complete || this.contents.get(entry.contentId) !== entry) return
+    const { contentId, manifest, filename } = entry
+    const path = this.layout.fileFor(filename)
+    const good = await checkChunks(path, manifest)
+    const lost = [...Bitfield.full(good.length).indices()].filter(i => !good.has(i))
+    if (lost.length === 0) {
+      // it matches after all (changed back, or only touched): complete as it is
+      entry.have = good
+      const stamp = await stampOf(path)
+      if (stamp != null) this.cache.set(filename, stamp, contentId)
+      await this.cache.save()
+      return
+    }
+    const partPath = this.layout.partFor(filename)
+    await writeFileAtomic(this.layout.statePath(contentId), encodeState({ filename, have: good }))
+    await this.readers.forget(path)
+    await truncate(path, manifest.size)
+    await rename(path, partPath)
+    for (const name of this.contents.namesOf(contentId)) {
+      this.contents.unname(name)
+      this.cache.delete(name)
+    }
+    Object.assign(entry, { complete: false, have: good, verified: undefined })
+    await this.cache.save()
+    this.log.error('%s (%s) is damaged: %d chunk(s) of %d do not match, fetching them again', filename, contentId, lost.length, good.length)
+    await this.init.onDamaged?.({ contentId, filename, cause, lost, kept: good.count() })
+  }
+
+  /** Resolves once a damaged file of this content being checked is a partial again (or found whole). */
+  async repaired (contentId: ContentId): Promise<void> {
+    await this.contents.get(contentId)?.reopening
   }
 
   private check (options: AbortOptions | undefined): void {

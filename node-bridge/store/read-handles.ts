@@ -41,15 +41,27 @@ export class ReadHandles {
    * the file is gone), StoreClosedError after `close`.
    */
   async read (path: string, position: number, length: number): Promise<Uint8Array> {
+    return (await this.readIdentified(path, position, length, false)).bytes
+  }
+
+  /**
+   * `read`, and the identity of the file the bytes came from (FileIdentity:
+   * device, inode, size, mtime, ctime), taken from the open handle once the
+   * read is done: a write that the read saw has already moved the ctime.
+   */
+  async readIdentified (path: string, position: number, length: number, identify = true): Promise<{ bytes: Uint8Array, identity?: string }> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new StoreClosedError()
       const cached = attempt === 0 ? this.take(path) : undefined
       const { slot, evicted } = cached != null ? { slot: cached, evicted: undefined } : this.open(path)
-      let bytes: Uint8Array
+      let read: { bytes: Uint8Array, identity?: string }
       let current: boolean
       try {
-        [bytes, current] = await Promise.all([
-          slot.file.use(async handle => await readAt(handle, position, length)),
+        [read, current] = await Promise.all([
+          slot.file.use(async handle => {
+            const bytes = await readAt(handle, position, length)
+            return { bytes, identity: identify ? identityOf(await handle.stat({ bigint: true })) : undefined }
+          }),
           cached == null || this.stillNamed(path, slot), // a handle just opened by name is that file
           evicted
         ])
@@ -57,7 +69,7 @@ export class ReadHandles {
         await this.forget(path, slot)
         throw err
       }
-      if (current) return bytes
+      if (current) return read
       await this.forget(path, slot) // the name leads to another file now: read that one
     }
   }
@@ -107,4 +119,16 @@ export class ReadHandles {
     const [now, opened] = await Promise.all([stat(path, { bigint: true }), slot.opened])
     return now.ino === opened.ino && now.dev === opened.dev
   }
+}
+
+/**
+ * What tells one state of a file from another: device and inode (which
+ * file), size, and the modification and change times in nanoseconds. Any
+ * write or truncate moves mtime and ctime; `utimes` can put the mtime back
+ * but moves the ctime, which nothing but the kernel sets. (Two writes within
+ * one tick of the filesystem's clock share a ctime: the granularity is the
+ * limit of this check.)
+ */
+export function identityOf (stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
 }
