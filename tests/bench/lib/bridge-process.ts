@@ -127,12 +127,12 @@ export interface BridgeFolders {
  * sur …`, printed after the API is bound), so both requests go out then; if
  * the relay is not connected yet, the bridge's `✅ Connected` line is awaited.
  */
-export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[] } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<BridgeProcess> {
   const script = entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [entry.path]
   const started = performance.now()
   const p = spawnNode([...options.nodeArgs ?? [], ...script,
     '--relay-http', folders.relayHttp, '--cache', folders.cacheDir, '--data-dir', folders.dataDir,
-    '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0'])
+    '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0'], { env: options.env })
   try {
     const connected = p.line(/Connected to the P2P server/)
     connected.catch(() => {})

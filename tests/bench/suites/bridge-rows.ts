@@ -8,6 +8,7 @@ import { checkTarget, type Row, type Target } from '../types'
 const SUITE = 'bridge'
 const MEMORY_TARGET: Target = { of: 'value', op: '<=', limit: 100 }
 const STARTUP_TARGET: Target = { of: 'value', op: '<=', limit: 1000 }
+const VERIFY_TARGET: Target = { of: 'ratio', op: '>=', limit: 0.9 }
 const GIB = '1 GiB'
 
 /** What the bridge suite measured; start-up arrays hold one sample per round (2 rounds per run), the rest one per run. */
@@ -42,6 +43,11 @@ export interface BridgeSamples {
   /** MB/s per run. */
   stream: number[]
   file: number[]
+  /** GET /stream of the bridge restarted over its cache: first read (every chunk hashed), second read (remembered), MB/s per run. */
+  streamVerifyFirst: number[]
+  streamVerifySteady: number[]
+  /** The same, from a bridge started with serve-time verification off. */
+  streamUnverified: number[]
   /** A minimal node:http server in a child process piping fs.createReadStream, MB/s per run. */
   plainHttp: number[]
   /** 1-minute load average at the start and at the end of the suite. */
@@ -157,5 +163,12 @@ export function bridgeRows (s: BridgeSamples): Row[] {
     s.plainHttp, s.file, 'fs.createReadStream')
   plain.notes = `The ceiling of an HTTP server on loopback with this client: /stream against it is ${text(spread(pairedRatios(s.stream, s.plainHttp)))} (median of per-run ratios) — what the bridge's own handler costs, apart from what HTTP costs.`
   rows.push(fileRow, stream, plain)
+
+  const verified = targeted(withBaseline(row(`bridge GET /stream with serve-time verification vs without, same run: first read after a restart (every chunk hashed), ${GIB}`, s.streamVerifyFirst, 'MB/s'),
+    s.streamVerifyFirst, s.streamUnverified, 'the same bridge, verification off'), VERIFY_TARGET)
+  verified.notes = 'The bridge that downloaded the file, restarted over its cache: it has verified nothing yet, so this read hashes every chunk against the manifest (SHA-256 through WebCrypto, on libuv\'s threads, two chunks read ahead of the socket). ' +
+    'The baseline is the same folders under the same bridge started with verification off (PIPBINGO_BENCH_UNVERIFIED_READS=1, the bench\'s internal switch), read once. ' +
+    `A second read of the verifying bridge, every chunk remembered (only an fstat per chunk), ran at ${text(spread(s.streamVerifySteady))} MB/s. ${load}`
+  rows.push(verified)
   return rows
 }

@@ -47,7 +47,10 @@ interface Env {
  * 3. throughput: `GET /stream/<file>` of that bridge (the file now in its
  *    cache) vs fs.createReadStream of the same file, and a minimal node:http
  *    server (its own child process) sending that file, in a rotating order;
- * 4. the same bridge restarted over its cache (1 GiB file held) to ready.
+ * 4. the same bridge restarted over its cache (1 GiB file held) to ready;
+ *    its GET /stream twice (the first read hashes every chunk, the second
+ *    finds them verified), then the same folders under a bridge started with
+ *    serve-time verification off (PIPBINGO_BENCH_UNVERIFIED_READS=1).
  * Once at the end, a knob experiment: the download again with V8's young
  * generation capped. The load average is recorded before and after: other
  * work on the machine skews every figure here.
@@ -66,7 +69,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   const samples: BridgeSamples = {
     nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], bundleReady: [], bridgeReadyCached: [], cachedRehashed: [],
     readyMemory: [], bundleReadyMemory: [], downloads: [], knob: [], streamPeak: [],
-    stream: [], file: [], plainHttp: [], load: [loadAverage()], knobFlag: KNOB
+    stream: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], load: [loadAverage()], knobFlag: KNOB
   }
   try {
     const bundled = await bundleBridge(join(dir, 'bundle'))
@@ -215,10 +218,29 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
     samples.bridgeReadyCached.push(bridge.readyMs)
     samples.cachedRehashed.push(bridge.output.some(line => line.includes('Analyse de')))
     ctx.progress(`${tag}: restart over the 1 GiB cache: ready in ${bridge.readyMs.toFixed(0)} ms`)
+
+    // serve-time verification: the restarted bridge has verified nothing yet, so its first
+    // GET /stream hashes every chunk; the second finds them remembered; then the same
+    // bridge started with verification off (the bench's internal switch), same folders
+    const first = await readUrl(streamUrlOf(bridge))
+    const steady = await readUrl(streamUrlOf(bridge))
+    await stopProcess(bridge)
+    bridge = await startBridgeProcess({ kind: 'tsx' }, f, { env: { PIPBINGO_BENCH_UNVERIFIED_READS: '1' } })
+    const unverified = await readUrl(streamUrlOf(bridge))
+    for (const [into, read, what] of [[samples.streamVerifyFirst, first, 'first read'], [samples.streamVerifySteady, steady, 'second read'], [samples.streamUnverified, unverified, 'unverified']] as const) {
+      if (read.bytes !== SIZE) throw new Error(`GET /stream (${what}) gave ${read.bytes} bytes, expected ${SIZE}`)
+      into.push(megabytesPerSecond(SIZE, read.ms))
+    }
+    ctx.progress(`${tag}: GET /stream after a restart: first read (every chunk hashed) ${megabytesPerSecond(SIZE, first.ms).toFixed(0)} MB/s, ` +
+      `second read (remembered) ${megabytesPerSecond(SIZE, steady.ms).toFixed(0)} MB/s, verification off ${megabytesPerSecond(SIZE, unverified.ms).toFixed(0)} MB/s`)
   } finally {
     if (bridge != null) await stopProcess(bridge)
     await rm(f.root, { recursive: true, force: true })
   }
+}
+
+function streamUrlOf (bridge: BridgeProcess): string {
+  return `${bridge.url}/stream/${encodeURIComponent(FILENAME)}`
 }
 
 /**
