@@ -2,7 +2,11 @@ import { mkdtemp, open, readFile, readdir, rm, stat, utimes } from 'node:fs/prom
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { digest, makeContent, type TestContent } from '../helpers/content'
+import { chunkProtocol, ChunkUnavailableError } from '@core/protocols/chunk'
+import { MemoryChunkStore } from '@core/store/memory-store'
+import { Bitfield } from '@core/swarm/bitfield'
+import { chunkOf, digest, makeContent, type TestContent } from '../helpers/content'
+import { createTestNode } from '../helpers/nodes'
 import { startRelay, type TestRelay } from '../helpers/relay'
 import { nextEvent, postDownload, spawnBridge, startBridge, type ChildBridge } from '../helpers/bridge'
 import { OriginGate } from './origin-gate'
@@ -102,11 +106,22 @@ describe('a byte changed in a complete file of the cache, mtime kept: never serv
       const { mtime, atime } = await stat(path)
       await flipByte(path, AT)
       await utimes(path, atime, mtime)
-      // a peer asking for the chunk is refused, and HAVE no longer claims it
-      expect(await bridge.bridge.store.getChunk(content.contentId, BAD)).toBeUndefined()
-      const have = await bridge.bridge.store.have(content.contentId)
-      expect(have!.has(BAD)).toBe(false)
-      expect(have!.count()).toBe(CHUNKS - 1)
+      // a peer, over /pipbingo/chunk/1.1.0: the chunk is refused, and HAVE no longer claims it
+      const peer = await createTestNode({ chunk: chunkProtocol({ store: new MemoryChunkStore() }) })
+      try {
+        const addr = bridge.bridge.node.getMultiaddrs().find(a => a.toString().includes('/tcp/') && !a.toString().includes('/ws'))!
+        await peer.dial(addr)
+        const channel = await peer.services.chunk.channel(bridge.bridge.node.peerId)
+        const claimed = new Bitfield(CHUNKS, await channel.have(content.contentId))
+        expect(claimed.isComplete()).toBe(true) // not read since the change: not known yet
+        await expect(channel.getChunk(content.contentId, BAD)).rejects.toThrow(ChunkUnavailableError)
+        const now = new Bitfield(CHUNKS, await channel.have(content.contentId))
+        expect(now.has(BAD)).toBe(false)
+        expect(now.count()).toBe(CHUNKS - 1)
+        expect(await channel.getChunk(content.contentId, BAD + 1)).toEqual(chunkOf(content, BAD + 1))
+      } finally {
+        await peer.stop()
+      }
       const status = await bridge.waitFor(NAME, 'downloading')
       expect(status.chunks_downloaded).toBe(CHUNKS - 1)
       expect(await readdir(join(bridge.dir, 'cache'))).toContain(`${NAME}.part`)
