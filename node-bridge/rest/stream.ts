@@ -14,10 +14,7 @@ export interface StreamDeps {
   log: (msg: string) => void
 }
 
-/**
- * Chunks read ahead of the one being written: their reads and hashes (on
- * libuv's threads) overlap the socket's writes.
- */
+/** Chunks read ahead of the one being written: their reads overlap the socket's writes. */
 const READ_AHEAD = 2
 
 /** How long a response waits for a damaged chunk to be fetched again before it ends unfinished. */

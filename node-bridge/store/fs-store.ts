@@ -1,4 +1,4 @@
-import { rename, stat, truncate } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import type { Logger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { CHUNK_SIZE } from '@core/content/constants'
@@ -14,15 +14,15 @@ import type { ChunkStore } from '@core/store/types'
 import { Bitfield } from '@core/swarm/bitfield'
 import type { AbortOptions } from '@core/util/abort'
 import { ChunkBuffers } from './chunk-buffers'
-import { checkChunks } from './check-file'
 import { ContentTable, newEntry, type Entry } from './contents'
 import { createSparse, removeIfExists, writeFileAtomic } from './file-io'
-import { hashFile, stampOf } from './hash-file'
+import { hashFile } from './hash-file'
 import { InUseMarker } from './in-use-marker'
 import { PART_SUFFIX, StoreLayout } from './layout'
 import { dropLostChunks, loadManifests, loadPartials } from './load-state'
 import { PartialWrites } from './partial-writes'
 import { readChunk } from './read-chunk'
+import { reopenDamaged } from './repair'
 import { DEFAULT_READ_HANDLES, ReadHandles } from './read-handles'
 import { ScanCache, type FileStamp } from './scan-cache'
 import { scanFolder } from './scan-folder'
@@ -261,6 +261,11 @@ export class FsChunkStore implements ChunkStore {
     return this.contents.get(contentId)?.complete === true
   }
 
+  /** Resolves once a damaged file of this content being checked is a partial again (or found whole). */
+  async repaired (contentId: ContentId): Promise<void> {
+    await this.contents.get(contentId)?.reopening
+  }
+
   /** Finish the work under way, close every file, flush the partials. Every call resolves once that is done. */
   async close (): Promise<void> {
     this.closing ??= this.shutDown()
@@ -414,47 +419,10 @@ export class FsChunkStore implements ChunkStore {
     this.init.onCorruption?.({ contentId: entry.contentId, index, path })
   }
 
-  /**
-   * A complete file no longer matches its manifest (a chunk failed at a
-   * read, or the file changed while the store was closed): check every
-   * chunk, and unless all match, make it a partial download again holding
-   * the chunks that do — the state file first, then the file renamed to
-   * `.part` at the manifest's size — so the lost ones are fetched again
-   * (`onDamaged`). Its other names, if any, are forgotten (the next scan
-   * finds them again). Runs on the meta queue, or while loading.
-   */
+  /** See reopenDamaged: only a complete file the store still holds as it was. */
   private async reopen (entry: Entry, cause: 'read' | 'changed'): Promise<void> {
     if (this.closed || entry.deleted || !entry.complete || this.contents.get(entry.contentId) !== entry) return
-    const { contentId, manifest, filename } = entry
-    const path = this.layout.fileFor(filename)
-    const good = await checkChunks(path, manifest)
-    const lost = [...Bitfield.full(good.length).indices()].filter(i => !good.has(i))
-    if (lost.length === 0) {
-      // it matches after all (changed back, or only touched): complete as it is
-      entry.have = good
-      const stamp = await stampOf(path)
-      if (stamp != null) this.cache.set(filename, stamp, contentId)
-      await this.cache.save()
-      return
-    }
-    const partPath = this.layout.partFor(filename)
-    await writeFileAtomic(this.layout.statePath(contentId), encodeState({ filename, have: good }))
-    await this.readers.forget(path)
-    await truncate(path, manifest.size)
-    await rename(path, partPath)
-    for (const name of this.contents.namesOf(contentId)) {
-      this.contents.unname(name)
-      this.cache.delete(name)
-    }
-    Object.assign(entry, { complete: false, have: good, verified: undefined })
-    await this.cache.save()
-    this.log.error('%s (%s) is damaged: %d chunk(s) of %d do not match, fetching them again', filename, contentId, lost.length, good.length)
-    await this.init.onDamaged?.({ contentId, filename, cause, lost, kept: good.count() })
-  }
-
-  /** Resolves once a damaged file of this content being checked is a partial again (or found whole). */
-  async repaired (contentId: ContentId): Promise<void> {
-    await this.contents.get(contentId)?.reopening
+    await reopenDamaged({ layout: this.layout, contents: this.contents, cache: this.cache, readers: this.readers, log: this.log, onDamaged: this.init.onDamaged }, entry, cause)
   }
 
   private check (options: AbortOptions | undefined): void {

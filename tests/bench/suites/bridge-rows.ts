@@ -166,9 +166,9 @@ export function bridgeRows (s: BridgeSamples): Row[] {
 
   const verified = targeted(withBaseline(row(`bridge GET /stream with serve-time verification vs without, same run: first read after a restart (every chunk hashed), ${GIB}`, s.streamVerifyFirst, 'MB/s'),
     s.streamVerifyFirst, s.streamUnverified, 'the same bridge, verification off'), VERIFY_TARGET)
-  verified.notes = 'The bridge that downloaded the file, restarted over its cache: it has verified nothing yet, so this read hashes every chunk against the manifest (SHA-256 through WebCrypto, on libuv\'s threads, two chunks read ahead of the socket). ' +
+  verified.notes = 'The bridge that downloaded the file, restarted over its cache: it has verified nothing yet, so this read hashes every chunk against the manifest (node:crypto SHA-256 on the bridge\'s main thread, two chunks read ahead of the socket). ' +
     'The baseline is the same folders under the same bridge started with verification off (PIPBINGO_BENCH_UNVERIFIED_READS=1, the bench\'s internal switch), read once. ' +
-    `A second read of the verifying bridge, every chunk remembered (only an fstat per chunk), ran at ${text(spread(s.streamVerifySteady))} MB/s. ${load}`
+    `A second read of the verifying bridge, every chunk remembered (no hash, no extra system call), ran at ${text(spread(s.streamVerifySteady))} MB/s. ${load}`
   rows.push(verified)
   return rows
 }
