@@ -49,6 +49,8 @@ export interface BridgeSamples {
   /** The same rounds from a bridge started with serve-time verification off: its first and second reads. */
   streamUnverified: number[]
   streamUnverifiedAgain: number[]
+  /** CPU seconds the bridge process used per read of the whole file (all threads, and its main thread): first reads, second reads, reads with verification off. */
+  streamCpu: Record<'first' | 'steady' | 'off', Array<{ process: number, main: number }>>
   /** A minimal node:http server in a child process piping fs.createReadStream, MB/s per run. */
   plainHttp: number[]
   /** 1-minute load average at the start and at the end of the suite. */
@@ -62,6 +64,9 @@ const med = (xs: number[]): number => spread(xs).median
 const text = (s: Spread): string => s.min === s.max ? formatNumber(s.median) : `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`
 const memText = (m: ProcMemory[], key: 'rss' | 'hwm' = 'rss'): string =>
   `${formatNumber(med(m.map(x => mb(x[key]))))} MB (anon ${formatNumber(med(m.map(x => mb(x.anon))))} + file-backed ${formatNumber(med(m.map(x => mb(x.file))))})`
+
+const cpuText = (xs: Array<{ process: number, main: number }>): string =>
+  `${formatNumber(med(xs.map(x => x.process)))} / ${formatNumber(med(xs.map(x => x.main)))}`
 
 function row (name: string, values: number[], unit: string, more: Partial<Row> = {}): Row {
   const s = spread(values)
@@ -169,7 +174,9 @@ export function bridgeRows (s: BridgeSamples): Row[] {
     s.streamVerifyFirst, s.streamUnverified, 'a bridge with verification off, same round'), VERIFY_TARGET)
   verified.notes = 'Rounds of four reads of the whole file, two rounds per run: a bridge just restarted over its cache has verified nothing, so its first read hashes every chunk against the manifest (node:crypto SHA-256 on the bridge\'s main thread, two chunks read ahead of the socket), and its second finds every chunk remembered; ' +
     'then the same folders under a bridge started with verification off (PIPBINGO_BENCH_UNVERIFIED_READS=1, the bench\'s internal switch) read twice. Ratios pair the reads of one round. ' +
-    `Steady state, second reads: ${text(spread(s.streamVerifySteady))} MB/s verifying vs ${text(spread(s.streamUnverifiedAgain))} MB/s without, ratio ${text(spread(pairedRatios(s.streamVerifySteady, s.streamUnverifiedAgain)))}. ${load}`
+    `Steady state, second reads: ${text(spread(s.streamVerifySteady))} MB/s verifying vs ${text(spread(s.streamUnverifiedAgain))} MB/s without, ratio ${text(spread(pairedRatios(s.streamVerifySteady, s.streamUnverifiedAgain)))}. ` +
+    `CPU time of the bridge process per read of the ${GIB} file (all threads / main thread, s, median), which other work on the machine skews far less than throughput: ` +
+    `first read ${cpuText(s.streamCpu.first)}, second read ${cpuText(s.streamCpu.steady)}, verification off ${cpuText(s.streamCpu.off)}. ${load}`
   const steady = withBaseline(row(`diagnostic: the same, steady state: second read, every chunk verified and remembered, ${GIB}`, s.streamVerifySteady, 'MB/s', { extra: true }),
     s.streamVerifySteady, s.streamUnverifiedAgain, 'second read with verification off, same round')
   rows.push(verified, steady)

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bundleBridge } from '../lib/bridge-bundle'
 import { measureDownload, type DownloadMeasure } from '../lib/bridge-download'
-import { MemorySampler, procMemory, spawnNode, startBridgeProcess, startRelayProcess, stopProcess, timeToExit, type BridgeEntry, type BridgeProcess, type ProcMemory } from '../lib/bridge-process'
+import { MemorySampler, procCpu, procMemory, spawnNode, startBridgeProcess, startRelayProcess, stopProcess, timeToExit, type BridgeEntry, type BridgeProcess, type ProcMemory } from '../lib/bridge-process'
 import { readFileStream, readUrl, startPlainFileServer } from '../lib/bridge-read'
 import { sha256OfFile, writePseudoRandomFile } from '../lib/files'
 import { startBenchRelay, type BenchRelay } from '../lib/relay'
@@ -72,7 +72,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   const samples: BridgeSamples = {
     nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], bundleReady: [], bridgeReadyCached: [], cachedRehashed: [],
     readyMemory: [], bundleReadyMemory: [], downloads: [], knob: [], streamPeak: [],
-    stream: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], streamUnverifiedAgain: [], load: [loadAverage()], knobFlag: KNOB
+    stream: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], streamUnverifiedAgain: [], streamCpu: { first: [], steady: [], off: [] }, load: [loadAverage()], knobFlag: KNOB
   }
   try {
     const bundled = await bundleBridge(join(dir, 'bundle'))
@@ -227,23 +227,26 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
     // second finds them remembered); then the same folders under a bridge started with
     // verification off (the bench's internal switch) twice; then a verifying bridge again
     const rounds: string[] = []
-    const timed = async (into: number[], what: string): Promise<void> => {
+    const timed = async (into: number[], what: string, cpu: Array<{ process: number, main: number }>): Promise<void> => {
+      const before = await procCpu(bridge!.pid)
       const read = await readUrl(streamUrlOf(bridge!))
+      const after = await procCpu(bridge!.pid)
       if (read.bytes !== SIZE) throw new Error(`GET /stream (${what}) gave ${read.bytes} bytes, expected ${SIZE}`)
       into.push(megabytesPerSecond(SIZE, read.ms))
-      rounds.push(`${what} ${megabytesPerSecond(SIZE, read.ms).toFixed(0)}`)
+      cpu.push({ process: after.process - before.process, main: after.main - before.main })
+      rounds.push(`${what} ${megabytesPerSecond(SIZE, read.ms).toFixed(0)} (CPU ${(after.process - before.process).toFixed(2)} s)`)
     }
     for (let k = 0; k < VERIFY_ROUNDS; k++) {
       if (k > 0) {
         await stopProcess(bridge)
         bridge = await startBridgeProcess({ kind: 'tsx' }, f)
       }
-      await timed(samples.streamVerifyFirst, 'first read (hashes)')
-      await timed(samples.streamVerifySteady, 'second read (remembered)')
+      await timed(samples.streamVerifyFirst, 'first read (hashes)', samples.streamCpu.first)
+      await timed(samples.streamVerifySteady, 'second read (remembered)', samples.streamCpu.steady)
       await stopProcess(bridge)
       bridge = await startBridgeProcess({ kind: 'tsx' }, f, { env: { PIPBINGO_BENCH_UNVERIFIED_READS: '1' } })
-      await timed(samples.streamUnverified, 'verification off')
-      await timed(samples.streamUnverifiedAgain, 'verification off, again')
+      await timed(samples.streamUnverified, 'verification off', samples.streamCpu.off)
+      await timed(samples.streamUnverifiedAgain, 'verification off, again', samples.streamCpu.off)
     }
     ctx.progress(`${tag}: GET /stream after restarts, MB/s: ${rounds.join(', ')}`)
   } finally {
