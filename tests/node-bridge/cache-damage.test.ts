@@ -30,6 +30,26 @@ async function flipByte (path: string, at: number): Promise<number> {
   }
 }
 
+/** What GET /stream sent, read as it comes, and the error that ended it early if one did. */
+async function streamReceived (url: string): Promise<{ bytes: Uint8Array, error?: Error }> {
+  const parts: Uint8Array[] = []
+  let error: Error | undefined
+  try {
+    const reader = (await fetch(url)).body!.getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      parts.push(value)
+    }
+  } catch (err) {
+    error = err as Error
+  }
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) { bytes.set(p, at); at += p.byteLength }
+  return { bytes, error }
+}
+
 /** The whole of GET /stream, or the error that ended it early. */
 async function streamAll (url: string): Promise<{ bytes?: Uint8Array, error?: Error }> {
   try {
@@ -131,6 +151,54 @@ describe('a byte changed in a complete file of the cache, mtime kept: never serv
     } finally {
       await bridge.close()
       await gate.close()
+    }
+  }, 60_000)
+})
+
+describe('GET /stream of a damaged file when its download cannot run now', () => {
+  const NAME = 'video_busy.mp4'
+  const OTHERS = ['video_o1.mp4', 'video_o2.mp4', 'video_o3.mp4']
+  let content: TestContent
+  let others: TestContent[]
+  let relay: TestRelay
+  let gate: OriginGate
+
+  beforeAll(async () => {
+    content = await makeContent((CHUNKS - 1) * CHUNK + 77, { seed: 63, name: NAME })
+    others = await Promise.all(OTHERS.map(async (name, k) => await makeContent(4 * CHUNK, { seed: 70 + k, name })))
+    relay = await startRelay([content, ...others].map(c => ({ name: c.manifest.name, bytes: c.bytes })))
+    gate = await OriginGate.start(relay)
+  })
+  afterAll(async () => {
+    await gate?.close()
+    await relay?.close()
+  })
+
+  it('ends the response unfinished, having sent no byte of the bad chunk; the download runs once a slot frees', async () => {
+    const bridge = await startBridge(relay, { relayHttp: gate.url })
+    try {
+      gate.open(content.contentId)
+      await postDownload(bridge.url, NAME)
+      await bridge.waitFor(NAME, 'seeding')
+      // the three download slots taken by downloads the origin holds back
+      for (const name of OTHERS) await postDownload(bridge.url, name)
+      for (const name of OTHERS) await bridge.waitFor(name, 'downloading')
+      const path = join(bridge.dir, 'cache', NAME)
+      const { atime, mtime } = await stat(path)
+      await flipByte(path, AT)
+      await utimes(path, atime, mtime)
+
+      const received = await streamReceived(`${bridge.url}/stream/${NAME}`)
+      expect(received.error).toBeDefined()
+      expect(received.bytes.byteLength).toBeLessThanOrEqual(BAD * CHUNK) // nothing of the bad chunk
+      expect(digest(received.bytes)).toBe(digest(content.bytes.subarray(0, received.bytes.byteLength)))
+      expect(bridge.bridge.manager.get(NAME)!.state).toBe('queued')
+
+      for (const c of others) gate.open(c.contentId)
+      await bridge.waitFor(NAME, 'seeding')
+      expect(digest(await readFile(path))).toBe(digest(content.bytes))
+    } finally {
+      await bridge.close()
     }
   }, 60_000)
 })
