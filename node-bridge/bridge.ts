@@ -31,7 +31,7 @@ import { createRestApp } from './rest/app'
 import { appOrigins } from './rest/guards'
 import { loadOrCreateApiToken } from './rest/token'
 import { describeStats, type BridgeStats } from './stats'
-import { FsChunkStore, type ScanProgress } from './store/index'
+import { FsChunkStore, type DamageEvent, type ScanProgress } from './store/index'
 import { nameKey } from '@core/routing/names'
 
 export interface Bridge {
@@ -45,6 +45,8 @@ export interface Bridge {
   readonly announcer: Announcer
   /** `registered` (detail: the name) once the relay's tracker has taken this bridge's name, after each connection to the relay: others can find it from then on. */
   readonly nameRegistered: EventTarget
+  /** Chunks of complete files found damaged in the cache since start (not served, fetched again). */
+  readonly damagedChunks: () => number
   /** Bytes from peers, from the origin, uploaded: the whole daemon's. */
   readonly transfer: TransferStats
   readonly metrics: BridgeMetrics
@@ -72,6 +74,10 @@ export interface CreateBridgeOptions {
   /** Sees every chat frame as it crosses the wire (tests: what a capture above Noise would show). */
   chatTap?: FrameTap
   ipcLimits?: Partial<IpcLimits>
+  /** A complete file of the cache found damaged and made a download again (for the console). */
+  onDamaged?(event: DamageEvent): void
+  /** Verify chunks read back from the cache (default true; false only for the bench's baseline). */
+  verifyReads?: boolean
 }
 
 /** Attempts at a manifest while the relay's HTTP side does not answer, before the download fails. */
@@ -84,16 +90,36 @@ const MANIFEST_ATTEMPTS = 5
  */
 export async function createBridge (config: BridgeConfig, options: CreateBridgeOptions = {}): Promise<Bridge> {
   const logger = options.logger ?? defaultLogger()
-  const store = await FsChunkStore.open({ dir: config.cacheDir, scan: true, logger, onProgress: options.onScanProgress })
+  // damage found while the store opens is counted and told; its re-fetch is the resumed partial the manager lists
+  const damage = { chunks: 0, refetch: async (_contentId: string): Promise<void> => {} }
+  const store = await FsChunkStore.open({
+    dir: config.cacheDir,
+    scan: true,
+    logger,
+    onProgress: options.onScanProgress,
+    repair: true,
+    verifyReads: options.verifyReads,
+    onDamaged: async e => {
+      damage.chunks += e.lost.length
+      options.onDamaged?.(e)
+      await damage.refetch(e.contentId)
+    }
+  })
   try {
-    return await assemble(config, store, logger, options)
+    return await assemble(config, store, logger, options, damage)
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assemble (config: BridgeConfig, store: FsChunkStore, logger: ComponentLogger, options: CreateBridgeOptions): Promise<Bridge> {
+interface Damage {
+  chunks: number
+  /** Fetch a damaged content again (the download manager, once it exists). */
+  refetch(contentId: string): Promise<void>
+}
+
+async function assemble (config: BridgeConfig, store: FsChunkStore, logger: ComponentLogger, options: CreateBridgeOptions, damage: Damage): Promise<Bridge> {
   const log = logger.forComponent('pipbingo:bridge')
   const transfer = new TransferStats()
   const privateKey = await loadOrCreateIdentity(config.dataDir)
@@ -206,6 +232,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     maxConcurrent: config.maxConcurrentDownloads,
     log: logger.forComponent('pipbingo:bridge:downloads')
   })
+  damage.refetch = async contentId => { await manager.refetch(contentId) }
 
   const stats = async (): Promise<BridgeStats> => await describeStats({
     peerId: selfId,
@@ -214,7 +241,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     listenAddrs: () => node.getMultiaddrs().map(String),
     transfer,
     manager,
-    store
+    store,
+    damagedChunks: () => damage.chunks
   })
   const metrics = createBridgeMetrics({ stats, downloads: state => manager.count(state) })
   const app = createRestApp({
@@ -277,6 +305,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     relayHttp,
     announcer,
     nameRegistered,
+    damagedChunks: () => damage.chunks,
     transfer,
     metrics,
     chat,

@@ -37,7 +37,10 @@ async function main (): Promise<void> {
       } else if (e.type === 'file-skipped') {
         console.log(m.skipped(e.filename, e.reason))
       }
-    }
+    },
+    onDamaged: e => { console.log(m.cacheDamaged(e.filename, e.lost.length, e.lost.length + e.kept)) },
+    // the bench's baseline only (tests/bench/suites/bridge.ts): GET /stream without verifying what it reads
+    verifyReads: process.env.PIPBINGO_BENCH_UNVERIFIED_READS !== '1'
   })
   bridge.nameRegistered.addEventListener('registered', () => { console.log(m.nameRegistered(bridge.name)) })
   printDownloads(bridge.manager, line => { console.log(line) }, { lang: config.lang })

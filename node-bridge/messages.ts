@@ -88,6 +88,7 @@ const en = {
   downloadFailedNoSource: (file: string) => `❌ Download failed: ${file}: no peer or origin has this file`,
   lookingForSource: (file: string) => `🔎 Looking for a peer or origin that has ${file} (it waits without taking a download slot)`,
   downloadCancelled: (file: string) => `🛑 Download cancelled: ${file}`,
+  cacheDamaged: (file: string, lost: number, total: number) => `⚠️  ${file} is damaged in the cache: ${lost} of ${total} chunks do not match their hashes; they are not served and are fetched again`,
   // the REST API's messages
   restStarted: 'Download started',
   restQueued: 'Queued: every download slot is busy',
@@ -224,6 +225,7 @@ const fr: Messages = {
   downloadFailedNoSource: (file) => `❌ Échec du téléchargement: ${file}: aucun pair ni l'origine n'a ce fichier`,
   lookingForSource: (file) => `🔎 Recherche d'un pair ou de l'origine qui a ${file} (sans occuper d'emplacement de téléchargement)`,
   downloadCancelled: (file) => `🛑 Téléchargement annulé: ${file}`,
+  cacheDamaged: (file, lost, total) => `⚠️  ${file} est endommagé dans le cache: ${lost} chunks sur ${total} ne correspondent pas à leur empreinte; ils ne sont plus servis et sont téléchargés de nouveau`,
   restStarted: 'Téléchargement démarré',
   restQueued: 'En file d\'attente: les emplacements de téléchargement sont occupés',
   restWaitingForSource: 'En file d\'attente: aucun pair ni l\'origine n\'a encore ce fichier ; échec si aucun ne se présente',

@@ -46,6 +46,7 @@ export function createBridgeMetrics (sources: BridgeMetricsSources, options: { d
   counter('pipbingo_bridge_bytes_from_origin_total', 'Verified bytes received from the origin (libp2p and HTTP)', s => s.bytes_from_origin)
   counter('pipbingo_bridge_bytes_from_http_total', 'Verified bytes received from the origin over HTTP', s => s.bytes_from_http)
   counter('pipbingo_bridge_bytes_uploaded_total', 'Bytes of chunks sent to other peers', s => s.bytes_uploaded)
+  counter('pipbingo_bridge_damaged_chunks_total', 'Chunks of complete files found not matching their manifest in the cache (not served, fetched again)', s => s.damaged_chunks)
   gauge('pipbingo_bridge_peers_connected', 'Peers with an open libp2p connection', s => s.connected_peers)
   gauge('pipbingo_bridge_relay_connected', '1 when connected to the relay', s => s.relay_connected ? 1 : 0)
   gauge('pipbingo_bridge_cache_files', 'Complete files in the cache', s => s.cache_files)

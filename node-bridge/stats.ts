@@ -30,6 +30,8 @@ export interface BridgeStats {
   download_speed: number
   upload_speed: number
   listen_addrs: string[]
+  /** Chunks of complete files found damaged in the cache since start: not served, fetched again. */
+  damaged_chunks: number
 }
 
 export interface StatsSources {
@@ -40,6 +42,7 @@ export interface StatsSources {
   transfer: TransferStats
   manager: Pick<DownloadManager, 'count'>
   store: Pick<FsChunkStore, 'listContents' | 'isComplete'>
+  damagedChunks?: () => number
 }
 
 export async function describeStats (s: StatsSources): Promise<BridgeStats> {
@@ -61,6 +64,7 @@ export async function describeStats (s: StatsSources): Promise<BridgeStats> {
     bytes_uploaded: t.bytesUploaded,
     download_speed: round2(t.downloadRate / KB),
     upload_speed: round2(t.uploadRate / KB),
-    listen_addrs: s.listenAddrs()
+    listen_addrs: s.listenAddrs(),
+    damaged_chunks: s.damagedChunks?.() ?? 0
   }
 }

@@ -193,6 +193,28 @@ export class DownloadManager extends EventTarget {
     return job
   }
 
+  /**
+   * The cache found a complete file damaged and made it a partial again
+   * (FsChunkStore's `repair`): its job goes from seeding back to the queue,
+   * ahead of the others (a reader may be waiting), and the tracker hears it
+   * is no longer complete. Before start() nothing is listed yet: start()
+   * queues the partial like any other.
+   */
+  async refetch (contentId: ContentId): Promise<void> {
+    const job = [...this.jobs.values()].find(j => j.contentId === contentId && isDone(j.state))
+    if (job == null || this.stopped) return
+    const from = job.state
+    job.completedAt = undefined
+    this.init.announcer.set(contentId, false)
+    await this.prepare(job)
+    if (this.stopped || job.state !== from) return
+    job.state = 'queued'
+    job.queuedAt = new Date(this.now())
+    this.queue.unshift(job)
+    this.pump()
+    if (job.state === 'queued') this.emit('state', { from, to: 'queued', status: job.snapshot(), resumed: false })
+  }
+
   /** What `GET /stream/:filename` reads; waits for the session of a download whose manifest is on its way. */
   async streamTarget (filename: string, options?: AbortOptions): Promise<StreamTarget> {
     const { store } = this.init

@@ -2,7 +2,8 @@
  * A download's life: `queued → downloading → completed → seeding`, or
  * `failed` / `cancelled` on the way (either can be asked for again, which
  * queues it anew). `completed` is a moment: the file is whole and verified;
- * `seeding` follows at once and lasts while the daemon runs.
+ * `seeding` follows at once and lasts while the daemon runs, unless the
+ * cache finds the file damaged: then `queued` again, for what it lost.
  */
 export const DOWNLOAD_STATES = ['queued', 'downloading', 'completed', 'seeding', 'failed', 'cancelled'] as const
 
@@ -12,7 +13,7 @@ const NEXT: Record<DownloadState, readonly DownloadState[]> = {
   queued: ['downloading', 'cancelled', 'failed'],
   downloading: ['completed', 'failed', 'cancelled'],
   completed: ['seeding'],
-  seeding: [],
+  seeding: ['queued'], // the cache found the file damaged: it downloads what it lost (DownloadManager.refetch)
   failed: ['queued', 'cancelled'],
   cancelled: ['queued']
 }

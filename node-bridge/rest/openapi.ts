@@ -174,7 +174,8 @@ export function openApiDocument (): Record<string, unknown> {
             bytes_uploaded: int,
             download_speed: num,
             upload_speed: num,
-            listen_addrs: { type: 'array', items: str }
+            listen_addrs: { type: 'array', items: str },
+            damaged_chunks: int
           },
           example: { peer_id: '12D3KooWXyZ...', connected_peers: 1, seeding_files: 0, downloading_files: 0, cache_files: 0 }
         },

@@ -1,4 +1,3 @@
-import { open, type FileHandle } from 'node:fs/promises'
 import type { RequestHandler, Response } from 'express'
 import { chunkRange, type ContentId, type Manifest } from '@core/content/manifest'
 import { decideRange, rangeReply } from '@core/http/range'
@@ -10,21 +9,34 @@ import { filenameParam } from './params'
 
 export interface StreamDeps {
   manager: Pick<DownloadManager, 'streamTarget'>
-  store: Pick<ChunkStore, 'getChunk'> & { pathOf(contentId: ContentId): string | undefined }
+  /** `getChunk` verifies what it reads (FsChunkStore); `repaired` resolves once a damaged file is a download again. */
+  store: Pick<ChunkStore, 'getChunk'> & { repaired(contentId: ContentId): Promise<void> }
   log: (msg: string) => void
 }
 
-/** Pieces written to the socket from a complete file. */
-const FILE_PIECE_BYTES = 256 * 1024
+/** Chunks read ahead of the one being written: their reads overlap the socket's writes. */
+const READ_AHEAD = 2
+
+/** How long a response waits for a damaged chunk to be fetched again before it ends unfinished. */
+export const REFETCH_WAIT_MS = 30_000
 
 /**
  * `GET|HEAD /stream/:filename`: a file of the cache with exact ranges
  * (`decideRange`: 206 + `Content-Range`, 416 + `bytes *\/size`, suffixes),
- * playable by `<video>` and VLC. A complete file is read from its path in
- * the cache; a file still downloading is read chunk by chunk as the swarm
- * brings them, the session's critical window moved to the range asked
- * for (`seek`, then `waitForChunk` for each chunk), so a player gets the
- * bytes it waits on first. Only verified chunks are ever sent.
+ * playable by `<video>` and VLC. Every byte goes through the store's
+ * `getChunk`, chunk by chunk, which verifies what it reads from disk (each
+ * chunk at its first read after start or after the file changed): a chunk
+ * that does not match is never sent. A file still downloading is read as
+ * the swarm brings its chunks, the session's critical window moved to the
+ * range asked for (`seek`, then `waitForChunk` for each chunk), so a player
+ * gets the bytes it waits on first.
+ *
+ * A damaged chunk of a complete file: the store drops it and makes the file
+ * a download again; the response waits for that chunk to be fetched again
+ * (first in line: the swarm serves a waiting reader first) and goes on. If
+ * it does not come within REFETCH_WAIT_MS, or the download cannot run now,
+ * the response ends unfinished (the connection is closed before the
+ * promised length): a client sees a failed transfer, never wrong bytes.
  */
 export function streamHandler (deps: StreamDeps): RequestHandler {
   return async (req, res) => {
@@ -47,12 +59,10 @@ export function streamHandler (deps: StreamDeps): RequestHandler {
       res.end()
       return
     }
-    const path = session == null ? deps.store.pathOf(contentId) : undefined
     // a player learns at once that its range is coming, even if the swarm has yet to bring it
-    if (path == null) res.flushHeaders()
+    if (session != null) res.flushHeaders()
     try {
-      if (path != null) await sendFile(res, path, start, end, size, closed.signal)
-      else await sendChunks(res, { contentId, manifest, session, store: deps.store }, start, end, closed.signal)
+      await sendChunks(res, { filename, contentId, manifest, session, deps }, start, end, closed.signal)
       if (!res.destroyed) res.end()
     } catch (err) {
       if (!closed.signal.aborted) deps.log(`streaming ${filename} failed mid-response: ${(err as Error).message}`)
@@ -61,47 +71,68 @@ export function streamHandler (deps: StreamDeps): RequestHandler {
   }
 }
 
-/** Bytes `start..end` (inclusive) of a complete file, piece by piece, waiting for the socket to drain. */
-async function sendFile (res: Response, path: string, start: number, end: number, size: number, signal: AbortSignal): Promise<void> {
-  let handle: FileHandle | undefined
-  try {
-    handle = await open(path, 'r')
-    if ((await handle.stat()).size !== size) throw new Error(`${path} changed size behind the cache's back`)
-    for (let offset = start; offset <= end && !signal.aborted;) {
-      // a fresh buffer each time: the socket may still hold the previous one
-      const buffer = Buffer.allocUnsafe(Math.min(FILE_PIECE_BYTES, end - offset + 1))
-      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, offset)
-      if (bytesRead === 0) throw new Error(`${path} ended early`)
-      await write(res, buffer.subarray(0, bytesRead), signal)
-      offset += bytesRead
-    }
-  } finally {
-    await handle?.close()
-  }
-}
-
 interface ChunkSource {
+  filename: string
   contentId: ContentId
   manifest: Manifest
   session?: SwarmSession
-  store: Pick<ChunkStore, 'getChunk'>
+  deps: StreamDeps
 }
 
 /** Bytes `start..end` (inclusive) chunk by chunk from the store, waiting for each chunk the swarm has not brought yet. */
 async function sendChunks (res: Response, src: ChunkSource, start: number, end: number, signal: AbortSignal): Promise<void> {
-  const { manifest, session } = src
+  const { manifest, contentId, deps } = src
+  let session = src.session
   const first = Math.floor(start / manifest.chunkSize)
   const last = Math.floor(end / manifest.chunkSize)
   session?.seek(start)
-  for (let i = first; i <= last && !signal.aborted; i++) {
+  const read = async (i: number): Promise<Uint8Array | undefined> => {
     await session?.waitForChunk(i, { signal })
-    const chunk = await src.store.getChunk(src.contentId, i, { signal })
-    if (chunk == null) throw new Error(`chunk ${i} of ${src.contentId} is not readable`)
+    return await deps.store.getChunk(contentId, i, { signal })
+  }
+  const ahead = new Map<number, Promise<Uint8Array | undefined>>()
+  const take = (i: number): Promise<Uint8Array | undefined> => {
+    for (let j = i; j <= Math.min(last, i + READ_AHEAD); j++) {
+      if (ahead.has(j)) continue
+      const p = read(j)
+      p.catch(() => {}) // the loop may end before it takes this one
+      ahead.set(j, p)
+    }
+    const p = ahead.get(i)!
+    ahead.delete(i)
+    return p
+  }
+  for (let i = first; i <= last && !signal.aborted; i++) {
+    let chunk = await take(i)
+    if (chunk == null) {
+      // damaged (or not readable): wait for the cache to fetch it again, then read it afresh
+      ahead.clear()
+      session = await refetched(src, i, signal)
+      chunk = await deps.store.getChunk(contentId, i, { signal })
+      if (chunk == null) throw new Error(`chunk ${i} of ${contentId} is not readable`)
+    }
     const range = chunkRange(manifest, i)
     const from = Math.max(start, range.start) - range.start
     const to = Math.min(end + 1, range.end) - range.start
     await write(res, chunk.subarray(from, to), signal)
   }
+}
+
+/**
+ * Chunk `index` could not be read verified: once the store has made the
+ * file a download again, wait (REFETCH_WAIT_MS at most) for the session
+ * that fetches it to bring that chunk. Returns that session (undefined when
+ * the file turned out whole). Throws when no download runs for it.
+ */
+async function refetched (src: ChunkSource, index: number, signal: AbortSignal): Promise<SwarmSession | undefined> {
+  const { deps, contentId, filename } = src
+  await deps.store.repaired(contentId)
+  const bounded = AbortSignal.any([signal, AbortSignal.timeout(REFETCH_WAIT_MS)])
+  const target = await deps.manager.streamTarget(filename, { signal: bounded })
+  if (target.contentId !== contentId) throw new Error(`${filename} holds another content now`)
+  target.session?.seek(chunkRange(src.manifest, index).start)
+  await target.session?.waitForChunk(index, { signal: bounded })
+  return target.session
 }
 
 async function write (res: Response, bytes: Uint8Array, signal: AbortSignal): Promise<void> {

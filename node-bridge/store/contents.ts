@@ -16,6 +16,14 @@ export interface Entry {
   persisting?: Promise<void>
   /** The partial's `.part`, open for writing from its first chunk until it completes or is deleted. */
   part?: SharedFile
+  /**
+   * The chunks read back from disk and found to match the manifest, while
+   * the file had `identity` (see identityOf): read again under the same
+   * identity, they are not hashed again. Another identity starts afresh.
+   */
+  verified?: { identity: string, chunks: Bitfield }
+  /** A complete file found damaged being checked and made a partial again (FsChunkStore.reopen). */
+  reopening?: Promise<void>
   deleted: boolean
 }
 

@@ -22,6 +22,7 @@ import { PART_SUFFIX, StoreLayout } from './layout'
 import { dropLostChunks, loadManifests, loadPartials } from './load-state'
 import { PartialWrites } from './partial-writes'
 import { readChunk } from './read-chunk'
+import { reopenDamaged } from './repair'
 import { DEFAULT_READ_HANDLES, ReadHandles } from './read-handles'
 import { ScanCache, type FileStamp } from './scan-cache'
 import { scanFolder } from './scan-folder'
@@ -172,7 +173,7 @@ export class FsChunkStore implements ChunkStore {
     this.check(options)
     const entry = this.contents.get(contentId)
     if (entry == null || !entry.have.has(index)) return undefined
-    const read = await readChunk(entry, index, e => this.pathOfEntry(e), this.readers)
+    const read = await readChunk(entry, index, e => this.pathOfEntry(e), this.readers, this.init.verifyReads ?? true)
     if (read.ok) return read.bytes
     if (read.reason === 'corrupt') this.corrupt(entry, index, read.path)
     else this.log.error('chunk %d of %s: %s is gone', index, contentId, read.path)
@@ -268,6 +269,11 @@ export class FsChunkStore implements ChunkStore {
     return this.contents.get(contentId)?.complete === true
   }
 
+  /** Resolves once a damaged file of this content being checked is a partial again (or found whole). */
+  async repaired (contentId: ContentId): Promise<void> {
+    await this.contents.get(contentId)?.reopening
+  }
+
   /** Finish the work under way, close every file, flush the partials. Every call resolves once that is done. */
   async close (): Promise<void> {
     this.closing ??= this.shutDown()
@@ -297,9 +303,12 @@ export class FsChunkStore implements ChunkStore {
       this.contents.add(newEntry(p.contentId, p.manifest, p.filename, p.have))
     }
     const { files, present } = await scanFolder({
-      layout, cache: this.cache, manifests, hash: init.scan ?? true, chunkSize: init.chunkSize, log, onProgress: init.onProgress, signal: init.signal
+      layout, cache: this.cache, manifests, hash: init.scan ?? true, chunkSize: init.chunkSize, repair: init.repair, log, onProgress: init.onProgress, signal: init.signal
     })
-    for (const file of files) await this.adopt(file, !manifests.has(file.contentId))
+    for (const file of files) {
+      const entry = await this.adopt(file, !manifests.has(file.contentId))
+      if (file.changed === true) await this.reopen(entry, 'changed')
+    }
     let removed = 0
     for (const contentId of manifests.keys()) {
       if (this.contents.has(contentId)) continue
@@ -406,7 +415,15 @@ export class FsChunkStore implements ChunkStore {
 
   private corrupt (entry: Entry, index: number, path: string): void {
     this.log.error('chunk %d of %s in %s no longer matches its manifest: not served', index, entry.contentId, path)
-    if (!entry.complete) entry.have.clear(index) // fetch it again
+    if (!entry.complete) {
+      entry.have.clear(index) // fetch it again
+    } else if (this.init.repair === true) {
+      // no longer claimed (HAVE, have()) from now on; the whole file is checked and made a partial again
+      entry.have.clear(index)
+      entry.reopening ??= this.track(this.meta.run(async () => { await this.reopen(entry, 'read') }))
+        .catch((err: Error) => { this.log.error('could not repair %s: %s', path, err.message) })
+        .finally(() => { entry.reopening = undefined })
+    }
     this.init.onCorruption?.({ contentId: entry.contentId, index, path })
   }
 
@@ -415,6 +432,12 @@ export class FsChunkStore implements ChunkStore {
     if (!isNoSpace(err)) return err
     const code = (err as NodeJS.ErrnoException).code as string
     return new DiskFullError(`The disk holding the cache (${this.dir}) is full (${code})`, { cause: err })
+  }
+
+  /** See reopenDamaged: only a complete file the store still holds as it was. */
+  private async reopen (entry: Entry, cause: 'read' | 'changed'): Promise<void> {
+    if (this.closed || entry.deleted || !entry.complete || this.contents.get(entry.contentId) !== entry) return
+    await reopenDamaged({ layout: this.layout, contents: this.contents, cache: this.cache, readers: this.readers, log: this.log, onDamaged: this.init.onDamaged }, entry, cause)
   }
 
   private check (options: AbortOptions | undefined): void {

@@ -1,3 +1,3 @@
 export { FsChunkStore } from './fs-store'
 export * from './errors'
-export type { AddedFile, AddFileOptions, CorruptionEvent, FsChunkStoreInit, ScanProgress } from './types'
+export type { AddedFile, AddFileOptions, CorruptionEvent, DamageEvent, FsChunkStoreInit, ScanProgress } from './types'

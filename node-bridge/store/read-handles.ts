@@ -41,23 +41,33 @@ export class ReadHandles {
    * the file is gone), StoreClosedError after `close`.
    */
   async read (path: string, position: number, length: number): Promise<Uint8Array> {
+    return (await this.readIdentified(path, position, length, false)).bytes
+  }
+
+  /**
+   * `read`, and the identity of the file the bytes came from (identityOf:
+   * device, inode, size, mtime, ctime), from the stat every read makes
+   * anyway (the name's, alongside the read; a handle just opened: its
+   * fstat), so knowing it costs no extra system call.
+   */
+  async readIdentified (path: string, position: number, length: number, identify = true): Promise<{ bytes: Uint8Array, identity?: string }> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new StoreClosedError()
       const cached = attempt === 0 ? this.take(path) : undefined
       const { slot, evicted } = cached != null ? { slot: cached, evicted: undefined } : this.open(path)
       let bytes: Uint8Array
-      let current: boolean
+      let now: BigIntStats | undefined
       try {
-        [bytes, current] = await Promise.all([
+        [bytes, now] = await Promise.all([
           slot.file.use(async handle => await readAt(handle, position, length)),
-          cached == null || this.stillNamed(path, slot), // a handle just opened by name is that file
+          cached == null ? slot.opened : this.statIfNamed(path, slot), // a handle just opened by name is that file
           evicted
         ])
       } catch (err) {
         await this.forget(path, slot)
         throw err
       }
-      if (current) return bytes
+      if (now != null) return { bytes, identity: identify ? identityOf(now) : undefined }
       await this.forget(path, slot) // the name leads to another file now: read that one
     }
   }
@@ -103,8 +113,22 @@ export class ReadHandles {
     return { slot, evicted: Promise.all(closing) }
   }
 
-  private async stillNamed (path: string, slot: Slot): Promise<boolean> {
+  /** The stat of `path` if it still leads to the file `slot` has open, else undefined. */
+  private async statIfNamed (path: string, slot: Slot): Promise<BigIntStats | undefined> {
     const [now, opened] = await Promise.all([stat(path, { bigint: true }), slot.opened])
-    return now.ino === opened.ino && now.dev === opened.dev
+    return now.ino === opened.ino && now.dev === opened.dev ? now : undefined
   }
+}
+
+/**
+ * What tells one state of a file from another: device and inode (which
+ * file), size, and the modification and change times in nanoseconds. Any
+ * write or truncate moves mtime and ctime; `utimes` can put the mtime back
+ * but moves the ctime, which nothing but the kernel sets. Limits: two
+ * writes within one tick of the filesystem's clock share a ctime, and the
+ * stat runs alongside the read, so a write landing between the two (a
+ * writer racing the read by microseconds) can keep a verified identity.
+ */
+export function identityOf (stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
 }

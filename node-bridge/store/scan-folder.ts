@@ -13,6 +13,8 @@ export interface ScannedFile {
   contentId: ContentId
   manifest: Manifest
   hashed: boolean
+  /** A known file whose size or mtime moved: its manifest is the one it had, to be checked (with `repair`). */
+  changed?: boolean
 }
 
 export interface ScanFolderOptions {
@@ -23,6 +25,8 @@ export interface ScanFolderOptions {
   /** Hash files the cache does not vouch for (false: only cache hits count). */
   hash: boolean
   chunkSize?: number
+  /** A known name whose size or mtime moved keeps its content, to be checked against it (see FsChunkStoreInit.repair). */
+  repair?: boolean
   log: Logger
   onProgress?(event: ScanProgress): void
   signal?: AbortSignal
@@ -38,7 +42,9 @@ export interface ScanResult {
  * Look at every complete regular file directly in the folder (not dot-files,
  * not `*.part`, not folders or links, not names `checkFilename` refuses) and
  * find its content id: from the scan cache when size and mtime match, else by
- * hashing it, streaming.
+ * hashing it, streaming. With `repair`, a name the cache knows whose size or
+ * mtime moved keeps its content id (`changed`): the store checks it against
+ * that manifest instead.
  */
 export async function scanFolder (options: ScanFolderOptions): Promise<ScanResult> {
   const { layout, cache, manifests, log } = options
@@ -60,6 +66,13 @@ export async function scanFolder (options: ScanFolderOptions): Promise<ScanResul
     if (cachedId != null && cachedManifest != null) {
       files.push({ filename, stamp, contentId: cachedId, manifest: cachedManifest, hashed: false })
       options.onProgress?.({ type: 'file-cached', filename, contentId: cachedId })
+      continue
+    }
+    // a file the store had under this name changed behind its back: damaged content, not a new one
+    const known = cache.get(filename)
+    const knownManifest = known != null ? manifests.get(known.contentId) : undefined
+    if (options.repair === true && known != null && knownManifest != null) {
+      files.push({ filename, stamp, contentId: known.contentId, manifest: knownManifest, hashed: false, changed: true })
       continue
     }
     if (!options.hash) continue

@@ -21,6 +21,21 @@ export interface CorruptionEvent {
   path: string
 }
 
+/**
+ * A complete file found damaged (with `repair`): every chunk was checked,
+ * and the file is a partial download again holding the `kept` chunks that
+ * match, so that the `lost` ones are fetched again.
+ */
+export interface DamageEvent {
+  contentId: ContentId
+  /** The name the file had, and will have again once complete. */
+  filename: string
+  /** `read`: a chunk read back did not match; `changed`: the file's size or mtime moved while the store was closed. */
+  cause: 'read' | 'changed'
+  lost: number[]
+  kept: number
+}
+
 export interface FsChunkStoreInit {
   /** The store folder (created if missing). */
   dir: string
@@ -32,6 +47,22 @@ export interface FsChunkStoreInit {
   readHandles?: number
   onProgress?(event: ScanProgress): void
   onCorruption?(event: CorruptionEvent): void
+  /**
+   * A damaged complete file is made a partial again and its bad chunks
+   * fetched anew (the bridge's cache), rather than only refused (the relay's
+   * library, the origin: nothing to fetch from). With it, a known file whose
+   * size or mtime changed while the store was closed is checked against the
+   * manifest it had, not hashed as a new content under the same name.
+   */
+  repair?: boolean
+  /** Told once a damaged file is a partial again (with `repair`); awaited before the repair counts as done. */
+  onDamaged?(event: DamageEvent): void | Promise<void>
+  /**
+   * Verify chunks read back from disk (default true): each at its first
+   * read after the store opened or the file changed (see readChunk). false
+   * only for a benchmark's baseline.
+   */
+  verifyReads?: boolean
   logger?: ComponentLogger
   signal?: AbortSignal
 }

@@ -64,6 +64,11 @@ export class OriginGate {
     this.allow(contentId, Infinity)
   }
 
+  /** Let no more chunks of `contentId` through, until `allow` or `open`. */
+  shut (contentId: ContentId): void {
+    this.budgets.set(contentId, 0)
+  }
+
   async close (): Promise<void> {
     for (const id of this.waiting.keys()) this.open(id)
     this.server.closeAllConnections()

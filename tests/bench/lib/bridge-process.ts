@@ -32,6 +32,21 @@ export async function procMemory (pid: number): Promise<ProcMemory> {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') }
 }
 
+/**
+ * CPU time a process has used so far, in seconds (user + system, from
+ * /proc/<pid>/stat): `process` over all its threads, `main` its main
+ * thread's alone (/proc/<pid>/task/<pid>/stat). Clock ticks of 10 ms.
+ */
+export async function procCpu (pid: number): Promise<{ process: number, main: number }> {
+  const seconds = async (path: string): Promise<number> => {
+    const text = await readFile(path, 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ') // after "pid (comm) ": state is field 3
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime: fields 14 and 15
+  }
+  const [all, main] = await Promise.all([seconds(`/proc/${pid}/stat`), seconds(`/proc/${pid}/task/${pid}/stat`)])
+  return { process: all, main }
+}
+
 /** Samples a process's memory every `everyMs` until `stop()`; the sample with the largest RSS is kept. */
 export class MemorySampler {
   max: ProcMemory | undefined
@@ -127,12 +142,12 @@ export interface BridgeFolders {
  * sur …`, printed after the API is bound), so both requests go out then; if
  * the relay is not connected yet, the bridge's `✅ Connected` line is awaited.
  */
-export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[] } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<BridgeProcess> {
   const script = entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [entry.path]
   const started = performance.now()
   const p = spawnNode([...options.nodeArgs ?? [], ...script,
     '--relay-http', folders.relayHttp, '--cache', folders.cacheDir, '--data-dir', folders.dataDir,
-    '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0'])
+    '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0'], { env: options.env })
   try {
     const connected = p.line(/Connected to the P2P server/)
     connected.catch(() => {})

@@ -8,6 +8,7 @@ import { checkTarget, type Row, type Target } from '../types'
 const SUITE = 'bridge'
 const MEMORY_TARGET: Target = { of: 'value', op: '<=', limit: 100 }
 const STARTUP_TARGET: Target = { of: 'value', op: '<=', limit: 1000 }
+const VERIFY_TARGET: Target = { of: 'ratio', op: '>=', limit: 0.9 }
 const GIB = '1 GiB'
 
 /** What the bridge suite measured; start-up arrays hold one sample per round (2 rounds per run), the rest one per run. */
@@ -42,6 +43,14 @@ export interface BridgeSamples {
   /** MB/s per run. */
   stream: number[]
   file: number[]
+  /** GET /stream of a bridge just restarted over its cache: first read (every chunk hashed), second read (remembered), MB/s, one per round (2 per run). */
+  streamVerifyFirst: number[]
+  streamVerifySteady: number[]
+  /** The same rounds from a bridge started with serve-time verification off: its first and second reads. */
+  streamUnverified: number[]
+  streamUnverifiedAgain: number[]
+  /** CPU seconds the bridge process used per read of the whole file (all threads, and its main thread): first reads, second reads, reads with verification off. */
+  streamCpu: Record<'first' | 'steady' | 'off', Array<{ process: number, main: number }>>
   /** A minimal node:http server in a child process piping fs.createReadStream, MB/s per run. */
   plainHttp: number[]
   /** 1-minute load average at the start and at the end of the suite. */
@@ -55,6 +64,9 @@ const med = (xs: number[]): number => spread(xs).median
 const text = (s: Spread): string => s.min === s.max ? formatNumber(s.median) : `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`
 const memText = (m: ProcMemory[], key: 'rss' | 'hwm' = 'rss'): string =>
   `${formatNumber(med(m.map(x => mb(x[key]))))} MB (anon ${formatNumber(med(m.map(x => mb(x.anon))))} + file-backed ${formatNumber(med(m.map(x => mb(x.file))))})`
+
+const cpuText = (xs: Array<{ process: number, main: number }>): string =>
+  `${formatNumber(med(xs.map(x => x.process)))} / ${formatNumber(med(xs.map(x => x.main)))}`
 
 function row (name: string, values: number[], unit: string, more: Partial<Row> = {}): Row {
   const s = spread(values)
@@ -157,5 +169,16 @@ export function bridgeRows (s: BridgeSamples): Row[] {
     s.plainHttp, s.file, 'fs.createReadStream')
   plain.notes = `The ceiling of an HTTP server on loopback with this client: /stream against it is ${text(spread(pairedRatios(s.stream, s.plainHttp)))} (median of per-run ratios) — what the bridge's own handler costs, apart from what HTTP costs.`
   rows.push(fileRow, stream, plain)
+
+  const verified = targeted(withBaseline(row(`bridge GET /stream with serve-time verification vs without, same run: first read after a restart (every chunk hashed), ${GIB}`, s.streamVerifyFirst, 'MB/s'),
+    s.streamVerifyFirst, s.streamUnverified, 'a bridge with verification off, same round'), VERIFY_TARGET)
+  verified.notes = 'Rounds of four reads of the whole file, two rounds per run: a bridge just restarted over its cache has verified nothing, so its first read hashes every chunk against the manifest (node:crypto SHA-256 on the bridge\'s main thread, two chunks read ahead of the socket), and its second finds every chunk remembered; ' +
+    'then the same folders under a bridge started with verification off (PIPBINGO_BENCH_UNVERIFIED_READS=1, the bench\'s internal switch) read twice. Ratios pair the reads of one round. ' +
+    `Steady state, second reads: ${text(spread(s.streamVerifySteady))} MB/s verifying vs ${text(spread(s.streamUnverifiedAgain))} MB/s without, ratio ${text(spread(pairedRatios(s.streamVerifySteady, s.streamUnverifiedAgain)))}. ` +
+    `CPU time of the bridge process per read of the ${GIB} file (all threads / main thread, s, median), which other work on the machine skews far less than throughput: ` +
+    `first read ${cpuText(s.streamCpu.first)}, second read ${cpuText(s.streamCpu.steady)}, verification off ${cpuText(s.streamCpu.off)}. ${load}`
+  const steady = withBaseline(row(`diagnostic: the same, steady state: second read, every chunk verified and remembered, ${GIB}`, s.streamVerifySteady, 'MB/s', { extra: true }),
+    s.streamVerifySteady, s.streamUnverifiedAgain, 'second read with verification off, same round')
+  rows.push(verified, steady)
   return rows
 }

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bundleBridge } from '../lib/bridge-bundle'
 import { measureDownload, type DownloadMeasure } from '../lib/bridge-download'
-import { MemorySampler, procMemory, spawnNode, startBridgeProcess, startRelayProcess, stopProcess, timeToExit, type BridgeEntry, type BridgeProcess, type ProcMemory } from '../lib/bridge-process'
+import { MemorySampler, procCpu, procMemory, spawnNode, startBridgeProcess, startRelayProcess, stopProcess, timeToExit, type BridgeEntry, type BridgeProcess, type ProcMemory } from '../lib/bridge-process'
 import { readFileStream, readUrl, startPlainFileServer } from '../lib/bridge-read'
 import { sha256OfFile, writePseudoRandomFile } from '../lib/files'
 import { startBenchRelay, type BenchRelay } from '../lib/relay'
@@ -15,6 +15,8 @@ export const name = 'bridge'
 
 export const SIZE = 1024 * MiB
 export const FILENAME = 'bench-bridge-1gib.mp4'
+/** Rounds per run of the serve-time verification reads (each: a verifying bridge reads twice, an unverifying one twice). */
+const VERIFY_ROUNDS = 2
 /** Start-ups measured per run: they are short and noisy. */
 const STARTS_PER_RUN = 2
 /** The knob experiment: V8's young generation capped (semi-spaces of 2 MB; Node sizes them up to 64 MB on this machine). */
@@ -47,7 +49,11 @@ interface Env {
  * 3. throughput: `GET /stream/<file>` of that bridge (the file now in its
  *    cache) vs fs.createReadStream of the same file, and a minimal node:http
  *    server (its own child process) sending that file, in a rotating order;
- * 4. the same bridge restarted over its cache (1 GiB file held) to ready.
+ * 4. the same bridge restarted over its cache (1 GiB file held) to ready;
+ *    then, twice over, GET /stream twice from a bridge that has verified
+ *    nothing yet (the first read hashes every chunk, the second finds them
+ *    verified) and twice from the same folders under a bridge started with
+ *    serve-time verification off (PIPBINGO_BENCH_UNVERIFIED_READS=1).
  * Once at the end, a knob experiment: the download again with V8's young
  * generation capped. The load average is recorded before and after: other
  * work on the machine skews every figure here.
@@ -66,7 +72,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   const samples: BridgeSamples = {
     nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], bundleReady: [], bridgeReadyCached: [], cachedRehashed: [],
     readyMemory: [], bundleReadyMemory: [], downloads: [], knob: [], streamPeak: [],
-    stream: [], file: [], plainHttp: [], load: [loadAverage()], knobFlag: KNOB
+    stream: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], streamUnverifiedAgain: [], streamCpu: { first: [], steady: [], off: [] }, load: [loadAverage()], knobFlag: KNOB
   }
   try {
     const bundled = await bundleBridge(join(dir, 'bundle'))
@@ -215,10 +221,42 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
     samples.bridgeReadyCached.push(bridge.readyMs)
     samples.cachedRehashed.push(bridge.output.some(line => line.includes('Analyse de')))
     ctx.progress(`${tag}: restart over the 1 GiB cache: ready in ${bridge.readyMs.toFixed(0)} ms`)
+
+    // serve-time verification, in rounds that alternate: a bridge that has verified nothing
+    // yet (just restarted) reads GET /stream twice (the first read hashes every chunk, the
+    // second finds them remembered); then the same folders under a bridge started with
+    // verification off (the bench's internal switch) twice; then a verifying bridge again
+    const rounds: string[] = []
+    const timed = async (into: number[], what: string, cpu: Array<{ process: number, main: number }>): Promise<void> => {
+      const before = await procCpu(bridge!.pid)
+      const read = await readUrl(streamUrlOf(bridge!))
+      const after = await procCpu(bridge!.pid)
+      if (read.bytes !== SIZE) throw new Error(`GET /stream (${what}) gave ${read.bytes} bytes, expected ${SIZE}`)
+      into.push(megabytesPerSecond(SIZE, read.ms))
+      cpu.push({ process: after.process - before.process, main: after.main - before.main })
+      rounds.push(`${what} ${megabytesPerSecond(SIZE, read.ms).toFixed(0)} (CPU ${(after.process - before.process).toFixed(2)} s)`)
+    }
+    for (let k = 0; k < VERIFY_ROUNDS; k++) {
+      if (k > 0) {
+        await stopProcess(bridge)
+        bridge = await startBridgeProcess({ kind: 'tsx' }, f)
+      }
+      await timed(samples.streamVerifyFirst, 'first read (hashes)', samples.streamCpu.first)
+      await timed(samples.streamVerifySteady, 'second read (remembered)', samples.streamCpu.steady)
+      await stopProcess(bridge)
+      bridge = await startBridgeProcess({ kind: 'tsx' }, f, { env: { PIPBINGO_BENCH_UNVERIFIED_READS: '1' } })
+      await timed(samples.streamUnverified, 'verification off', samples.streamCpu.off)
+      await timed(samples.streamUnverifiedAgain, 'verification off, again', samples.streamCpu.off)
+    }
+    ctx.progress(`${tag}: GET /stream after restarts, MB/s: ${rounds.join(', ')}`)
   } finally {
     if (bridge != null) await stopProcess(bridge)
     await rm(f.root, { recursive: true, force: true })
   }
+}
+
+function streamUrlOf (bridge: BridgeProcess): string {
+  return `${bridge.url}/stream/${encodeURIComponent(FILENAME)}`
 }
 
 /**

@@ -63,9 +63,9 @@ describe('download states', () => {
   const allowed: Array<[DownloadState, DownloadState]> = [
     ['queued', 'downloading'], ['queued', 'cancelled'], ['queued', 'failed'],
     ['downloading', 'completed'], ['downloading', 'failed'], ['downloading', 'cancelled'],
-    ['completed', 'seeding'], ['failed', 'queued'], ['failed', 'cancelled'], ['cancelled', 'queued']
+    ['completed', 'seeding'], ['seeding', 'queued'], ['failed', 'queued'], ['failed', 'cancelled'], ['cancelled', 'queued']
   ]
-  it('moves only along queued → downloading → completed → seeding, failed and cancelled', () => {
+  it('moves only along queued → downloading → completed → seeding (→ queued again when the cache finds the file damaged), failed and cancelled', () => {
     for (const from of DOWNLOAD_STATES) {
       for (const to of DOWNLOAD_STATES) {
         expect(canMove(from, to), `${from} → ${to}`).toBe(allowed.some(([f, t]) => f === from && t === to))
