@@ -94,7 +94,7 @@ describe('downloads nobody has', () => {
     for (const name of GONE) {
       const took = failedAt.get(name)! - askedAt
       expect(took).toBeGreaterThanOrEqual(WAIT_S * 1000 - 500)
-      expect(took).toBeLessThan(WAIT_S * 1000 + 5000)
+      expect(took).toBeLessThan(WAIT_S * 1000 + 15_000) // bounded (it used to wait forever); the slack is for a loaded machine, not a speed figure
     }
     const after = await (await bridge.api('/status')).json() as Record<string, DownloadStatus>
     for (const name of GONE) {
@@ -138,7 +138,7 @@ describe('downloads nobody has', () => {
     const failed = await restarted.waitFor(name, 'failed', 'seeding')
     expect(failed).toMatchObject({ status: 'failed', error_code: 'no_source', chunks_downloaded: 1 })
     expect(failed.error).toMatch(/^no peer or origin has this file/)
-    expect(Date.now() - startedAt).toBeLessThan(WAIT_S * 1000 + 5000)
+    expect(Date.now() - startedAt).toBeLessThan(WAIT_S * 1000 + 15_000)
     expect(restarted.lines).toContain(`❌ Download failed: ${name}: no peer or origin has this file`)
     // the slot is free: the library video runs and completes
     expect((await restarted.waitFor(REAL, 'seeding', 'failed')).status).toBe('seeding')
