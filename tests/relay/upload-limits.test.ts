@@ -75,7 +75,7 @@ const portOf = (r: TestRelay): number => Number(new URL(r.relay.httpUrl()).port)
 /** The answer to a held upload, which must come while its body is held (a relay that waits for the body never answers). */
 async function answerWhileHeld (held: { reply: Promise<Reply> }): Promise<Reply> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('no answer within 5 s while the body was held: the relay waits for it')) }, 5000) })
+  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('no answer within 15 s while the body was held: the relay waits for it')) }, 15_000) })
   try {
     return await Promise.race([held.reply, deadline])
   } finally {
