@@ -91,8 +91,12 @@ const FLAGS = {
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 
+/** Column widths of the usage: the longest flag and variable name. */
+const FLAG_WIDTH = Math.max(...Object.keys(FLAGS).map(flag => flag.length))
+const ENV_WIDTH = Math.max(...Object.values(FLAGS).map(f => f.env.length))
+
 export const RELAY_USAGE = `Usage: npm run relay -- [options]   (each also read from the environment)
-${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(22)} ${f.env.padEnd(29)} ${f.help}`).join('\n')}`
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(FLAG_WIDTH)}  ${f.env.padEnd(ENV_WIDTH)}  ${f.help}`).join('\n')}`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
 export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): RelayConfig {

@@ -12,11 +12,14 @@ describe('bridge configuration: flags, then environment, then defaults', () => {
     })
   })
 
-  it('--help describes every flag, for the bridge and the relay: flag, variable, what it is and its default', () => {
+  it('--help describes every flag, for the bridge and the relay: flag, variable, what it is and its default, in aligned columns', () => {
     for (const usage of [BRIDGE_USAGE, RELAY_USAGE]) {
       const lines = usage.split('\n').slice(1)
       expect(lines.length).toBeGreaterThan(8)
-      for (const line of lines) expect(line).toMatch(/^ {2}--[a-z0-9-]+ +PIPBINGO_[A-Z0-9_]+ +\S.*\(.+\)/)
+      for (const line of lines) expect(line).toMatch(/^ {2}--[a-z0-9-]+ {2,}PIPBINGO_[A-Z0-9_]+ {2,}\S.*\(.+\)/)
+      // the longest flag or variable name does not push its line's columns out of line
+      expect(new Set(lines.map(line => line.indexOf('PIPBINGO_'))).size).toBe(1)
+      expect(new Set(lines.map(line => /PIPBINGO_[A-Z0-9_]+ +/.exec(line)!.index + /PIPBINGO_[A-Z0-9_]+ +/.exec(line)![0].length)).size).toBe(1)
     }
   })
 
