@@ -43,6 +43,13 @@ export interface Tab {
   page: Page
   /** console.error lines and uncaught page errors, for the notes when something fails. */
   errors: string[]
+  /**
+   * Uncaught page errors only: what makes a measurement invalid, as in the
+   * tests. console.error lines are not: Chromium logs one for every fetch
+   * refused, such as the app's probe of a bridge at 127.0.0.1:9090 that is
+   * not running, which the app handles.
+   */
+  uncaught: string[]
   close(): Promise<void>
 }
 
@@ -55,12 +62,14 @@ export async function newTab (browser: Browser, options: { viewport?: { width: n
   await context.addInitScript(INIT_SCRIPT)
   const page = await context.newPage()
   const errors: string[] = []
-  page.on('console', msg => { if (msg.type() === 'error') errors.push(msg.text()) })
-  page.on('pageerror', err => { errors.push(err.message) })
+  const uncaught: string[] = []
+  page.on('console', msg => { if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`) })
+  page.on('pageerror', err => { errors.push(err.message); uncaught.push(err.message) })
   return {
     context,
     page,
     errors,
+    uncaught,
     async close () { await context.close().catch(() => {}) }
   }
 }

@@ -233,7 +233,7 @@ async function navigateToCards (browser: Browser, url: string): Promise<number> 
     await tab.page.goto(url, { waitUntil: 'commit' })
     const handle = await tab.page.waitForFunction(() => document.querySelector('a.card') != null ? performance.now() : null, undefined, { polling: 'raf', timeout: TIMEOUT_MS })
     const ms = await handle.jsonValue() as number
-    if (tab.errors.length > 0) throw new Error(`page errors on ${url}: ${tab.errors.join('; ')}`)
+    if (tab.uncaught.length > 0) throw new Error(`uncaught page errors on ${url}: ${tab.errors.join('; ')}`)
     return ms
   } finally {
     await tab.close()
