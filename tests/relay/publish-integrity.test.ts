@@ -246,14 +246,21 @@ describe('row 3: a manifest costs the relay a bounded amount', () => {
     const r = await relayWith()
     const url = new URL(r.relay.httpUrl())
     let sent = 0
-    const status = await new Promise<number>((resolve, reject) => {
+    const status = await new Promise<number | 'reset'>((resolve, reject) => {
       let answered = false
       const req = request({ host: url.hostname, port: url.port, path: '/publish', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, res => {
         answered = true
         res.resume()
         resolve(res.statusCode ?? 0)
       })
-      req.on('error', err => { if (!answered) reject(err) })
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (answered) return
+        // the relay answers 413 and closes without reading the rest; the body still on its way makes
+        // the close a reset, which can reach this client before it has read the answer (a race of TCP,
+        // not of the relay: a lingering close on the relay would remove it, see ARCHITECTURE)
+        if (err.code === 'EPIPE' || err.code === 'ECONNRESET') resolve('reset')
+        else reject(err)
+      })
       const piece = Buffer.alloc(64 * 1024, 0x20)
       const pump = (): void => {
         // up to 256 MiB: far past the cap; the relay must answer long before
@@ -265,7 +272,8 @@ describe('row 3: a manifest costs the relay a bounded amount', () => {
       }
       pump()
     })
-    expect(status).toBe(413)
+    expect([413, 'reset']).toContain(status)
+    // either way the relay stopped reading soon after the cap, long before the 256 MiB the client offered
     expect(sent).toBeLessThan(MAX_PUBLISH_BODY_BYTES + 16 * 1024 * 1024)
   })
 
