@@ -2,6 +2,7 @@ import { createBridge } from './bridge'
 import { BRIDGE_USAGE, parseBridgeConfig } from './config'
 import { printDownloads } from './downloads/console-log'
 import { releaseWebRtc } from './node'
+import { stopOnSignals } from './signals'
 import type { RelayLinkEvent } from './relay-link'
 import { formatBytes, langFromEnv, messages, type Lang } from './messages'
 
@@ -45,28 +46,16 @@ async function main (): Promise<void> {
   bridge.nameRegistered.addEventListener('registered', () => { console.log(m.nameRegistered(bridge.name)) })
   printDownloads(bridge.manager, line => { console.log(line) }, { lang: config.lang })
 
-  // the handlers come before start(), not after the ready line: a signal sent
-  // the moment that line is read must not meet the default action (exit at once)
-  let started: Promise<unknown> = Promise.resolve()
-  let stopping = false
-  const shutdown = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    console.log(m.stopping(signal))
-    const force = setTimeout(() => { console.error(m.forcedStop); process.exit(1) }, 5000)
-    force.unref()
-    // during start-up: stop once it has finished (a start that fails stops the bridge itself, below)
-    started.then(async () => { await bridge.stop() }, () => {})
-      .then(async () => { await releaseWebRtc(); process.exitCode ??= 0 }, async (err: Error) => { console.error(err.message); await releaseWebRtc(); process.exitCode = 1 })
-  }
-  process.once('SIGINT', () => { shutdown('SIGINT') })
-  process.once('SIGTERM', () => { shutdown('SIGTERM') })
-
+  const { started, stopping } = stopOnSignals(async () => await bridge.start(), {
+    stop: async () => {
+      try { await bridge.stop() } finally { await releaseWebRtc() }
+    },
+    stopping: m.stopping,
+    forced: m.forcedStop
+  })
   let listed
   try {
-    const starting = bridge.start()
-    started = starting
-    listed = await starting
+    listed = await started
   } catch (err: any) {
     console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
     await bridge.stop().catch(() => {})
@@ -74,7 +63,7 @@ async function main (): Promise<void> {
     process.exitCode = 1
     return
   }
-  if (stopping) return
+  if (stopping()) return
   const tcp = bridge.node.getMultiaddrs().find(a => !a.toString().includes('/ws') && a.toString().includes('/tcp/') && !a.toString().includes('/p2p-circuit'))
   console.log(m.nodeStarted)
   console.log(`   ID: ${bridge.node.peerId.toString()}`)

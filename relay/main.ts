@@ -1,6 +1,7 @@
 import { parseRelayConfig, RELAY_USAGE } from './config'
 import { createRelay } from './relay'
 import { formatBytes, langFromArgs, messages, type Messages } from '../node-bridge/messages'
+import { stopOnSignals } from '../node-bridge/signals'
 
 /** The console's lines: the language of --lang or the locale, known before the flags parse. */
 let m: Messages['relay'] = messages(langFromArgs(process.argv.slice(2), process.env)).relay
@@ -39,25 +40,10 @@ async function main (): Promise<void> {
     },
     onWarning: message => { console.warn(`⚠️  ${message}`) }
   })
-  // the handlers come before start(), not after the ready line: a signal sent
-  // the moment that line is read must not meet the default action (exit at once)
-  let started: Promise<void> = Promise.resolve()
-  let stopping = false
-  const shutdown = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    console.log(m.stopping(signal))
-    const force = setTimeout(() => { console.error(m.forcedExit); process.exit(1) }, 5000)
-    force.unref()
-    // during start-up: stop once it has finished (a start that fails stops the relay itself, below)
-    started.then(async () => { await relay.stop() }, () => {})
-      .then(() => { process.exitCode ??= 0 }, (err: Error) => { console.error(err.message); process.exitCode = 1 })
-  }
-  process.once('SIGINT', () => { shutdown('SIGINT') })
-  process.once('SIGTERM', () => { shutdown('SIGTERM') })
-
+  const { started, stopping } = stopOnSignals(async () => { await relay.start() }, {
+    stop: async () => { await relay.stop() }, stopping: m.stopping, forced: m.forcedExit
+  })
   try {
-    started = relay.start()
     await started
   } catch (err: any) {
     console.error(m.cannotStart(`${err.message}${err.code === 'EADDRINUSE' ? m.portsInUse : ''}`))
@@ -65,7 +51,7 @@ async function main (): Promise<void> {
     process.exitCode = 1
     return
   }
-  if (stopping) return
+  if (stopping()) return
 
   const url = relay.httpUrl().replace('127.0.0.1', 'localhost')
   console.log(m.peerId(relay.node.peerId.toString()))
