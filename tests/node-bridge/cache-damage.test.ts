@@ -1,5 +1,4 @@
-import { mkdtemp, open, readFile, readdir, rm, stat, utimes } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { open, readFile, readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chunkProtocol, ChunkUnavailableError } from '@core/protocols/chunk'
@@ -8,8 +7,8 @@ import { Bitfield } from '@core/swarm/bitfield'
 import { chunkOf, digest, makeContent, type TestContent } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
 import { startRelay, type TestRelay } from '../helpers/relay'
-import { nextEvent, postDownload, spawnBridge, startBridge, type ChildBridge } from '../helpers/bridge'
-import { OriginGate } from './origin-gate'
+import { nextEvent, postDownload, startBridge } from '../helpers/bridge'
+import { gatedRelay, OriginGate } from './origin-gate'
 
 const CHUNK = 256 * 1024
 const CHUNKS = 12
@@ -205,63 +204,40 @@ describe('GET /stream of a damaged file when its download cannot run now', () =>
 
 describe('a byte changed in a complete file while the bridge was stopped, mtime changed: the same content, repaired', () => {
   const NAME = 'video_touched.mp4'
-  let content: TestContent
-  let relay: TestRelay
-  let gate: OriginGate
-  let dir: string
-  const children: ChildBridge[] = []
-
-  beforeAll(async () => {
-    content = await makeContent((CHUNKS - 1) * CHUNK + 4321, { seed: 62, name: NAME })
-    relay = await startRelay([{ name: NAME, bytes: content.bytes }])
-    gate = await OriginGate.start(relay)
-    dir = await mkdtemp(join(tmpdir(), 'pipbingo-damage-'))
-  })
-  afterAll(async () => {
-    for (const c of children) if (c.child.exitCode == null && c.child.signalCode == null) { c.child.kill('SIGTERM'); await c.exited }
-    await gate?.close()
-    await relay?.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  const spawn = async (lang: string): Promise<ChildBridge> => {
-    const child = await spawnBridge(['--lang', lang, '--relay-http', gate.url, '--cache', join(dir, 'cache'), '--data-dir', join(dir, 'data')])
-    children.push(child)
-    return child
-  }
+  const rig = gatedRelay(NAME, (CHUNKS - 1) * CHUNK + 4321, 62)
 
   it('is checked against the manifest it had, keeps its good chunks and fetches the bad one, said on the console', async () => {
-    gate.open(content.contentId)
-    const first = await spawn('en')
+    rig.gate.open(rig.content.contentId)
+    const first = await rig.spawn('en')
     const seeding = nextEvent(first.url, (event, d: any) => event === 'state' && d.status.filename === NAME && d.to === 'seeding')
     await postDownload(first.url, NAME)
     await seeding
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
 
-    const path = join(dir, 'cache', NAME)
+    const path = join(rig.dir, 'cache', NAME)
     const before = await stat(path)
     await flipByte(path, AT)
     await utimes(path, before.atime, new Date(before.mtimeMs + 5000)) // and the mtime moved
-    const passedBefore = gate.passed.get(content.contentId) ?? 0
-    gate.shut(content.contentId)
+    const passedBefore = rig.gate.passed.get(rig.content.contentId) ?? 0
+    rig.gate.shut(rig.content.contentId)
 
-    const second = await spawn('fr')
+    const second = await rig.spawn('fr')
     const status = (await (await fetch(`${second.url}/status`)).json())
     expect(Object.keys(status)).toEqual([NAME])
-    expect(status[NAME].content_id).toBe(content.contentId) // not a new content under the same name
+    expect(status[NAME].content_id).toBe(rig.content.contentId) // not a new content under the same name
     expect(second.output).toContain(`⚠️  ${NAME} est endommagé dans le cache: 1 chunks sur ${CHUNKS} ne correspondent pas à leur empreinte; ils ne sont plus servis et sont téléchargés de nouveau`)
     expect(status[NAME].status).toBe('downloading')
     expect(status[NAME].chunks_downloaded).toBe(CHUNKS - 1)
     expect((await (await fetch(`${second.url}/stats`)).json()).damaged_chunks).toBe(1)
 
     const again = nextEvent(second.url, (event, d: any) => event === 'state' && d.status.filename === NAME && d.to === 'seeding')
-    gate.open(content.contentId)
-    expect((await again).status.content_id).toBe(content.contentId)
+    rig.gate.open(rig.content.contentId)
+    expect((await again).status.content_id).toBe(rig.content.contentId)
     // one chunk fetched again, not the file
-    expect((gate.passed.get(content.contentId) ?? 0) - passedBefore).toBe(1)
-    expect(digest(await readFile(path))).toBe(digest(content.bytes))
-    expect(digest(new Uint8Array(await (await fetch(`${second.url}/stream/${NAME}`)).arrayBuffer()))).toBe(digest(content.bytes))
+    expect((rig.gate.passed.get(rig.content.contentId) ?? 0) - passedBefore).toBe(1)
+    expect(digest(await readFile(path))).toBe(digest(rig.content.bytes))
+    expect(digest(new Uint8Array(await (await fetch(`${second.url}/stream/${NAME}`)).arrayBuffer()))).toBe(digest(rig.content.bytes))
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
   }, 90_000)

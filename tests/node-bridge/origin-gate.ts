@@ -1,7 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 import type { ContentId } from '@core/content/manifest'
-import type { TestRelay } from '../helpers/relay'
+import { spawnBridge, type ChildBridge } from '../helpers/bridge'
+import { makeContent, type TestContent } from '../helpers/content'
+import { startRelay, type TestRelay } from '../helpers/relay'
 
 /**
  * Holds the origin's chunks back until a test lets them through, so a
@@ -92,4 +98,46 @@ export class OriginGate {
     this.waiting.delete(contentId)
     for (const resolve of list) resolve()
   }
+}
+
+/** What `gatedRelay` sets up, filled in by its beforeAll. */
+export interface GatedRig {
+  /** The one video of the relay's library. */
+  content: TestContent
+  relay: TestRelay
+  gate: OriginGate
+  /** The spawned bridges' folder: `cache/` and `data/` in it. */
+  dir: string
+  /** A bridge as `npm run bridge` runs it, in `lang`, on `dir`, fetching through the gate; stopped in afterAll. */
+  spawn(lang: string): Promise<ChildBridge>
+}
+
+/**
+ * For the tests of one describe block: a relay whose library holds one
+ * video (`size` bytes, made from `seed`) behind an OriginGate, and a fresh
+ * folder for bridges spawned on it. Made in beforeAll; the bridges, the
+ * gate, the relay and the folder go in afterAll.
+ */
+export function gatedRelay (name: string, size: number, seed: number): GatedRig {
+  const children: ChildBridge[] = []
+  const rig = {
+    async spawn (lang: string) {
+      const child = await spawnBridge(['--lang', lang, '--relay-http', rig.gate.url, '--cache', join(rig.dir, 'cache'), '--data-dir', join(rig.dir, 'data')])
+      children.push(child)
+      return child
+    }
+  } as GatedRig
+  beforeAll(async () => {
+    rig.content = await makeContent(size, { seed, name })
+    rig.relay = await startRelay([{ name, bytes: rig.content.bytes }])
+    rig.gate = await OriginGate.start(rig.relay)
+    rig.dir = await mkdtemp(join(tmpdir(), 'pipbingo-gated-'))
+  })
+  afterAll(async () => {
+    for (const c of children) if (c.child.exitCode == null && c.child.signalCode == null) { c.child.kill('SIGTERM'); await c.exited }
+    await rig.gate?.close()
+    await rig.relay?.close()
+    if (rig.dir != null) await rm(rig.dir, { recursive: true, force: true })
+  })
+  return rig
 }

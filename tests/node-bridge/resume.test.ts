@@ -1,49 +1,24 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { digest, makeContent, type TestContent } from '../helpers/content'
-import { startRelay, type TestRelay } from '../helpers/relay'
-import { nextEvent, postDownload, spawnBridge, type ChildBridge } from '../helpers/bridge'
-import { OriginGate } from './origin-gate'
+import { describe, expect, it } from 'vitest'
+import { digest } from '../helpers/content'
+import { nextEvent, postDownload } from '../helpers/bridge'
+import { gatedRelay } from './origin-gate'
 
 const NAME = 'video_resume.mp4'
 const CHUNKS = 16
 const CHUNK = 256 * 1024
 
 describe('kill -9 at 50 % and restart: the download resumes from the persisted chunks', () => {
-  let content: TestContent
-  let relay: TestRelay
-  let gate: OriginGate
-  let dir: string
-  const children: ChildBridge[] = []
-
-  beforeAll(async () => {
-    content = await makeContent((CHUNKS - 1) * CHUNK + 5000, { seed: 31, name: NAME })
-    relay = await startRelay([{ name: NAME, bytes: content.bytes }])
-    gate = await OriginGate.start(relay)
-    dir = await mkdtemp(join(tmpdir(), 'pipbingo-resume-'))
-  })
-  afterAll(async () => {
-    for (const c of children) if (c.child.exitCode == null && c.child.signalCode == null) { c.child.kill('SIGTERM'); await c.exited }
-    await gate?.close()
-    await relay?.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  const spawn = async (): Promise<ChildBridge> => {
-    // in French: the seed's expected output, word for word
-    const child = await spawnBridge(['--lang', 'fr', '--relay-http', gate.url, '--cache', join(dir, 'cache'), '--data-dir', join(dir, 'data')])
-    children.push(child)
-    return child
-  }
+  // in French: the seed's expected output, word for word
+  const rig = gatedRelay(NAME, (CHUNKS - 1) * CHUNK + 5000, 31)
 
   it('re-fetches nothing it had stored, completes, and the file verifies', async () => {
     // the origin lets exactly half the chunks out, then holds the rest
-    gate.allow(content.contentId, CHUNKS / 2)
-    const first = await spawn()
+    rig.gate.allow(rig.content.contentId, CHUNKS / 2)
+    const first = await rig.spawn('fr')
     // the seed's "Sortie attendue"
-    const relayId = relay.relay.node.peerId.toString()
+    const relayId = rig.relay.relay.node.peerId.toString()
     expect(first.output).toEqual(expect.arrayContaining([
       '🔗 Nœud P2P client démarré', expect.stringMatching(/^ {3}ID: 12D3KooW\w+$/), expect.stringMatching(/^ {3}Port: \d+$/),
       `✅ Connecté au serveur P2P: ${relayId}`, '🌱 Seeding de 0 fichiers existants', '✅ Daemon initialisé avec succès',
@@ -54,13 +29,13 @@ describe('kill -9 at 50 % and restart: the download resumes from the persisted c
     expect((await half).progress).toBeGreaterThanOrEqual(49)
     first.child.kill('SIGKILL')
     await first.exited
-    const leftTheOrigin = gate.passed.get(content.contentId) ?? 0
+    const leftTheOrigin = rig.gate.passed.get(rig.content.contentId) ?? 0
     expect(leftTheOrigin).toBe(CHUNKS / 2)
-    const partial = await readdir(join(dir, 'cache'))
+    const partial = await readdir(join(rig.dir, 'cache'))
     expect(partial).toContain(`${NAME}.part`)
 
     // restart on the same cache: the partial is queued again at once, from what its bitfield holds
-    const second = await spawn()
+    const second = await rig.spawn('fr')
     expect(second.output.some(l => l.includes('1 téléchargement(s) interrompu(s) repris'))).toBe(true)
     expect(second.output.some(l => l.includes(`Reprise du téléchargement P2P: ${NAME} (${CHUNKS / 2}/${CHUNKS} chunks`))).toBe(true)
     const resumed = (await (await fetch(`${second.url}/status`)).json())[NAME]
@@ -71,14 +46,14 @@ describe('kill -9 at 50 % and restart: the download resumes from the persisted c
     expect(resumed.bytes_downloaded).toBe(persisted * CHUNK)
 
     const seeding = nextEvent(second.url, (event, d: any) => event === 'state' && d.status.filename === NAME && d.to === 'seeding')
-    gate.open(content.contentId)
+    rig.gate.open(rig.content.contentId)
     await seeding
     const stats = await (await fetch(`${second.url}/stats`)).json()
     // the second run fetched exactly what was missing
-    expect(stats.bytes_from_peers + stats.bytes_from_origin).toBe(content.manifest.size - persisted * CHUNK)
-    expect(digest(await readFile(join(dir, 'cache', NAME)))).toBe(digest(content.bytes))
-    expect(await readdir(join(dir, 'cache'))).not.toContain(`${NAME}.part`)
-    expect(digest(new Uint8Array(await (await fetch(`${second.url}/stream/${NAME}`)).arrayBuffer()))).toBe(digest(content.bytes))
+    expect(stats.bytes_from_peers + stats.bytes_from_origin).toBe(rig.content.manifest.size - persisted * CHUNK)
+    expect(digest(await readFile(join(rig.dir, 'cache', NAME)))).toBe(digest(rig.content.bytes))
+    expect(await readdir(join(rig.dir, 'cache'))).not.toContain(`${NAME}.part`)
+    expect(digest(new Uint8Array(await (await fetch(`${second.url}/stream/${NAME}`)).arrayBuffer()))).toBe(digest(rig.content.bytes))
 
     // a clean stop (SIGTERM) exits the process: node-datachannel released
     second.child.kill('SIGTERM')
