@@ -58,6 +58,12 @@ export const relayConfigSchema = z.object({
   publishesPerAddressPerDay: z.coerce.number().int().positive().default(50),
   /** Videos one peer may get listed in 24 hours (429 past it). */
   publishesPerPeerPerDay: z.coerce.number().int().positive().default(20),
+  /**
+   * Other relays of the same network (each a multiaddr ending in /p2p/<id>):
+   * dialled at start and kept, they join this relay to the content-routing
+   * DHT and share their catalogues (docs/ARCHITECTURE.md, "Several relays").
+   */
+  peerRelays: listOf(z.string().regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/, 'expected a multiaddr ending in /p2p/<peer id>, e.g. /dns4/relay-a.example/tcp/10000/p2p/12D3KooW…'), 32, ',').default([]),
   /** The language of the console (node-bridge/messages.ts). */
   lang: z.enum(LANGS).default('en')
 })
@@ -88,6 +94,7 @@ const FLAGS = {
   'publish-rate': { type: 'string', env: 'PIPBINGO_PUBLISH_RATE', key: 'publishRequestsPerMinute', help: 'POST /publish requests from one address a minute (20)' },
   'publishes-per-address': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_ADDRESS', key: 'publishesPerAddressPerDay', help: 'videos one address may list in 24 h (50)' },
   'publishes-per-peer': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_PEER', key: 'publishesPerPeerPerDay', help: 'videos one peer may list in 24 h (20)' },
+  'peer-relay': { type: 'string', multiple: true, env: 'PIPBINGO_PEER_RELAYS', key: 'peerRelays', help: 'another relay of this network, a multiaddr ending in /p2p/<id>; repeatable, the env ,-separated (none)' },
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 
