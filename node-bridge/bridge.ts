@@ -6,6 +6,8 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { FrameTap } from '@core/protocols/chat'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { CombinedLocator } from '@core/routing/combined'
+import { DhtLocator } from '@core/routing/dht'
 import { Announcer } from '@core/swarm/announcer'
 import { HttpChunkSource } from '@core/swarm/http-source'
 import { SwarmSession } from '@core/swarm/session'
@@ -152,6 +154,13 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     chat: chatStack.protocolInit
   })
   const selfId = node.peerId.toString()
+  // who holds what: the relay's tracker, and the DHT for the contents of other relays (routing/combined.ts)
+  const dhtLog = logger.forComponent('pipbingo:bridge:dht')
+  const locator = new CombinedLocator({
+    tracker: node.services.tracker,
+    dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: dhtLog }),
+    onDhtError: err => { dhtLog('DHT announcement failed (tried again at the next renewal): %s', err.message) }
+  })
   // names: this bridge registers its own with the relay's tracker, and looks others up there (routing/names.ts)
   const chat = chatStack.attach(node, {
     find: async (wanted, options) => (await node.services.tracker.findProviders(await nameKey(wanted), options))
@@ -169,7 +178,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
   let nameSaid = false
   const nameRegistered = new EventTarget()
   const announcer = new Announcer({
-    locator: node.services.tracker,
+    locator,
     log: logger.forComponent('pipbingo:bridge:announce'),
     onAnnounced: entries => {
       if (nameSaid || !entries.some(e => e.contentId === ownNameKey)) return
@@ -210,7 +219,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       store,
       log: logger.forComponent('pipbingo:bridge:swarm'),
       chunks: node.services.chunk,
-      locator: node.services.tracker,
+      locator,
       http: new HttpChunkSource({ baseUrl: config.relayHttp, filename: remoteName }),
       announcer,
       parentStats: transfer,
@@ -224,7 +233,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     lookup: async (filename, opts) => await relayHttp.entry(filename, opts),
     // a peer other than this one, or the relay's library (listed there as the origin)
     findSource: async (contentId, opts) => {
-      const others = (await node.services.tracker.findProviders(contentId, opts)).filter(p => !p.id.equals(node.peerId))
+      const others = (await locator.findProviders(contentId, opts)).filter(p => !p.id.equals(node.peerId))
       return others.some(p => p.complete || p.origin) ? 'complete' : others.length > 0 ? 'partial' : 'none'
     },
     sourceWaitMs: config.sourceWaitSeconds * 1000,

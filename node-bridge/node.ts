@@ -6,11 +6,13 @@ import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 import { chatProtocol, type ChatProtocol, type ChatProtocolInit } from '@core/protocols/chat'
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
+import { contentDht } from '@core/routing/dht'
 import { relayTracker, type RelayTracker } from './tracker'
 
 export type BridgeNode = Libp2p<{
@@ -19,6 +21,7 @@ export type BridgeNode = Libp2p<{
   chunk: ChunkProtocol
   tracker: RelayTracker
   chat: ChatProtocol
+  dht: KadDHT
 }>
 
 export interface BridgeNodeInit {
@@ -40,7 +43,8 @@ export interface BridgeNodeInit {
  * + `/webrtc` listeners: the relayed connection carries only the signalling).
  * The bridge dials tabs the same way (their `/p2p-circuit/webrtc` addresses).
  * It serves every verified chunk of its cache and asks the relay's tracker
- * who holds what (RelayTracker: the address is set once it is known).
+ * who holds what (RelayTracker: the address is set once it is known),
+ * and the DHT of the relays' network, as a server: a bridge is long-lived.
  */
 /** `bindAddress` for libjuice: the listen host, unless it is every interface. */
 export function webRtcBind (host: string): { bindAddress?: string } {
@@ -75,7 +79,8 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
       ping: ping(),
       chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload }),
       tracker: relayTracker(),
-      chat: chatProtocol(init.chat)
+      chat: chatProtocol(init.chat),
+      dht: contentDht({ server: true })
     }
   }) as unknown as BridgeNode
 }

@@ -5,12 +5,14 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
 import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
+import { contentDht } from '@core/routing/dht'
 
 export type RelayNode = Libp2p<{
   identify: unknown
@@ -18,6 +20,7 @@ export type RelayNode = Libp2p<{
   relay: CircuitRelayService
   chunk: ChunkProtocol
   tracker: TrackerServer
+  dht: KadDHT
 }>
 
 export interface RelayNodeInit {
@@ -33,6 +36,8 @@ export interface RelayNodeInit {
   store: ChunkStore
   registry: TrackerRegistry
   onUpload(event: UploadEvent): void
+  /** How long the DHT's provider records live (dht.ts: DHT_PROVIDER_TTL_MS unless a test shortens it). */
+  dhtProviderTtlMs?: number
   /** A peer announced contents over the network (the relay asks it what it holds: holders.ts). */
   onAnnounce?(peer: PeerId, entries: Array<{ contentId: ContentId, complete: boolean }>): void
 }
@@ -44,8 +49,9 @@ export const RELAYED_DURATION_LIMIT_MS = 2 * 60_000
 /**
  * The relay's libp2p node: TCP and WebSockets, noise, yamux, identify, ping,
  * a circuit-relay-v2 server with explicit limits, the chunk protocol over
- * the library (the origin seed, super-seeding: see SuperSeed), and the
- * tracker.
+ * the library (the origin seed, super-seeding: see SuperSeed), the
+ * tracker, and a Kademlia DHT server on our own protocol id (the relays of
+ * one network, and their bridges, find each other's contents through it).
  */
 export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
   // each chunk of the library enters a crowd about once: the tracker says who is still in it
@@ -83,7 +89,8 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
         onAnnounce: init.onAnnounce,
         // a peer with a reservation here is given circuit addresses through this relay
         reserved: peer => node?.services.relay.reservations.has(peer) ?? false
-      })
+      }),
+      dht: contentDht({ server: true, providerTtlMs: init.dhtProviderTtlMs })
     }
   }) as unknown as RelayNode
   return node

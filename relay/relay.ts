@@ -4,6 +4,8 @@ import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { TrackerRegistry } from '@core/protocols/tracker'
+import { DhtLocator } from '@core/routing/dht'
+import { Announcer } from '@core/swarm/announcer'
 import { Catalogue } from './catalogue'
 import type { RelayConfig } from './config'
 import { CatalogueEvents, createHttpApp } from './http/index'
@@ -43,6 +45,8 @@ export interface CreateRelayOptions {
   now?: () => number
   /** How often expired tracker entries and published videos are looked for; default 2 s. */
   sweepIntervalMs?: number
+  /** The DHT's provider record lifetime (tests shorten it to see a relay's records expire). */
+  dhtProviderTtlMs?: number
 }
 
 /**
@@ -96,6 +100,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     maxConnectionsPerPeer: config.maxConnectionsPerPeer,
     store: library.store,
     registry,
+    dhtProviderTtlMs: options.dhtProviderTtlMs,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
     onAnnounce: (peer, entries) => { holders?.announced(peer, entries) }
   })
@@ -107,6 +112,12 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     log: logger.forComponent('pipbingo:relay:holders')
   })
   const multiaddrs = (): Multiaddr[] => node.getMultiaddrs()
+  // the library is provided on the DHT, so the clients of other relays find this relay as its origin
+  const dhtLog = logger.forComponent('pipbingo:relay:dht')
+  const provider = new Announcer({
+    locator: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: multiaddrs, log: dhtLog }),
+    log: dhtLog
+  })
   const app = createHttpApp({
     library,
     catalogue,
@@ -138,10 +149,14 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
   const announce = (entries: CatalogueEntry[]): void => {
     registry.announce(node.peerId.toString(), multiaddrs().map(String),
       entries.map(e => ({ contentId: e.contentId, complete: true })), { origin: true, pinned: true })
+    for (const e of entries) provider.set(e.contentId, true)
   }
   const offAdded = library.on('added', entry => { announce([entry]) })
   // a video whose last file left library/: the origin no longer holds it
-  const offRemoved = library.on('removed', contentId => { registry.withdraw(node.peerId.toString(), [contentId]) })
+  const offRemoved = library.on('removed', contentId => {
+    registry.withdraw(node.peerId.toString(), [contentId])
+    provider.remove(contentId)
+  })
   const unsubscribe = (): void => { offAdded(); offRemoved() }
 
   const httpUrl = (): string => {
@@ -161,6 +176,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     metrics,
     async start () {
       await node.start()
+      provider.start()
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(config.httpPort, config.host, () => { server.off('error', reject); resolve() })
@@ -173,6 +189,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     },
     async stop () {
       unsubscribe()
+      provider.stop()
       holders?.stop()
       events.close()
       catalogue.stop()

@@ -1,17 +1,20 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
+import { contentDht } from '@core/routing/dht'
 
-export type TabNode = Libp2p<{ identify: unknown, chunk: ChunkProtocol, tracker: TrackerClient }>
+export type TabNode = Libp2p<{ identify: unknown, ping: unknown, chunk: ChunkProtocol, tracker: TrackerClient, dht: KadDHT }>
 
 export interface TabNodeInit {
   privateKey: PrivateKey
@@ -31,7 +34,9 @@ export interface TabNodeInit {
  * The tab's libp2p node: WebSockets to the relay, a circuit-relay-v2
  * reservation there so other tabs can reach it, and WebRTC between tabs
  * (the relayed connection carries only the signalling). Runs the chunk
- * protocol over the tab's store and asks the relay's tracker who holds what.
+ * protocol over the tab's store and asks the relay's tracker who holds what,
+ * and the relays' DHT as a client (its queries start at the relay; a tab
+ * answers none).
  */
 export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
   return await createLibp2p({
@@ -51,7 +56,10 @@ export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
     services: {
       identify: identify(),
       chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, canUpload: init.canUpload, beforeUpload: init.beforeUpload }),
-      tracker: trackerClient({ tracker: init.relay })
+      tracker: trackerClient({ tracker: init.relay }),
+      // the DHT checks a new contact with a ping
+      ping: ping(),
+      dht: contentDht({ server: false })
     }
   }) as unknown as TabNode
 }

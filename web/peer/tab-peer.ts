@@ -2,6 +2,9 @@ import { defaultLogger } from '@libp2p/logger'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
+import { CombinedLocator } from '@core/routing/combined'
+import { DhtLocator } from '@core/routing/dht'
+import type { ContentLocator } from '@core/routing/types'
 import { Announcer } from '@core/swarm/announcer'
 import { HttpChunkSource } from '@core/swarm/http-source'
 import { DialStats } from '@core/swarm/dial-stats'
@@ -51,6 +54,8 @@ interface Parts {
   store: IdbChunkStore
   node: TabNode
   relay: Multiaddr
+  /** The relay's tracker and the relays' DHT together. */
+  locator: ContentLocator
   announcer: Announcer
   stats: TransferStats
   limiter: UploadLimiter
@@ -73,6 +78,7 @@ export class TabPeer extends EventTarget {
   readonly store: IdbChunkStore
   readonly node: TabNode
   readonly relay: Multiaddr
+  private readonly locator: ContentLocator
   readonly announcer: Announcer
   readonly stats: TransferStats
   readonly limiter: UploadLimiter
@@ -95,6 +101,7 @@ export class TabPeer extends EventTarget {
     this.store = parts.store
     this.node = parts.node
     this.relay = parts.relay
+    this.locator = parts.locator
     this.announcer = parts.announcer
     this.stats = parts.stats
     this.limiter = parts.limiter
@@ -130,8 +137,14 @@ export class TabPeer extends EventTarget {
       beforeUpload: async (bytes, options) => { await limiter.take(bytes, options) },
       onUpload: e => { stats.uploaded(e.bytes); book.uploaded(e) }
     })
-    const announcer = new Announcer({ locator: node.services.tracker, log: defaultLogger().forComponent('pipbingo:tab:announce') })
-    peer = new TabPeer(init, { profile, store, node, relay, announcer, stats, limiter, book, pinned })
+    const dhtLog = defaultLogger().forComponent('pipbingo:tab:dht')
+    const locator = new CombinedLocator({
+      tracker: node.services.tracker,
+      dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: dhtLog }),
+      onDhtError: err => { dhtLog('DHT announcement failed (tried again at the next renewal): %s', err.message) }
+    })
+    const announcer = new Announcer({ locator, log: defaultLogger().forComponent('pipbingo:tab:announce') })
+    peer = new TabPeer(init, { profile, store, node, relay, locator, announcer, stats, limiter, book, pinned })
     await peer.startNode()
     return peer
   }
@@ -269,7 +282,7 @@ export class TabPeer extends EventTarget {
       store: this.store,
       log: defaultLogger().forComponent('pipbingo:tab:swarm'),
       chunks: p2p ? this.node.services.chunk : undefined,
-      locator: p2p ? this.node.services.tracker : undefined,
+      locator: p2p ? this.locator : undefined,
       http,
       announcer: p2p ? this.announcer : undefined,
       parentStats: this.stats,

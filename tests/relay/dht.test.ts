@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { ping } from '@libp2p/ping'
+import { contentIdOf } from '@core/content/manifest'
+import { contentDht, DhtLocator } from '@core/routing/dht'
+import type { Provider } from '@core/routing/types'
+import { makeContent } from '../helpers/content'
+import { createTestNode } from '../helpers/nodes'
+import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
+
+/** Three relays joined into one DHT (each dials the ones before it), with what each relay seeds. */
+async function threeRelays (options: { ttlMs?: number } = {}): Promise<{ relays: TestRelay[], contentIds: string[] }> {
+  const relays: TestRelay[] = []
+  const contentIds: string[] = []
+  for (const [i, name] of ['a.mp4', 'b.mp4', 'c.mp4'].entries()) {
+    const content = await makeContent(300_000 + i, { seed: 40 + i, name })
+    const r = await startRelay([{ name, bytes: content.bytes }], {}, { dhtProviderTtlMs: options.ttlMs })
+    cleanup.push(async () => { await r.close() })
+    for (const earlier of relays) await r.relay.node.dial(tcpAddr(earlier), { signal: AbortSignal.timeout(10_000) })
+    relays.push(r)
+    contentIds.push(await contentIdOf(content.manifest))
+  }
+  return { relays, contentIds }
+}
+
+function locatorOf (r: TestRelay): DhtLocator {
+  const node = r.relay.node
+  return new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: () => {} })
+}
+
+/** Asks until `done` holds for the answer, within `timeoutMs`: provider records spread and expire in the background. */
+async function findUntil (locator: DhtLocator, contentId: string, done: (providers: Provider[]) => boolean, timeoutMs = 30_000): Promise<Provider[]> {
+  const deadline = Date.now() + timeoutMs
+  let last: Provider[] = []
+  while (Date.now() < deadline) {
+    last = await locator.findProviders(contentId, { signal: AbortSignal.timeout(10_000) })
+    if (done(last)) return last
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  throw new Error(`no answer matched in ${timeoutMs} ms; the last was [${last.map(p => p.id.toString()).join(', ')}]`)
+}
+
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
+
+describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
+  it('finds, from every relay, the relay whose library holds a video, as an origin with addresses to dial', async () => {
+    const { relays, contentIds } = await threeRelays()
+    for (const [i, seeder] of relays.entries()) {
+      for (const asker of relays.filter(r => r !== seeder)) {
+        const providers = await findUntil(locatorOf(asker), contentIds[i], ps => ps.some(p => p.id.equals(seeder.relay.node.peerId)))
+        const found = providers.find(p => p.id.equals(seeder.relay.node.peerId))!
+        expect(found.origin).toBe(true)
+        expect(found.multiaddrs.map(String)).toContain(tcpAddr(seeder).toString())
+      }
+    }
+  })
+
+  it('answers a client that knows only its own relay, and keeps a client\'s provider record for others', async () => {
+    const { relays, contentIds } = await threeRelays()
+    const [a, b, c] = relays
+    const client = await createTestNode({ ping: ping(), dht: contentDht({ server: false }) })
+    cleanup.push(async () => { await client.stop() })
+    await client.dial(tcpAddr(b), { signal: AbortSignal.timeout(10_000) })
+    const locator = new DhtLocator({ dht: client.services.dht, peerId: client.peerId, peerStore: client.peerStore, addresses: () => client.getMultiaddrs(), log: () => {} })
+    // relay A's video, through relay B
+    const providers = await findUntil(locator, contentIds[0], ps => ps.some(p => p.id.equals(a.relay.node.peerId)))
+    expect(providers.every(p => !p.id.equals(client.peerId))).toBe(true)
+    // the client says it holds C's video: relay A learns it through the DHT
+    await locator.announce([{ contentId: contentIds[2], complete: false }])
+    const seen = await findUntil(locatorOf(a), contentIds[2], ps => ps.some(p => p.id.equals(client.peerId)))
+    const theClient = seen.find(p => p.id.equals(client.peerId))!
+    expect(theClient.origin).toBe(false)
+    expect(theClient.complete).toBe(false)
+    expect(theClient.multiaddrs.length).toBeGreaterThan(0)
+    expect(seen.some(p => p.id.equals(c.relay.node.peerId))).toBe(true)
+  })
+
+  it('forgets a relay that left once its records expire, and the others keep answering', async () => {
+    const { relays, contentIds } = await threeRelays({ ttlMs: 3_000 })
+    const [a, b, c] = relays
+    await findUntil(locatorOf(c), contentIds[0], ps => ps.some(p => p.id.equals(a.relay.node.peerId)))
+    await a.close()
+    cleanup.splice(0, 1)
+    // A's video: its records on B and C expire; no lookup hangs meanwhile (each is bounded: findUntil's 10 s)
+    const after = await findUntil(locatorOf(c), contentIds[0], ps => ps.length === 0)
+    expect(after).toEqual([])
+    // B's video is still found from C, with B renewing its records
+    const providers = await findUntil(locatorOf(c), contentIds[1], ps => ps.some(p => p.id.equals(b.relay.node.peerId)))
+    expect(providers.find(p => p.id.equals(b.relay.node.peerId))?.origin).toBe(true)
+  })
+})
