@@ -159,7 +159,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
   const locator = new CombinedLocator({
     tracker: node.services.tracker,
     dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: dhtLog }),
-    onDhtError: err => { dhtLog('DHT announcement failed (tried again at the next renewal): %s', err.message) }
+    trackerAt: addrs => node.services.tracker.at(addrs),
+    onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
   })
   // names: this bridge registers its own with the relay's tracker, and looks others up there (routing/names.ts)
   const chat = chatStack.attach(node, {

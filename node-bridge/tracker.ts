@@ -24,6 +24,11 @@ export class RelayTracker implements ContentLocator {
     this.client = new TrackerClient(this.components, { tracker: addr })
   }
 
+  /** A client of another relay's tracker (the origin of a content found through the DHT). */
+  at (tracker: Multiaddr[]): ContentLocator {
+    return new TrackerClient(this.components, { tracker })
+  }
+
   async announce (entries: Announcement[], options?: AbortOptions): Promise<void> {
     await this.current().announce(entries, options)
   }

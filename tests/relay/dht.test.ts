@@ -1,16 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { defaultLogger } from '@libp2p/logger'
 import { ping } from '@libp2p/ping'
 import { contentIdOf } from '@core/content/manifest'
+import { chunkProtocol } from '@core/protocols/chunk'
+import { trackerClient } from '@core/protocols/tracker'
+import { MemoryChunkStore } from '@core/store/memory-store'
+import { CombinedLocator } from '@core/routing/combined'
 import { contentDht, DhtLocator } from '@core/routing/dht'
 import type { Provider } from '@core/routing/types'
-import { makeContent } from '../helpers/content'
+import { makeContent, type TestContent } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
 import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
+import { fill } from '../helpers/swarm'
 
 /** Three relays joined into one DHT (each dials the ones before it), with what each relay seeds. */
-async function threeRelays (options: { ttlMs?: number } = {}): Promise<{ relays: TestRelay[], contentIds: string[] }> {
+async function threeRelays (options: { ttlMs?: number } = {}): Promise<{ relays: [TestRelay, TestRelay, TestRelay], contentIds: [string, string, string], contents: TestContent[] }> {
   const relays: TestRelay[] = []
   const contentIds: string[] = []
+  const contents: TestContent[] = []
   for (const [i, name] of ['a.mp4', 'b.mp4', 'c.mp4'].entries()) {
     const content = await makeContent(300_000 + i, { seed: 40 + i, name })
     const r = await startRelay([{ name, bytes: content.bytes }], {}, { dhtProviderTtlMs: options.ttlMs })
@@ -18,13 +25,14 @@ async function threeRelays (options: { ttlMs?: number } = {}): Promise<{ relays:
     for (const earlier of relays) await r.relay.node.dial(tcpAddr(earlier), { signal: AbortSignal.timeout(10_000) })
     relays.push(r)
     contentIds.push(await contentIdOf(content.manifest))
+    contents.push(content)
   }
-  return { relays, contentIds }
+  return { relays: relays as [TestRelay, TestRelay, TestRelay], contentIds: contentIds as [string, string, string], contents }
 }
 
 function locatorOf (r: TestRelay): DhtLocator {
   const node = r.relay.node
-  return new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: () => {} })
+  return new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: defaultLogger().forComponent('test:dht') })
 }
 
 /** Asks until `done` holds for the answer, within `timeoutMs`: provider records spread and expire in the background. */
@@ -49,7 +57,7 @@ describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
     const { relays, contentIds } = await threeRelays()
     for (const [i, seeder] of relays.entries()) {
       for (const asker of relays.filter(r => r !== seeder)) {
-        const providers = await findUntil(locatorOf(asker), contentIds[i], ps => ps.some(p => p.id.equals(seeder.relay.node.peerId)))
+        const providers = await findUntil(locatorOf(asker), contentIds[i]!, ps => ps.some(p => p.id.equals(seeder.relay.node.peerId)))
         const found = providers.find(p => p.id.equals(seeder.relay.node.peerId))!
         expect(found.origin).toBe(true)
         expect(found.multiaddrs.map(String)).toContain(tcpAddr(seeder).toString())
@@ -63,7 +71,7 @@ describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
     const client = await createTestNode({ ping: ping(), dht: contentDht({ server: false }) })
     cleanup.push(async () => { await client.stop() })
     await client.dial(tcpAddr(b), { signal: AbortSignal.timeout(10_000) })
-    const locator = new DhtLocator({ dht: client.services.dht, peerId: client.peerId, peerStore: client.peerStore, addresses: () => client.getMultiaddrs(), log: () => {} })
+    const locator = new DhtLocator({ dht: client.services.dht, peerId: client.peerId, peerStore: client.peerStore, addresses: () => client.getMultiaddrs(), log: defaultLogger().forComponent('test:dht') })
     // relay A's video, through relay B
     const providers = await findUntil(locator, contentIds[0], ps => ps.some(p => p.id.equals(a.relay.node.peerId)))
     expect(providers.every(p => !p.id.equals(client.peerId))).toBe(true)
@@ -89,5 +97,46 @@ describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
     // B's video is still found from C, with B renewing its records
     const providers = await findUntil(locatorOf(c), contentIds[1], ps => ps.some(p => p.id.equals(b.relay.node.peerId)))
     expect(providers.find(p => p.id.equals(b.relay.node.peerId))?.origin).toBe(true)
+  })
+
+  it('joins the swarm of a content across relays: its origin relay\'s tracker is asked and told, so downloaders on two relays know each other', async () => {
+    const { relays, contentIds, contents } = await threeRelays()
+    const [a, b] = relays
+    const contentId = contentIds[0]
+    /** A downloader as a bridge is: attached to `relay`, asking its tracker and the DHT. */
+    const downloader = async (relay: TestRelay): Promise<{ id: string, locator: CombinedLocator }> => {
+      // the manifest and no chunk yet, as a download starts: a relay asks whoever announces what it holds (relay/holders.ts)
+      const store = new MemoryChunkStore()
+      await fill(store, contents[0]!, [])
+      const node = await createTestNode({ ping: ping(), dht: contentDht({ server: true }), tracker: trackerClient({ tracker: tcpAddr(relay) }), chunk: chunkProtocol({ store }) })
+      cleanup.push(async () => { await node.stop() })
+      await node.dial(tcpAddr(relay), { signal: AbortSignal.timeout(10_000) })
+      const log = defaultLogger().forComponent('test:combined')
+      const locator = new CombinedLocator({
+        tracker: node.services.tracker,
+        dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log }),
+        trackerAt: addrs => node.services.tracker.at(addrs)
+      })
+      return { id: node.peerId.toString(), locator }
+    }
+    const onA = await downloader(a)
+    const onB = await downloader(b)
+    // each starts as a session does: says it downloads (holds nothing yet), then asks who holds it
+    await onA.locator.announce([{ contentId, complete: false }])
+    await onB.locator.announce([{ contentId, complete: false }])
+    const deadline = Date.now() + 30_000
+    let swarm = await onB.locator.findSwarm(contentId)
+    // the DHT names relay A (the origin); its tracker is then told of onB and asked: onA is a member
+    while (!(swarm.members ?? []).includes(onA.id) && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      swarm = await onB.locator.findSwarm(contentId)
+    }
+    expect(swarm.members).toEqual([onA.id, onB.id].sort())
+    const origin = swarm.providers.find(p => p.id.equals(a.relay.node.peerId))
+    expect(origin?.origin).toBe(true)
+    // relay A's tracker knows onB, a downloader attached to relay B
+    expect(a.relay.registry.holds(contentId, onB.id)).toBe(true)
+    const fromA = await onA.locator.findSwarm(contentId)
+    expect(fromA.members).toEqual([onA.id, onB.id].sort())
   })
 })

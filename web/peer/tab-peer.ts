@@ -141,7 +141,8 @@ export class TabPeer extends EventTarget {
     const locator = new CombinedLocator({
       tracker: node.services.tracker,
       dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: dhtLog }),
-      onDhtError: err => { dhtLog('DHT announcement failed (tried again at the next renewal): %s', err.message) }
+      trackerAt: addrs => node.services.tracker.at(addrs),
+      onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
     })
     const announcer = new Announcer({ locator, log: defaultLogger().forComponent('pipbingo:tab:announce') })
     peer = new TabPeer(init, { profile, store, node, relay, locator, announcer, stats, limiter, book, pinned })

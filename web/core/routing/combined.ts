@@ -1,3 +1,4 @@
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ContentId } from '../content/manifest'
 import { anySignal, type AbortOptions } from '../util/abort'
 import type { Announcement, ContentLocator, Provider, SwarmView } from './types'
@@ -8,35 +9,65 @@ export interface CombinedLocatorInit {
   /** The DHT: holders anywhere in the network of relays. */
   dht: ContentLocator
   /**
+   * The tracker of another relay, at its addresses. A content whose origin
+   * (a relay seeding it from its library) the DHT names is that relay's
+   * swarm: its tracker is asked and told too, so the downloaders attached
+   * to different relays know each other and share the origin's chunks
+   * among all of them, as one crowd. Without it only the DHT's providers
+   * are added.
+   */
+  trackerAt?(addrs: Multiaddr[]): ContentLocator
+  /**
    * Once the tracker named a holder, the DHT is waited for this much longer
    * (its lookup crosses relays); with none, the DHT's own time bound applies.
    */
   dhtGraceMs?: number
-  /** A DHT announcement or withdrawal failed (it is tried again with the next renewal). */
-  onDhtError?(err: Error): void
+  /** An announcement to the DHT or to another relay's tracker failed (each is tried again with the next renewal). */
+  onBackgroundError?(err: Error): void
 }
 
 const DEFAULT_DHT_GRACE_MS = 1_500
+/** Another relay's tracker, asked after the DHT named it, answers within this. */
+const ORIGIN_TRACKER_TIMEOUT_MS = 5_000
+
+interface OriginTracker {
+  id: string
+  locator: ContentLocator
+}
 
 /**
- * Asks the tracker and the DHT together. Announcements go to both, the
- * DHT's in the background (a provide is a lookup across relays: it must
- * not hold back the tracker's, and its failure is not the tracker's); a find
- * merges their providers (the tracker's view of a peer wins: it knows
- * whether the peer is complete); the swarm's members are the tracker's
- * alone, since a DHT record says nothing of who is downloading. A failure
- * of one is not a failure of the find while the other answers.
+ * Asks the relay's tracker and the DHT together, and the tracker of a
+ * content's origin relay once the DHT named it. Announcements go to all,
+ * all but the relay's own in the background (a provide is a lookup across
+ * relays: it must not hold back the tracker's, and its failure is not the
+ * tracker's). A find merges the providers (a tracker's view of a peer wins
+ * over a DHT record: it knows whether the peer is complete) and the
+ * members the trackers know, since a DHT record says nothing of who is
+ * downloading. A failure of one is not a failure of the find while
+ * another answers.
  */
 export class CombinedLocator implements ContentLocator {
+  /** Per content, the trackers of its origin relays other than ours. */
+  private readonly origins = new Map<ContentId, Map<string, OriginTracker>>()
+  /** What we last announced of each content (told to an origin tracker found later). */
+  private readonly held = new Map<ContentId, Announcement>()
+
   constructor (private readonly init: CombinedLocatorInit) {}
 
   async announce (entries: Announcement[], options?: AbortOptions): Promise<void> {
-    this.init.dht.announce(entries).catch((err: Error) => this.init.onDhtError?.(err))
+    for (const e of entries) this.held.set(e.contentId, e)
+    this.background(this.init.dht.announce(entries))
+    for (const [locator, mine] of this.byOrigin(entries.map(e => e.contentId))) {
+      this.background(locator.announce(entries.filter(e => mine.has(e.contentId))))
+    }
     await this.init.tracker.announce(entries, options)
   }
 
   async withdraw (contentIds: ContentId[], options?: AbortOptions): Promise<void> {
-    this.init.dht.withdraw(contentIds).catch((err: Error) => this.init.onDhtError?.(err))
+    for (const id of contentIds) this.held.delete(id)
+    this.background(this.init.dht.withdraw(contentIds))
+    for (const [locator, mine] of this.byOrigin(contentIds)) this.background(locator.withdraw([...mine]))
+    for (const id of contentIds) this.origins.delete(id)
     await this.init.tracker.withdraw(contentIds, options)
   }
 
@@ -70,12 +101,75 @@ export class CombinedLocator implements ContentLocator {
       clearTimeout(timer)
       dhtStop.abort()
     }
-    const providers = [...(view?.providers ?? [])]
-    const known = new Set(providers.map(p => p.id.toString()))
-    for (const p of fromDht) {
-      if (!known.has(p.id.toString())) providers.push(p)
+    const views = [view ?? { providers: [] }]
+    // the origins the DHT named that our tracker does not list: their own trackers know their swarms
+    const ours = new Set((view?.providers ?? []).filter(p => p.origin).map(p => p.id.toString()))
+    const foreign = fromDht.filter(p => p.origin && !ours.has(p.id.toString()) && p.multiaddrs.length > 0)
+    views.push(...await Promise.all(foreign.map(async p => await this.askOrigin(contentId, p, options))))
+    return merge(views, fromDht)
+  }
+
+  /** Another relay's view of its own content: remembered, told what we hold of it, asked. */
+  private async askOrigin (contentId: ContentId, origin: Provider, options?: AbortOptions): Promise<SwarmView> {
+    if (this.init.trackerAt == null) return { providers: [] }
+    const id = origin.id.toString()
+    let known = this.origins.get(contentId)
+    if (known == null) this.origins.set(contentId, known = new Map())
+    let entry = known.get(id)
+    if (entry == null) {
+      entry = { id, locator: this.init.trackerAt(origin.multiaddrs) }
+      known.set(id, entry)
+      const held = this.held.get(contentId)
+      if (held != null) this.background(entry.locator.announce([held]))
     }
-    const members = view?.members ?? (view?.providers ?? []).filter(p => !p.origin && !p.complete).map(p => p.id.toString())
-    return { providers, members, downloaders: view?.downloaders }
+    try {
+      const signal = anySignal(options?.signal, AbortSignal.timeout(ORIGIN_TRACKER_TIMEOUT_MS))
+      const locator = entry.locator
+      const swarm = locator.findSwarm != null ? await locator.findSwarm(contentId, { signal }) : { providers: await locator.findProviders(contentId, { signal }) }
+      // the relay answers for its own library: it is the origin in its view too
+      return { ...swarm, providers: [...swarm.providers, origin] }
+    } catch (err) {
+      this.init.onBackgroundError?.(err as Error)
+      return { providers: [origin] }
+    }
+  }
+
+  /** The origin trackers that take part in announcing `contentIds`, each with the contents it is the origin of. */
+  private byOrigin (contentIds: ContentId[]): Map<ContentLocator, Set<ContentId>> {
+    const out = new Map<ContentLocator, Set<ContentId>>()
+    for (const contentId of contentIds) {
+      for (const { locator } of this.origins.get(contentId)?.values() ?? []) {
+        let set = out.get(locator)
+        if (set == null) out.set(locator, set = new Set())
+        set.add(contentId)
+      }
+    }
+    return out
+  }
+
+  private background (work: Promise<void>): void {
+    work.catch((err: Error) => this.init.onBackgroundError?.(err))
+  }
+}
+
+/**
+ * One view of the swarm from several: providers by peer, the first view to
+ * name a peer giving what it knows (trackers first, DHT records last); the
+ * members of every tracker, once each; the downloaders the largest count.
+ */
+function merge (views: SwarmView[], fromDht: Provider[]): SwarmView {
+  const providers = new Map<string, Provider>()
+  for (const p of [...views.flatMap(v => v.providers), ...fromDht]) {
+    if (!providers.has(p.id.toString())) providers.set(p.id.toString(), p)
+  }
+  const members = new Set<string>()
+  for (const v of views) {
+    for (const id of v.members ?? v.providers.filter(p => !p.origin && !p.complete).map(p => p.id.toString())) members.add(id)
+  }
+  const counts = views.map(v => v.downloaders).filter((n): n is number => n != null)
+  return {
+    providers: [...providers.values()],
+    members: [...members].sort(),
+    downloaders: counts.length > 0 ? Math.max(...counts, members.size) : undefined
   }
 }

@@ -17,8 +17,8 @@ export interface TrackerClientComponents {
 }
 
 export interface TrackerClientInit {
-  /** The tracker (the relay): a multiaddr ending in /p2p/<relay peer id>. */
-  tracker: Multiaddr | string
+  /** The tracker (the relay): a multiaddr ending in /p2p/<relay peer id>, or several of one relay. */
+  tracker: Multiaddr | Multiaddr[] | string
   timeoutMs?: number
 }
 
@@ -27,11 +27,16 @@ const CLOSE_TIMEOUT_MS = 5_000
 /** ContentLocator backed by the relay's tracker. */
 export class TrackerClient implements ContentLocator {
   private readonly log
-  private readonly tracker: Multiaddr
+  private readonly tracker: Multiaddr | Multiaddr[]
 
   constructor (private readonly components: TrackerClientComponents, private readonly init: TrackerClientInit) {
     this.log = components.logger.forComponent('pipbingo:tracker-client')
     this.tracker = typeof init.tracker === 'string' ? multiaddr(init.tracker) : init.tracker
+  }
+
+  /** A client of another relay's tracker, at its addresses (each ending in /p2p/<its id>), on the same node. */
+  at (tracker: Multiaddr[]): TrackerClient {
+    return new TrackerClient(this.components, { ...this.init, tracker })
   }
 
   async announce (entries: Announcement[], options?: AbortOptions): Promise<void> {
