@@ -65,6 +65,8 @@ function scenario (title: string, mode: HostsMode | undefined): void {
       if (hosts.mode === 'netns') expect(relayHost!.address).toMatch(/^10\.231\.\d+\.\d+$/)
       else expect(relayHost!.address).toMatch(/^127\.0\.0\.\d+$/)
       expect(new URL(relay.url).hostname).toBe(relayHost!.address)
+      // what the helper chose before the start is what the relay says it listens on
+      expect(relay.multiaddrs).toEqual(expect.arrayContaining([relay.tcp, relay.ws]))
       expect(relay.tcp).toBe(`/ip4/${relayHost!.address}/tcp/${relay.tcpPort}/p2p/${relay.peerId}`)
       expect(new URL(bridge.url).hostname).toBe(bridgeHost!.address)
       expect(bridge.listenAddrs.length).toBeGreaterThan(0)
