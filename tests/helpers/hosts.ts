@@ -85,6 +85,21 @@ export interface Host {
  * CAP_NET_ADMIN: a bridge and a first namespace are made to find out),
  * else the loopback fallback, whose `reason` says what failed. `netns`
  * fails instead of falling back.
+ *
+ * Three relays that name each other, a tab on B and a bridge on C:
+ *
+ *     hosts = await createHosts()                      // afterAll: hosts.close()
+ *     const relays = []
+ *     for (const name of ['a', 'b', 'c']) relays.push(await (await hosts.add(name)).prepareRelay())
+ *     const [, b, c] = await Promise.all(relays.map(r => r.spawn([
+ *       '--library', …, '--web-root', webRoot,            // web.ts buildWebApp(webRoot)
+ *       ...relays.filter(o => o !== r).flatMap(o => ['--peer-relay', o.tcp])
+ *     ])))
+ *     const tab = await openApp(await (await hosts.add('tab')).launchChromium(), `${b.url}/?play=…`)
+ *     const bridge = await (await hosts.add('bridge')).spawnBridge(['--relay-http', c.url])
+ *
+ * (Started together, each relay dials others that may not listen yet.)
+ * `hosts.mode === 'loopback'`: no WebRTC between tabs.
  */
 export async function createHosts (options: { mode?: HostsMode } = {}): Promise<Hosts> {
   const mode = options.mode ?? modeFromEnv()
