@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createHosts, type Hosts } from './hosts'
@@ -107,6 +108,31 @@ describe('a host', () => {
     // and it can be called again
     await hosts.close()
   }, 90_000)
+})
+
+/** From inside `host`: how a TCP connection to port 9 of each address ends (ECONNREFUSED: it reached a network stack). */
+const PROBE = `
+const net = require('node:net')
+Promise.all(process.argv.slice(1).map(host => new Promise(resolve => {
+  const s = net.connect({ host, port: 9, timeout: 5000 })
+  s.on('connect', () => { s.destroy(); resolve('connected') })
+  s.on('timeout', () => { s.destroy(); resolve('timeout') })
+  s.on('error', err => resolve(err.code))
+}))).then(r => console.log(JSON.stringify(r)))`
+
+describe('the network', () => {
+  let hosts: Hosts | undefined
+  afterEach(async () => { await hosts?.close() })
+
+  it('in namespaces a host reaches the other hosts and the test process, not this machine\'s other addresses', async ({ skip }) => {
+    hosts = await createHosts()
+    if (hosts.mode !== 'netns') skip(`no namespaces here: ${hosts.reason}`)
+    const [a, b] = [await hosts.add('a'), await hosts.add('b')]
+    const own = Object.values(networkInterfaces()).flat().filter(i => i != null && i.family === 'IPv4' && !i.internal && !i.address.startsWith('10.231.')).map(i => i!.address)
+    const outcomes = JSON.parse(await a.exec(process.execPath, ['-e', PROBE, b.address, hosts.network!.hostAddress, ...own]))
+    expect(outcomes.slice(0, 2)).toEqual(['ECONNREFUSED', 'ECONNREFUSED'])
+    for (const outcome of outcomes.slice(2)) expect(['EHOSTUNREACH', 'ENETUNREACH', 'timeout']).toContain(outcome)
+  }, 60_000)
 })
 
 describe('parseSs', () => {
