@@ -14,7 +14,13 @@ export interface Daemon {
   /** Make the process reject a promise nobody handles (tests/fixtures/reject-on-sigusr2.mjs). */
   rejectUnhandled(): void
   exitCode(): number | null
-  stop(): Promise<void>
+  /** SIGTERM, and SIGKILL if it has not exited after `killAfterMs` (default: never); resolves once it has exited. */
+  stop(options?: { killAfterMs?: number }): Promise<void>
+}
+
+export interface SpawnDaemonOptions {
+  /** Run it inside this network namespace (tests/helpers/netns.ts): `ip netns exec <name>`, which execs, so `child.pid` is the daemon's. */
+  netns?: { ip: string, name: string }
 }
 
 /**
@@ -22,8 +28,10 @@ export interface Daemon {
  * loader), with reject-on-sigusr2.mjs preloaded; `env` is added to this
  * process's environment.
  */
-export function spawnDaemon (main: string, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', REJECT_ON_SIGUSR2, main, ...args], {
+export function spawnDaemon (main: string, args: string[], env: NodeJS.ProcessEnv = {}, options: SpawnDaemonOptions = {}): Daemon {
+  const node = [process.execPath, '--import', 'tsx', '--import', REJECT_ON_SIGUSR2, main, ...args]
+  const [command, ...argv] = options.netns == null ? node : [options.netns.ip, 'netns', 'exec', options.netns.name, ...node]
+  const child = spawn(command!, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DEBUG: '', ...env }
@@ -59,10 +67,12 @@ export function spawnDaemon (main: string, args: string[], env: NodeJS.ProcessEn
     },
     rejectUnhandled () { child.kill('SIGUSR2') },
     exitCode: () => child.exitCode,
-    async stop () {
+    async stop ({ killAfterMs } = {}) {
       if (child.exitCode != null || child.signalCode != null) return
       child.kill('SIGTERM')
+      const timer = killAfterMs == null ? undefined : setTimeout(() => { child.kill('SIGKILL') }, killAfterMs)
       await exited
+      clearTimeout(timer)
     }
   }
 }

@@ -52,7 +52,7 @@ export async function startWebRig (videos: string[], options: WebRigOptions = {}
 async function startRig (videos: string[], network: TestNetwork | undefined): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
-  await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
+  await buildWebApp(webRoot)
   const libraryDir = join(dir, 'library')
   await mkdir(libraryDir)
   for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
@@ -104,6 +104,11 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
     }
   }
   return rig
+}
+
+/** The web app as vite builds it, into `outDir` (a relay's `--web-root`). */
+export async function buildWebApp (outDir: string): Promise<void> {
+  await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
 }
 
 /** Open the app in a fresh context and wait until its peer is up (or has fallen back). */
