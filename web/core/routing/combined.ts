@@ -154,13 +154,21 @@ export class CombinedLocator implements ContentLocator {
 
 /**
  * One view of the swarm from several: providers by peer, the first view to
- * name a peer giving what it knows (trackers first, DHT records last); the
+ * name a peer giving what it knows (trackers first, DHT records last) and
+ * the first addresses anyone gave for it; the
  * members of every tracker, once each; the downloaders the largest count.
  */
 function merge (views: SwarmView[], fromDht: Provider[]): SwarmView {
   const providers = new Map<string, Provider>()
   for (const p of [...views.flatMap(v => v.providers), ...fromDht]) {
-    if (!providers.has(p.id.toString())) providers.set(p.id.toString(), p)
+    const seen = providers.get(p.id.toString())
+    if (seen == null) {
+      providers.set(p.id.toString(), p)
+    } else if (seen.multiaddrs.length === 0) {
+      // a relay's tracker gives no address for a peer it has no reservation or TCP connection of
+      // (a tab attached to another relay): its DHT record says where it can be reached
+      providers.set(p.id.toString(), { ...seen, multiaddrs: p.multiaddrs })
+    }
   }
   const members = new Set<string>()
   for (const v of views) {

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto'
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nextEvent, postDownload } from '../helpers/bridge'
+import { createHosts, type HostBridge, type Hosts, type HostRelay } from '../helpers/hosts'
+import { buildWebApp, openApp, statsOf, waitPlaying } from '../helpers/web'
+
+const SAMPLE = 'sample.mp4'
+
+/**
+ * Issue 11, "several relays, one network": three relays on three hosts
+ * (network namespaces, tests/helpers/hosts.ts), each told of the others
+ * with --peer-relay. Only relay A's library holds the sample. A tab
+ * attached to relay B plays it, finding A through the DHT; a bridge
+ * attached to relay C downloads it, most bytes from the tab; then A leaves
+ * and a second bridge, on B, still gets the whole video, from peers.
+ * Real relay and bridge daemons, real Chromium, nothing mocked.
+ */
+let tmp: string
+let hosts: Hosts
+let a: HostRelay
+let b: HostRelay
+let c: HostRelay
+let browser: Browser
+let tab: Page
+let sample: { bytes: Buffer, sha: string, contentId?: string }
+
+function sha256 (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** The catalogue entry of the sample on `relay`, once its catalogue lists it (`/events` sends the whole list on connect and on every change). */
+async function listed (relay: HostRelay, predicate: (entry: any) => boolean = () => true): Promise<any> {
+  const list = await nextEvent<any[]>(relay.url, (event, data) => event === 'catalogue' && data.some(e => e.filename === SAMPLE && predicate(e)), { signal: AbortSignal.timeout(60_000) })
+  return list.find(e => e.filename === SAMPLE)
+}
+
+/** A bridge on a new host, attached to `relay`, that downloads the sample: its final stats. */
+async function bridgeDownload (name: string, relay: HostRelay): Promise<{ bridge: HostBridge, stats: any }> {
+  const bridge = await (await hosts.add(name)).spawnBridge(['--relay-http', relay.url])
+  let opened!: () => void
+  const open = new Promise<void>(resolve => { opened = resolve })
+  const seeding = nextEvent(bridge.url, (event, d: any) => {
+    if (event === 'snapshot') opened()
+    return event === 'state' && d.status.filename === SAMPLE && d.to === 'seeding'
+  }, { signal: AbortSignal.timeout(90_000) })
+  await open
+  expect((await postDownload(bridge.url, SAMPLE)).body.status).toBe('started')
+  await seeding
+  const streamed = new Uint8Array(await (await bridge.api(`/stream/${SAMPLE}`)).arrayBuffer())
+  expect(sha256(streamed)).toBe(sample.sha)
+  return { bridge, stats: await (await bridge.api('/stats')).json() }
+}
+
+describe('three relays, one network: found through the DHT, served by peers', () => {
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'pipbingo-relays-test-'))
+    const webRoot = join(tmp, 'web')
+    await buildWebApp(webRoot)
+    const bytes = await readFile(join('library', SAMPLE))
+    sample = { bytes, sha: sha256(bytes) }
+    hosts = await createHosts()
+    console.log(`hosts: ${hosts.mode}${hosts.reason != null ? ` (${hosts.reason})` : ''}`)
+    const prepared = []
+    for (const name of ['a', 'b', 'c']) prepared.push(await (await hosts.add(name)).prepareRelay())
+    const libraries = await Promise.all(['a', 'b', 'c'].map(async name => {
+      const dir = join(hosts.dir, `library-${name}`)
+      await mkdir(dir)
+      return dir
+    }))
+    await copyFile(join('library', SAMPLE), join(libraries[0]!, SAMPLE))
+    ;[a, b, c] = await Promise.all(prepared.map(async (r, i) => await r.spawn([
+      '--library', libraries[i]!, '--web-root', webRoot,
+      ...prepared.filter(o => o !== r).flatMap(o => ['--peer-relay', o.tcp])
+    ]))) as [HostRelay, HostRelay, HostRelay]
+  }, 180_000)
+
+  afterAll(async () => {
+    await hosts?.close()
+    await rm(tmp, { recursive: true, force: true })
+  })
+
+  it('relays B and C list relay A\'s video, marked as coming from relay A', async () => {
+    const onA = await listed(a)
+    sample.contentId = onA.contentId
+    for (const relay of [b, c]) {
+      const entry = await listed(relay, e => e.source === 'relay')
+      expect(entry).toMatchObject({ contentId: onA.contentId, size: sample.bytes.byteLength, origin: false, source: 'relay', relay: a.peerId })
+      expect(entry.url).toBeUndefined()
+    }
+  }, 90_000)
+
+  it('a tab attached to relay B plays it: relay A, found through the DHT, is its origin', async () => {
+    const tabHost = await hosts.add('tab')
+    browser = await tabHost.launchChromium()
+    tab = await openApp(browser, `${b.url}/?play=${SAMPLE}`)
+    await waitPlaying(tab)
+    await tab.waitForFunction((id) => (window.pipbingo.stats() as any)?.contents.find((x: any) => x.contentId === id)?.complete === true, sample.contentId, { timeout: 60_000, polling: 100 })
+    const stats = await statsOf(tab)
+    // every byte from relay A's node (B holds none, and has no HTTP copy of it): A is the origin the DHT named
+    expect(stats.bytesFromOrigin).toBe(sample.bytes.byteLength)
+    expect(stats.bytesFromHttp).toBe(0)
+    expect(stats.bySource[a.peerId]).toBe(sample.bytes.byteLength)
+    expect(await a.metric('pipbingo_libp2p_bytes_served_total')).toBeGreaterThanOrEqual(sample.bytes.byteLength)
+  }, 120_000)
+
+  it('a bridge attached to relay C downloads it, most bytes from the tab on relay B', async () => {
+    const { stats } = await bridgeDownload('bridge-c', c)
+    console.log(`bridge on C: ${stats.bytes_from_peers} bytes from peers, ${stats.bytes_from_origin} from the origin (${stats.bytes_from_http} over HTTP)`)
+    expect(stats.bytes_from_peers + stats.bytes_from_origin).toBe(sample.bytes.byteLength)
+    expect(stats.bytes_from_peers).toBeGreaterThan(sample.bytes.byteLength / 2)
+  }, 150_000)
+
+  it('relay A leaves: a bridge attached to relay B still gets the whole video, from peers', async () => {
+    await a.stop()
+    const { stats } = await bridgeDownload('bridge-b', b)
+    console.log(`bridge on B after A left: ${stats.bytes_from_peers} bytes from peers, ${stats.bytes_from_origin} from the origin`)
+    expect(stats.bytes_from_peers).toBe(sample.bytes.byteLength)
+    expect(stats.bytes_from_origin).toBe(0)
+    for (const relay of [b, c]) expect((await fetch(`${relay.url}/health`)).status).toBe(200)
+  }, 150_000)
+})
