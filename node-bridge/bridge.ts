@@ -214,14 +214,15 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
         }
       }
     },
-    session: ({ contentId, manifest, remoteName }) => new SwarmSession({
+    session: ({ contentId, manifest, remoteName, originHttp }) => new SwarmSession({
       contentId,
       manifest,
       store,
       log: logger.forComponent('pipbingo:bridge:swarm'),
       chunks: node.services.chunk,
       locator,
-      http: new HttpChunkSource({ baseUrl: config.relayHttp, filename: remoteName }),
+      // the relay's HTTP copy, when it has one (not for a video only peers or another relay hold)
+      http: originHttp ? new HttpChunkSource({ baseUrl: config.relayHttp, filename: remoteName }) : undefined,
       announcer,
       parentStats: transfer,
       selfId,

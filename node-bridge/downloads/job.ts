@@ -12,7 +12,7 @@ export interface JobSource {
   /** The manifest of a content: the cache's, else the relay's (verified against the id). */
   manifest(contentId: ContentId, options: AbortOptions): Promise<Manifest>
   /** A swarm session that fetches the content into the cache. */
-  session(init: { contentId: ContentId, manifest: Manifest, remoteName: string }): SwarmSession
+  session(init: { contentId: ContentId, manifest: Manifest, remoteName: string, originHttp: boolean }): SwarmSession
 }
 
 export interface JobInit {
@@ -20,6 +20,13 @@ export interface JobInit {
   filename: string
   /** Its name at the origin (`/videos/:name`, the HTTP fallback). */
   remoteName: string
+  /**
+   * The relay holds its bytes (its library): `/videos/:name` is a fallback.
+   * False for a video only peers hold (published from a browser, or in
+   * another relay's library); unknown (a download found in the cache at
+   * start) counts as true.
+   */
+  originHttp?: boolean
   contentId: ContentId
   state: DownloadState
   /** Known before the manifest: from the catalogue. */
@@ -40,6 +47,7 @@ export interface JobInit {
 export class DownloadJob {
   readonly filename: string
   readonly remoteName: string
+  readonly originHttp: boolean
   readonly contentId: ContentId
   state: DownloadState
   manifest?: Manifest
@@ -75,6 +83,7 @@ export class DownloadJob {
   constructor (init: JobInit) {
     this.filename = init.filename
     this.remoteName = init.remoteName
+    this.originHttp = init.originHttp ?? true
     this.contentId = init.contentId
     this.state = init.state
     this.manifest = init.manifest
@@ -136,7 +145,7 @@ export class DownloadJob {
     signal.throwIfAborted()
     this.manifest = manifest
     this.totalBytes = manifest.size
-    const session = source.session({ contentId: this.contentId, manifest, remoteName: this.remoteName })
+    const session = source.session({ contentId: this.contentId, manifest, remoteName: this.remoteName, originHttp: this.originHttp })
     this.session = session
     signal.addEventListener('abort', () => { session.stop() }, { once: true })
     session.addEventListener('chunk', (e) => {

@@ -143,7 +143,7 @@ export class DownloadManager extends EventTarget {
     if (same != null) return { outcome: 'exists', job: same }
     const complete = this.init.store.isComplete(entry.contentId)
     const job = new DownloadJob({
-      filename, remoteName: entry.filename, contentId: entry.contentId, totalBytes: entry.size, totalChunks: entry.chunks, title: entry.title, state: complete ? 'seeding' : 'queued', now: this.now
+      filename, remoteName: entry.filename, originHttp: entry.origin !== false, contentId: entry.contentId, totalBytes: entry.size, totalChunks: entry.chunks, title: entry.title, state: complete ? 'seeding' : 'queued', now: this.now
     })
     const previous = again?.state ?? null
     this.jobs.set(filename, job)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nextEvent, postDownload } from '../helpers/bridge'
-import { createHosts, type HostBridge, type Hosts, type HostRelay } from '../helpers/hosts'
+import { createHosts, type HostBridge, type Hosts, type HostRelay, type PreparedRelay } from '../helpers/hosts'
 import { buildWebApp, openApp, statsOf, waitPlaying } from '../helpers/web'
 
 const SAMPLE = 'sample.mp4'
@@ -64,7 +64,7 @@ describe('three relays, one network: found through the DHT, served by peers', ()
     sample = { bytes, sha: sha256(bytes) }
     hosts = await createHosts()
     console.log(`hosts: ${hosts.mode}${hosts.reason != null ? ` (${hosts.reason})` : ''}`)
-    const prepared = []
+    const prepared: PreparedRelay[] = []
     for (const name of ['a', 'b', 'c']) prepared.push(await (await hosts.add(name)).prepareRelay())
     const libraries = await Promise.all(['a', 'b', 'c'].map(async name => {
       const dir = join(hosts.dir, `library-${name}`)
@@ -112,6 +112,9 @@ describe('three relays, one network: found through the DHT, served by peers', ()
     console.log(`bridge on C: ${stats.bytes_from_peers} bytes from peers, ${stats.bytes_from_origin} from the origin (${stats.bytes_from_http} over HTTP)`)
     expect(stats.bytes_from_peers + stats.bytes_from_origin).toBe(sample.bytes.byteLength)
     expect(stats.bytes_from_peers).toBeGreaterThan(sample.bytes.byteLength / 2)
+    // relay C holds no copy: the bridge does not ask its /videos
+    expect(stats.bytes_from_http).toBe(0)
+    expect(await c.metric('pipbingo_http_bytes_served_total')).toBe(0)
   }, 150_000)
 
   it('relay A leaves: a bridge attached to relay B still gets the whole video, from peers', async () => {
