@@ -137,7 +137,7 @@ describe('the relay with a certificate: HTTPS on its HTTP port, WSS on its WebSo
     expect(await servedFingerprint('127.0.0.1', wsPort, ca.cert)).toBe(second.fingerprint256)
     expect(r.relay.certificate()?.fingerprint256).toBe(second.fingerprint256)
     // no restart: the same connection, still open, and new dials work
-    expect(open[0].status).toBe('open')
+    expect(open[0]?.status).toBe('open')
     const fresh = await createLibp2p({ transports: [webSockets()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify() } })
     try {
       const c = await fresh.dial(wssAddr(r.relay.multiaddrs().map(String)), { signal: AbortSignal.timeout(20_000) })
