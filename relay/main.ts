@@ -52,8 +52,8 @@ async function main (): Promise<void> {
     process.exitCode = 1
     return
   }
-  // SIGHUP: the certificate files again (a renewal; they are watched too)
-  process.on('SIGHUP', () => { void relay.reloadCertificate('SIGHUP') })
+  // SIGHUP: the certificate files again (a renewal; they are watched too). Without TLS it keeps its default (exit)
+  if (relay.certificate() != null) process.on('SIGHUP', () => { void relay.reloadCertificate('SIGHUP') })
   const { started, stopping } = stopOnSignals(async () => { await relay.start() }, {
     stop: async () => { await relay.stop() }, stopping: m.stopping, forced: m.forcedExit
   })
