@@ -67,9 +67,10 @@ async function main (): Promise<void> {
   }
   if (stopping()) return
 
-  const url = relay.publicUrl().replace('//127.0.0.1:', '//localhost:')
-  console.log(m.peerId(relay.node.peerId.toString()))
   const certificate = relay.certificate()
+  // localhost reads better, but a certificate names the address it was made for
+  const url = certificate != null ? relay.publicUrl() : relay.publicUrl().replace('//127.0.0.1:', '//localhost:')
+  console.log(m.peerId(relay.node.peerId.toString()))
   if (certificate != null) console.log(m.certificate(names(certificate.subjectAltName), certificate.validTo.toISOString(), certificate.fingerprint256))
   for (const ma of relay.multiaddrs()) console.log(m.listening(ma.toString()))
   console.log(m.library(relay.library.size, config.libraryDir, relay.library.entries().map(e => e.filename).join(', ')))

@@ -46,7 +46,7 @@ describe('the relay process reloads its certificate on SIGHUP', () => {
     await symlink('../archive/cert1.pem', join(dir, 'live', 'fullchain.pem'))
     await symlink('../archive/privkey1.pem', join(dir, 'live', 'privkey.pem'))
     relay = spawnDaemon('relay/main.ts', [...flags(), '--tls-cert', join(dir, 'live', 'fullchain.pem'), '--tls-key', join(dir, 'live', 'privkey.pem')])
-    const httpPort = Number((await relay.line(/open https:\/\/localhost:(\d+)\//))[1])
+    const httpPort = Number((await relay.line(/open https:\/\/127\.0\.0\.1:(\d+)\//))[1])
     const wsPort = Number((await relay.line(/listening on \/ip4\/127\.0\.0\.1\/tcp\/(\d+)\/tls\/ws\/p2p\//))[1])
     await relay.line(new RegExp(`HTTPS and WSS with the certificate for 127\\.0\\.0\\.1, .*\\(SHA-256 ${escape(first.fingerprint256)}\\)`))
     expect(await servedFingerprint('127.0.0.1', httpPort, ca.cert)).toBe(first.fingerprint256)
@@ -63,11 +63,11 @@ describe('the relay process reloads its certificate on SIGHUP', () => {
   }, 120_000)
 
   it('a bad TLS configuration stops it at start with a message that names the problem', async () => {
+    const missing = join(dir, 'live', 'nothing.pem')
     const onlyCert = spawnDaemon('relay/main.ts', [...flags(), '--tls-cert', join(dir, 'live', 'fullchain.pem')])
+    const noFile = spawnDaemon('relay/main.ts', [...flags(), '--tls-cert', missing, '--tls-key', join(dir, 'live', 'privkey.pem')])
     await onlyCert.line(/tlsKey: HTTPS needs both --tls-cert and --tls-key \(or neither\)/)
     expect(await exitCodeOf(onlyCert)).toBe(2)
-    const missing = join(dir, 'live', 'nothing.pem')
-    const noFile = spawnDaemon('relay/main.ts', [...flags(), '--tls-cert', missing, '--tls-key', join(dir, 'live', 'privkey.pem')])
     await noFile.line(new RegExp(`cannot start the relay: The TLS certificate ${escape(missing)} cannot be read: no such file$`))
     expect(await exitCodeOf(noFile)).toBe(1)
     // no stack: a configuration error is not a crash
