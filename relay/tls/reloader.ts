@@ -29,6 +29,7 @@ export class CertificateReloader {
   private timer: ReturnType<typeof setTimeout> | undefined
   /** Reloads run one after the other. */
   private queue: Promise<void> = Promise.resolve()
+  private closed = false
 
   private constructor (readonly files: CertificateFiles, private currentPair: LoadedCertificate, private readonly init: CertificateReloaderInit) {}
 
@@ -70,6 +71,7 @@ export class CertificateReloader {
   }
 
   close (): void {
+    this.closed = true
     clearTimeout(this.timer)
     for (const w of this.watchers.splice(0)) w.close()
     this.users.clear()
@@ -88,7 +90,8 @@ export class CertificateReloader {
       this.init.onWarning?.(`${err?.message ?? err}; still serving the certificate loaded before (${this.currentPair.fingerprint256})`)
       return
     }
-    if (pair.cert === this.currentPair.cert && pair.key === this.currentPair.key) return
+    // a stopped relay has no listener left to give it to; an unchanged pair needs nothing
+    if (this.closed || (pair.cert === this.currentPair.cert && pair.key === this.currentPair.key)) return
     for (const user of this.users) {
       try {
         user(pair)
