@@ -186,6 +186,8 @@ Options:
     published: (n: number) => `   and ${n} published from browsers (listed while peers hold them)`,
     open: (url: string) => `✅ open ${url}/   (catalogue: ${url}/list)`,
     certificate: (names: string, validTo: string, fingerprint: string) => `🔒 HTTPS and WSS with the certificate for ${names}, valid until ${validTo} (SHA-256 ${fingerprint})`,
+    /** Why the certificate was reloaded when its files changed (SIGHUP is said as is). */
+    certificateFilesChanged: 'the files changed',
     certificateReloaded: (reason: string, names: string, validTo: string, fingerprint: string) => `🔒 TLS certificate reloaded (${reason}): ${names}, valid until ${validTo} (SHA-256 ${fingerprint})`,
     stopping: (signal: string) => `\n${signal}: stopping the relay…`,
     forcedExit: 'forced exit',
@@ -321,6 +323,7 @@ Options :
     published: (n) => `   et ${n} publiée(s) depuis des navigateurs (listées tant que des pairs les ont)`,
     open: (url) => `✅ ouvrez ${url}/   (catalogue : ${url}/list)`,
     certificate: (names, validTo, fingerprint) => `🔒 HTTPS et WSS avec le certificat de ${names}, valable jusqu'au ${validTo} (SHA-256 ${fingerprint})`,
+    certificateFilesChanged: 'les fichiers ont changé',
     certificateReloaded: (reason, names, validTo, fingerprint) => `🔒 certificat TLS rechargé (${reason}) : ${names}, valable jusqu'au ${validTo} (SHA-256 ${fingerprint})`,
     stopping: (signal) => `\n${signal} : arrêt du relais…`,
     forcedExit: 'arrêt forcé',

@@ -2,6 +2,7 @@ import { parseRelayConfig, RELAY_USAGE } from './config'
 import { createRelay, type CreateRelayOptions, type Relay } from './relay'
 import { formatBytes, langFromArgs, messages, type Messages } from '../node-bridge/messages'
 import { stopOnSignals } from '../node-bridge/signals'
+import { FILES_CHANGED } from './tls/index'
 
 /** The console's lines: the language of --lang or the locale, known before the flags parse. */
 let m: Messages['relay'] = messages(langFromArgs(process.argv.slice(2), process.env)).relay
@@ -40,7 +41,7 @@ async function main (): Promise<void> {
       }
     },
     onWarning: message => { console.warn(`⚠️  ${message}`) },
-    onCertificate: (c, reason) => { console.log(m.certificateReloaded(reason, names(c.subjectAltName), c.validTo.toISOString(), c.fingerprint256)) }
+    onCertificate: (c, reason) => { console.log(m.certificateReloaded(reason === FILES_CHANGED ? m.certificateFilesChanged : reason, names(c.subjectAltName), c.validTo.toISOString(), c.fingerprint256)) }
   }
   let relay: Relay
   try {

@@ -5,6 +5,9 @@ import { loadCertificate, type CertificateFiles, type LoadedCertificate } from '
 /** A renewal writes two files, maybe by rename: one reload once the folder has been quiet this long. */
 export const RELOAD_DEBOUNCE_MS = 500
 
+/** The reason a reload the watch started gives (`onReloaded`); a `reload()` gives its caller's. */
+export const FILES_CHANGED = 'files changed'
+
 export interface CertificateReloaderInit {
   /** A new pair is in use (every listener already switched to it). */
   onReloaded?(certificate: LoadedCertificate, reason: string): void
@@ -79,7 +82,7 @@ export class CertificateReloader {
 
   private schedule (): void {
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => { void this.reload('the files changed') }, this.init.debounceMs ?? RELOAD_DEBOUNCE_MS)
+    this.timer = setTimeout(() => { void this.reload(FILES_CHANGED) }, this.init.debounceMs ?? RELOAD_DEBOUNCE_MS)
   }
 
   private async load (reason: string): Promise<void> {

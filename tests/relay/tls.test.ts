@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getCACertificates, setDefaultCACertificates } from 'node:tls'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -164,6 +164,42 @@ describe('the relay with a certificate: HTTPS on its HTTP port, WSS on its WebSo
     expect(await servedFingerprint('127.0.0.1', httpPort, ca.cert)).toBe(before)
     expect(await servedFingerprint('127.0.0.1', portOf(wssAddr(r.relay.multiaddrs().map(String))), ca.cert)).toBe(before)
     expect(reloads.seen.map(c => c.fingerprint256)).not.toContain(other.fingerprint256)
+  })
+})
+
+describe('a renewal as certbot makes it: live/ symlinks repointed to new files in archive/', () => {
+  it('is seen and served, with no signal', async () => {
+    const ca = await createTestCa()
+    let r: TestRelay | undefined
+    try {
+      const first = await ca.issue({ ips: ['127.0.0.1'] })
+      const second = await ca.issue({ ips: ['127.0.0.1'] })
+      const archive = join(ca.dir, 'archive')
+      const live = join(ca.dir, 'live')
+      await mkdir(archive)
+      await mkdir(live)
+      for (const [n, leaf] of [[1, first], [2, second]] as const) {
+        await writeFile(join(archive, `fullchain${n}.pem`), leaf.cert)
+        await writeFile(join(archive, `privkey${n}.pem`), leaf.key)
+      }
+      await symlink('../archive/fullchain1.pem', join(live, 'fullchain.pem'))
+      await symlink('../archive/privkey1.pem', join(live, 'privkey.pem'))
+      const reloads = new Reports<LoadedCertificate>()
+      r = await startRelay([], { tlsCert: join(live, 'fullchain.pem'), tlsKey: join(live, 'privkey.pem') }, { onCertificate: reloads.push })
+      const port = Number(new URL(r.relay.httpUrl()).port)
+      expect(await servedFingerprint('127.0.0.1', port, ca.cert)).toBe(first.fingerprint256)
+      const reloaded = reloads.next(c => c.fingerprint256 === second.fingerprint256, 'reload to archive/*2.pem')
+      // certbot: a new symlink under a temporary name, renamed over the old one
+      for (const name of ['privkey', 'fullchain']) {
+        await symlink(`../archive/${name}2.pem`, join(live, `${name}.pem.new`))
+        await rename(join(live, `${name}.pem.new`), join(live, `${name}.pem`))
+      }
+      await reloaded
+      expect(await servedFingerprint('127.0.0.1', port, ca.cert)).toBe(second.fingerprint256)
+    } finally {
+      await r?.close()
+      await ca.close()
+    }
   })
 })
 
