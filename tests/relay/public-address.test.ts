@@ -1,4 +1,12 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
+import type { ContentId } from '@core/content/manifest'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseRelayConfig } from '../../relay/config'
 import { publicAddressFilter, publicWsAddr } from '../../relay/public-address'
@@ -83,6 +91,37 @@ describe('--public-url and --announce', () => {
       const preflight = await fetch(`${r.relay.httpUrl()}/upload`, { method: 'OPTIONS', headers: { origin: 'https://video.example.org', 'access-control-request-method': 'POST' } })
       expect(preflight.status).toBe(204)
       expect(preflight.headers.get('access-control-allow-origin')).toBe('https://video.example.org')
+    })
+
+    it('the tracker gives a peer with a reservation circuit addresses through the public address', async () => {
+      r = await startRelay([], { publicUrl: 'https://video.example.org' })
+      const relayId = r.relay.node.peerId.toString()
+      const tracker = trackerClient({ tracker: tcpAddr(r) })
+      const holder = await createLibp2p({
+        addresses: { listen: ['/p2p-circuit'] },
+        transports: [tcp(), circuitRelayTransport()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { identify: identify(), tracker }
+      }) as unknown as Libp2p<{ tracker: TrackerClient }>
+      const finder = await createTestNode({ tracker: trackerClient({ tracker: tcpAddr(r) }) }) as unknown as Libp2p<{ tracker: TrackerClient }>
+      try {
+        const reserved = new Promise<void>(resolve => {
+          holder.addEventListener('self:peer:update', () => { if (holder.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit'))) resolve() })
+        })
+        await holder.dial(tcpAddr(r), { signal: AbortSignal.timeout(20_000) })
+        await reserved
+        const contentId = 'ab'.repeat(32) as ContentId
+        await holder.services.tracker.announce([{ contentId, complete: true }], { signal: AbortSignal.timeout(20_000) })
+        const [provider] = await finder.services.tracker.findProviders(contentId, { signal: AbortSignal.timeout(20_000) })
+        const holderId = holder.peerId.toString()
+        expect(provider?.multiaddrs.map(String)).toContain(`/dns4/video.example.org/tcp/443/tls/ws/p2p/${relayId}/p2p-circuit/webrtc/p2p/${holderId}`)
+        // and none through the WebSockets port the relay listens on behind the proxy
+        expect(provider?.multiaddrs.map(String).filter(a => /\/ws\//.test(a) && !a.startsWith('/dns4/video.example.org/tcp/443/tls/ws/'))).toEqual([])
+      } finally {
+        await finder.stop()
+        await holder.stop()
+      }
     })
 
     it('--announce: exactly those addresses, in /info and getMultiaddrs; a missing TCP one is warned about', async () => {
