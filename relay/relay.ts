@@ -156,10 +156,11 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       ...(config.publicUrl != null ? { publicUrl: config.publicUrl } : {})
     })
   })
-  const server: Server = tls != null ? createHttpsServer({ cert: tls.current.cert, key: tls.current.key }, app) : createServer(app)
+  const httpsServer = tls != null ? createHttpsServer({ cert: tls.current.cert, key: tls.current.key }, app) : undefined
+  const server: Server = httpsServer ?? createServer(app)
   // a renewed pair: new handshakes on both ports get it, open connections keep theirs
   tls?.use(pair => {
-    (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: pair.cert, key: pair.key })
+    httpsServer?.setSecureContext({ cert: pair.cert, key: pair.key })
     node.services.wssCertificate.renew(pair)
   })
   // uploads of large files may take longer than Node's 5-minute default
