@@ -14,12 +14,13 @@ async function exitCodeOf (d: Daemon): Promise<number | null> {
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
- * `npm run relay` with a certificate, as a process: SIGHUP loads the files
- * again. The files are laid out as certbot does (live/ holds symlinks into
- * archive/), and the new pair is written in place in archive/, which the
- * relay's watch of live/ does not see: only the signal can make it reload.
+ * `npm run relay` with the TLS and public-address flags, as a process.
+ * SIGHUP loads the certificate files again: they are laid out as certbot
+ * does (live/ holds symlinks into archive/), and the new pair is written in
+ * place in archive/, which the relay's watch of live/ does not see, so only
+ * the signal can make it reload.
  */
-describe('the relay process reloads its certificate on SIGHUP', () => {
+describe('the relay process with TLS flags: SIGHUP, the URL it prints, bad configurations', () => {
   let ca: TestCa
   let dir: string
   let relay: Daemon
@@ -39,7 +40,7 @@ describe('the relay process reloads its certificate on SIGHUP', () => {
   const flags = (): string[] => ['--host', '127.0.0.1', '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
     '--library', join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web')]
 
-  it('new handshakes on the HTTPS and WSS ports get the new certificate, same process', async () => {
+  it('SIGHUP: new handshakes on the HTTPS and WSS ports get the new certificate, same process', async () => {
     const first = await ca.issue({ ips: ['127.0.0.1'] })
     await writeFile(join(dir, 'archive', 'cert1.pem'), first.cert)
     await writeFile(join(dir, 'archive', 'privkey1.pem'), first.key)
@@ -60,6 +61,13 @@ describe('the relay process reloads its certificate on SIGHUP', () => {
     expect(await servedFingerprint('127.0.0.1', httpPort, ca.cert)).toBe(second.fingerprint256)
     expect(await servedFingerprint('127.0.0.1', wsPort, ca.cert)).toBe(second.fingerprint256)
     expect(relay.exitCode()).toBeNull()
+  }, 120_000)
+
+  it('--public-url is the URL it prints to open', async () => {
+    const proxied = spawnDaemon('relay/main.ts', [...flags(), '--public-url', 'https://video.example.org'])
+    await proxied.line(/✅ open https:\/\/video\.example\.org\/ /)
+    expect((await proxied.line(/listening on (\S+\/tls\/ws\S*)/))[1]).toMatch(/^\/dns4\/video\.example\.org\/tcp\/443\/tls\/ws\/p2p\//)
+    await proxied.stop()
   }, 120_000)
 
   it('a bad TLS configuration stops it at start with a message that names the problem', async () => {
