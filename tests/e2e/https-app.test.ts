@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
+import { launchChromium } from '../helpers/chromium'
 import { createTestCa, type TestCa } from '../helpers/tls'
 import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
 
@@ -51,4 +52,16 @@ describe('the app over HTTPS from a relay with a certificate', () => {
     expect(tab).toBeDefined()
     expect(stats.bytesFromOrigin).toBeGreaterThan(0)
   }, 120_000)
+
+  it('the trust is that one key\'s: a browser given another SPKI hash refuses the page (the test CA is unknown to it)', async () => {
+    const other = await ca.issue({ ips: ['192.0.2.1'] })
+    const ns = await rig.network!.addNamespace()
+    const stranger = await launchChromium({ netns: { ip: rig.network!.ip, name: ns.name }, trustSpki: [other.spki] })
+    try {
+      const page = await stranger.newPage()
+      await expect(page.goto(rig.relay.httpUrl())).rejects.toThrow(/ERR_CERT_AUTHORITY_INVALID/)
+    } finally {
+      await stranger.close()
+    }
+  }, 60_000)
 })
