@@ -185,6 +185,10 @@ Options:
     library: (n: number, dir: string, files: string) => `🎬 ${n} video${n === 1 ? '' : 's'} in ${dir}: ${files}`,
     published: (n: number) => `   and ${n} published from browsers (listed while peers hold them)`,
     open: (url: string) => `✅ open ${url}/   (catalogue: ${url}/list)`,
+    certificate: (names: string, validTo: string, fingerprint: string) => `🔒 HTTPS and WSS with the certificate for ${names}, valid until ${validTo} (SHA-256 ${fingerprint})`,
+    /** Why the certificate was reloaded when its files changed (SIGHUP is said as is). */
+    certificateFilesChanged: 'the files changed',
+    certificateReloaded: (reason: string, names: string, validTo: string, fingerprint: string) => `🔒 TLS certificate reloaded (${reason}): ${names}, valid until ${validTo} (SHA-256 ${fingerprint})`,
     stopping: (signal: string) => `\n${signal}: stopping the relay…`,
     forcedExit: 'forced exit',
     unhandled: (reason: string) => `❌ unhandled rejection, the relay keeps running: ${reason}`
@@ -318,6 +322,9 @@ Options :
     library: (n, dir, files) => `🎬 ${n} vidéo(s) dans ${dir} : ${files}`,
     published: (n) => `   et ${n} publiée(s) depuis des navigateurs (listées tant que des pairs les ont)`,
     open: (url) => `✅ ouvrez ${url}/   (catalogue : ${url}/list)`,
+    certificate: (names, validTo, fingerprint) => `🔒 HTTPS et WSS avec le certificat de ${names}, valable jusqu'au ${validTo} (SHA-256 ${fingerprint})`,
+    certificateFilesChanged: 'les fichiers ont changé',
+    certificateReloaded: (reason, names, validTo, fingerprint) => `🔒 certificat TLS rechargé (${reason}) : ${names}, valable jusqu'au ${validTo} (SHA-256 ${fingerprint})`,
     stopping: (signal) => `\n${signal} : arrêt du relais…`,
     forcedExit: 'arrêt forcé',
     unhandled: (reason) => `❌ rejet non géré, le relais continue : ${reason}`

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { listOf, webOrigin } from '../node-bridge/config'
 import { LANGS, langFromEnv } from '../node-bridge/messages'
@@ -6,6 +7,20 @@ import { LIBRARY_BUDGET_DEFAULTS } from './http/library-budget'
 import { UPLOAD_QUOTA_DEFAULTS } from './http/upload-quota'
 
 const port = z.coerce.number().int().min(0).max(65535)
+
+/** `--public-url`: where people open the app, an http(s) origin (a trailing slash is dropped). */
+const publicUrl = z.url({ protocol: /^https?$/ }).transform(url => url.replace(/\/+$/, ''))
+  .refine(url => new URL(url).origin === url, 'expected an origin such as https://video.example.org (no path, query or user name)')
+
+/** `--announce`: a multiaddr the relay advertises (libp2p's `addresses.announce`). */
+const announceAddr = z.string().min(1).max(512).refine(value => {
+  try {
+    multiaddr(value)
+    return true
+  } catch {
+    return false
+  }
+}, 'expected a multiaddr, e.g. /dns4/video.example.org/tcp/443/tls/ws')
 
 export const relayConfigSchema = z.object({
   /** Interface every listener binds to. Loopback unless asked otherwise. */
@@ -64,8 +79,28 @@ export const relayConfigSchema = z.object({
    * DHT and share their catalogues (docs/ARCHITECTURE.md, "Several relays").
    */
   peerRelays: listOf(z.string().regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/, 'expected a multiaddr ending in /p2p/<peer id>, e.g. /dns4/relay-a.example/tcp/10000/p2p/12D3KooW…'), 32, ',').default([]),
+  /**
+   * The certificate (PEM, leaf first: certbot's fullchain.pem) and key the
+   * relay serves HTTPS and WSS with; both or neither. Reloaded on SIGHUP
+   * and when either file changes.
+   */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /**
+   * Where people open the app when it is not the relay's own address (a
+   * reverse proxy's, a name): printed, given by `/info`, allowed to upload,
+   * and, without `announce`, the WebSockets address advertised
+   * (relay/public-address.ts).
+   */
+  publicUrl: publicUrl.optional(),
+  /** The multiaddrs the relay advertises instead of its listen addresses (`/info`, identify, the tracker's circuit addresses). */
+  announce: listOf(announceAddr, 32, ',').default([]),
   /** The language of the console (node-bridge/messages.ts). */
   lang: z.enum(LANGS).default('en')
+}).superRefine((config, ctx) => {
+  if ((config.tlsCert == null) !== (config.tlsKey == null)) {
+    ctx.addIssue({ code: 'custom', path: [config.tlsCert == null ? 'tlsCert' : 'tlsKey'], message: 'HTTPS needs both --tls-cert and --tls-key (or neither)' })
+  }
 })
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>
@@ -95,6 +130,10 @@ const FLAGS = {
   'publishes-per-address': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_ADDRESS', key: 'publishesPerAddressPerDay', help: 'videos one address may list in 24 h (50)' },
   'publishes-per-peer': { type: 'string', env: 'PIPBINGO_PUBLISHES_PER_PEER', key: 'publishesPerPeerPerDay', help: 'videos one peer may list in 24 h (20)' },
   'peer-relay': { type: 'string', multiple: true, env: 'PIPBINGO_PEER_RELAYS', key: 'peerRelays', help: 'another relay of this network, a multiaddr ending in /p2p/<id>; repeatable, the env ,-separated (none)' },
+  'tls-cert': { type: 'string', env: 'PIPBINGO_TLS_CERT', key: 'tlsCert', help: 'PEM certificate chain: serve HTTPS and WSS (with --tls-key); reloaded on SIGHUP and when the file changes (none)' },
+  'tls-key': { type: 'string', env: 'PIPBINGO_TLS_KEY', key: 'tlsKey', help: 'PEM private key of --tls-cert (none)' },
+  'public-url': { type: 'string', env: 'PIPBINGO_PUBLIC_URL', key: 'publicUrl', help: 'where people open the app (https://video.example.org behind a proxy): printed, in /info, may upload; without --announce, WebSockets are advertised there: /dns4/<host>/tcp/<port, 443>/tls/ws (with --tls-cert: the --ws-port), TCP as it listens (none)' },
+  announce: { type: 'string', multiple: true, env: 'PIPBINGO_ANNOUNCE', key: 'announce', help: 'a multiaddr to advertise instead of the listen addresses, e.g. /dns4/host/tcp/443/tls/ws; repeatable, the env ,-separated; list the TCP one bridges dial too (none)' },
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 

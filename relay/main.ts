@@ -1,7 +1,8 @@
 import { parseRelayConfig, RELAY_USAGE } from './config'
-import { createRelay } from './relay'
+import { createRelay, type CreateRelayOptions, type Relay } from './relay'
 import { formatBytes, langFromArgs, messages, type Messages } from '../node-bridge/messages'
 import { stopOnSignals } from '../node-bridge/signals'
+import { FILES_CHANGED } from './tls/index'
 
 /** The console's lines: the language of --lang or the locale, known before the flags parse. */
 let m: Messages['relay'] = messages(langFromArgs(process.argv.slice(2), process.env)).relay
@@ -24,7 +25,8 @@ async function main (): Promise<void> {
   m = messages(config.lang).relay
   console.log(m.starting)
   const shown = new Map<string, number>()
-  const relay = await createRelay(config, {
+  const names = (san: string): string => san.replace(/(DNS|IP Address):/g, '') || '(no subjectAltName)'
+  const options: CreateRelayOptions = {
     onScanProgress: e => {
       if (e.type === 'file-hashing') {
         // one line per file and per tenth: a 1 GiB file says how far it is, a small one says little
@@ -38,8 +40,21 @@ async function main (): Promise<void> {
         console.log(m.manifested(e.hashed, e.cached))
       }
     },
-    onWarning: message => { console.warn(`⚠️  ${message}`) }
-  })
+    onWarning: message => { console.warn(`⚠️  ${message}`) },
+    onCertificate: (c, reason) => { console.log(m.certificateReloaded(reason === FILES_CHANGED ? m.certificateFilesChanged : reason, names(c.subjectAltName), c.validTo.toISOString(), c.fingerprint256)) }
+  }
+  let relay: Relay
+  try {
+    relay = await createRelay(config, options)
+  } catch (err: any) {
+    // a certificate that cannot be used: the message says which file and why
+    if (err?.name !== 'CertificateLoadError') throw err
+    console.error(m.cannotStart(err.message))
+    process.exitCode = 1
+    return
+  }
+  // SIGHUP: the certificate files again (a renewal; they are watched too). Without TLS it keeps its default (exit)
+  if (relay.certificate() != null) process.on('SIGHUP', () => { void relay.reloadCertificate('SIGHUP') })
   const { started, stopping } = stopOnSignals(async () => { await relay.start() }, {
     stop: async () => { await relay.stop() }, stopping: m.stopping, forced: m.forcedExit
   })
@@ -53,8 +68,11 @@ async function main (): Promise<void> {
   }
   if (stopping()) return
 
-  const url = relay.httpUrl().replace('127.0.0.1', 'localhost')
+  const certificate = relay.certificate()
+  // localhost reads better, but a certificate names the address it was made for
+  const url = certificate != null ? relay.publicUrl() : relay.publicUrl().replace('//127.0.0.1:', '//localhost:')
   console.log(m.peerId(relay.node.peerId.toString()))
+  if (certificate != null) console.log(m.certificate(names(certificate.subjectAltName), certificate.validTo.toISOString(), certificate.fingerprint256))
   for (const ma of relay.multiaddrs()) console.log(m.listening(ma.toString()))
   console.log(m.library(relay.library.size, config.libraryDir, relay.library.entries().map(e => e.filename).join(', ')))
   if (relay.published.size > 0) console.log(m.published(relay.published.size))

@@ -6,13 +6,15 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PeerId, PrivateKey, TLSCertificate } from '@libp2p/interface'
 import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
 import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
 import { contentDht } from '@core/routing/dht'
+import { wssCertificate, type WssCertificate } from './tls/index'
 
 export type RelayNode = Libp2p<{
   identify: unknown
@@ -21,6 +23,8 @@ export type RelayNode = Libp2p<{
   chunk: ChunkProtocol
   tracker: TrackerServer
   dht: KadDHT
+  /** Renews the WSS listener's certificate (with `tls` only). */
+  wssCertificate: WssCertificate
 }>
 
 export interface RelayNodeInit {
@@ -28,6 +32,12 @@ export interface RelayNodeInit {
   host: string
   tcpPort: number
   wsPort: number
+  /** Serve WSS (`/tls/ws`) rather than WS on `wsPort`, with this certificate to start with. */
+  tls?: TLSCertificate
+  /** libp2p's `addresses.announce`: advertised instead of the listen addresses. */
+  announce?: string[]
+  /** libp2p's `announceFilter`: what the advertised addresses become (relay/public-address.ts). */
+  announceFilter?: (addrs: Multiaddr[]) => Multiaddr[]
   maxReservations: number
   /** Inbound connections a second from one IP address. */
   inboundPerHost: number
@@ -61,13 +71,15 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
     start: false,
     privateKey: init.privateKey,
     addresses: {
-      listen: [`/ip4/${init.host}/tcp/${init.tcpPort}`, `/ip4/${init.host}/tcp/${init.wsPort}/ws`]
+      listen: [`/ip4/${init.host}/tcp/${init.tcpPort}`, `/ip4/${init.host}/tcp/${init.wsPort}/${init.tls != null ? 'tls/ws' : 'ws'}`],
+      ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}),
+      ...(init.announceFilter != null ? { announceFilter: init.announceFilter } : {})
     },
     // one identity cannot hold many connections (each with its streams and buffers): past the cap, refused once upgraded
     connectionGater: {
       denyInboundUpgradedConnection: async (peer) => (node?.getConnections(peer).length ?? 0) >= init.maxConnectionsPerPeer
     },
-    transports: [tcp(), webSockets()],
+    transports: [tcp(), webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [muxer()],
     connectionManager: { maxConnections: init.maxReservations + 256, inboundConnectionThreshold: init.inboundPerHost },
@@ -84,6 +96,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
         }
       }),
       chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, admit: (peer, contentId, index) => superSeed.admit(peer, contentId, index) }),
+      wssCertificate: wssCertificate(),
       tracker: trackerServer({
         registry: init.registry,
         onAnnounce: init.onAnnounce,

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { TrackerRegistry } from '@core/protocols/tracker'
 import { DhtLocator } from '@core/routing/dht'
 import { Announcer } from '@core/swarm/announcer'
@@ -15,6 +16,8 @@ import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
 import { createRelayNode, type RelayNode } from './node'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
+import { isWebSocketsAddr, publicAddressFilter } from './public-address'
+import { CertificateReloader, type LoadedCertificate } from './tls/index'
 
 export interface Relay {
   readonly config: RelayConfig
@@ -29,8 +32,14 @@ export interface Relay {
   /** Bind the HTTP server and the libp2p listeners, announce the library. */
   start(): Promise<void>
   stop(): Promise<void>
-  /** `http://host:port` once started. */
+  /** `http://host:port` (`https://` with a certificate) once started. */
   httpUrl(): string
+  /** Where people open the app: `--public-url`, else `httpUrl()`. */
+  publicUrl(): string
+  /** Load the certificate files again (SIGHUP); a pair that fails keeps the old one (onWarning). No-op without TLS. */
+  reloadCertificate(reason: string): Promise<void>
+  /** The certificate in use; undefined without TLS. */
+  certificate(): LoadedCertificate | undefined
   /** The libp2p addresses, each ending in /p2p/<relay id>. */
   multiaddrs(): Multiaddr[]
 }
@@ -41,6 +50,8 @@ export interface CreateRelayOptions {
   onScanProgress?: Parameters<typeof Library.open>[0]['onProgress']
   /** Problems the operator should see that do not stop the relay (a malformed file in the data folder). */
   onWarning?(message: string): void
+  /** A new TLS certificate is in use (the files changed, or reloadCertificate). */
+  onCertificate?(certificate: LoadedCertificate, reason: string): void
   /** The clock of the tracker and of the published videos' grace period (tests). */
   now?: () => number
   /** How often expired tracker entries and published videos are looked for; default 2 s. */
@@ -58,6 +69,10 @@ export interface CreateRelayOptions {
 export async function createRelay (config: RelayConfig, options: CreateRelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? defaultLogger()
   const log = logger.forComponent('pipbingo:relay')
+  // first, so that a bad certificate stops the relay before anything is opened
+  const tls = config.tlsCert != null && config.tlsKey != null
+    ? await CertificateReloader.open({ certFile: config.tlsCert, keyFile: config.tlsKey }, { onReloaded: options.onCertificate, onWarning: options.onWarning })
+    : undefined
   const library = await Library.open({ dir: config.libraryDir, logger, onProgress: options.onScanProgress })
   const registry = new TrackerRegistry({ ttlMs: config.trackerTtlMs, now: options.now })
   const published = await PublishedCatalogue.open({
@@ -95,6 +110,11 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     host: config.host,
     tcpPort: config.tcpPort,
     wsPort: config.wsPort,
+    tls: tls?.current,
+    announce: config.announce,
+    announceFilter: config.publicUrl != null && config.announce.length === 0
+      ? publicAddressFilter({ publicUrl: config.publicUrl, relayServesTls: tls != null })
+      : undefined,
     maxReservations: config.maxReservations,
     inboundPerHost: config.inboundPerHost,
     maxConnectionsPerPeer: config.maxConnectionsPerPeer,
@@ -135,14 +155,25 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       now: options.now
     },
     uploadLimits: {
-      allowOrigins: config.allowOrigins,
+      // the public URL's pages are the app's own
+      allowOrigins: config.publicUrl != null ? [...config.allowOrigins, config.publicUrl] : config.allowOrigins,
       quota: { concurrent: config.uploadsAtOnce, perHour: config.uploadsPerHour, bytesPerHour: config.uploadBytesPerHour, bytesPerDay: config.uploadBytesPerDay },
       maxLibraryBytes: config.maxLibraryBytes
     },
     logger: msg => log(msg),
-    relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String) })
+    relayInfo: () => ({
+      peerId: node.peerId.toString(),
+      multiaddrs: multiaddrs().map(String),
+      ...(config.publicUrl != null ? { publicUrl: config.publicUrl } : {})
+    })
   })
-  const server: Server = createServer(app)
+  const httpsServer = tls != null ? createHttpsServer({ cert: tls.current.cert, key: tls.current.key }, app) : undefined
+  const server: Server = httpsServer ?? createServer(app)
+  // a renewed pair: new handshakes on both ports get it, open connections keep theirs
+  tls?.use(pair => {
+    httpsServer?.setSecureContext({ cert: pair.cert, key: pair.key })
+    node.services.wssCertificate.renew(pair)
+  })
   // uploads of large files may take longer than Node's 5-minute default
   server.requestTimeout = 60 * 60_000
 
@@ -163,7 +194,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     const address = server.address() as AddressInfo | null
     if (address == null) throw new Error('The relay is not started')
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-    return `http://${host}:${address.port}`
+    return `${tls != null ? 'https' : 'http'}://${host}:${address.port}`
   }
 
   return {
@@ -185,9 +216,14 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       catalogue.start()
       // files copied into library/, changed or removed while the relay runs
       library.watch()
+      tls?.watch()
+      if (config.announce.length > 0 && !config.announce.some(a => /\/tcp\//.test(a) && !isWebSocketsAddr(multiaddr(a)))) {
+        options.onWarning?.('No plain TCP address is announced (--announce): bridges find the relay\'s address in /info and dial TCP; announce it too (e.g. /dns4/<host>/tcp/10000)')
+      }
       log('relay %p up: %d videos, %d published from browsers, HTTP %s', node.peerId, library.size, published.size, httpUrl())
     },
     async stop () {
+      tls?.close()
       unsubscribe()
       provider.stop()
       holders?.stop()
@@ -200,6 +236,9 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       await library.close()
     },
     httpUrl,
+    publicUrl: () => config.publicUrl ?? httpUrl(),
+    async reloadCertificate (reason) { await tls?.reload(reason) },
+    certificate: () => tls?.current,
     multiaddrs
   }
 }

@@ -4,7 +4,7 @@ import { ForbiddenError } from './errors'
 
 /**
  * The origins of the relay's own web app, as this request reached it: the
- * address and port it came in on (so a relay bound to every interface
+ * scheme (https on a TLS socket), address and port it came in on (so a relay bound to every interface
  * knows the address a page used), with `localhost` and `127.0.0.1` as one
  * on loopback, and each `--allow-origin` (a reverse proxy's public origin,
  * a dev server).
@@ -12,7 +12,8 @@ import { ForbiddenError } from './errors'
 export function servedOrigins (req: Request, allowOrigins: readonly string[]): Set<string> {
   const local = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d)/i, '')
   const host = local.includes(':') ? `[${local}]` : local
-  return appOrigins(`http://${host}:${req.socket.localPort ?? 80}`, allowOrigins)
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+  return appOrigins(`${scheme}://${host}:${req.socket.localPort ?? 80}`, allowOrigins)
 }
 
 /**

@@ -32,6 +32,14 @@ export interface LaunchOptions {
    * crypto.subtle as they do on localhost.
    */
   secureOrigins?: string[]
+  /**
+   * Certificates the browser accepts although no CA it knows signed them,
+   * by the base64 SHA-256 of their public key (tests/helpers/tls.ts
+   * `spki`): `--ignore-certificate-errors-spki-list`, which takes effect
+   * with a `--user-data-dir` (Playwright always gives one). Every other
+   * certificate error stays an error.
+   */
+  trustSpki?: string[]
 }
 
 /** Headless Chromium with the flags this machine needs (no sandbox as root, no background networking). */
@@ -49,6 +57,9 @@ export async function launchChromium (options: LaunchOptions = {}): Promise<Brow
   ]
   if (options.secureOrigins != null && options.secureOrigins.length > 0) {
     args.push(`--unsafely-treat-insecure-origin-as-secure=${options.secureOrigins.join(',')}`)
+  }
+  if (options.trustSpki != null && options.trustSpki.length > 0) {
+    args.push(`--ignore-certificate-errors-spki-list=${options.trustSpki.join(',')}`)
   }
   if (options.netns == null) {
     return watchPageErrors(await chromium.launch({ executablePath: findChromium(), headless: true, args }))

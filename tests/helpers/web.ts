@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { build } from 'vite'
@@ -7,6 +7,7 @@ import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
 import { launchChromium } from './chromium'
 import { createTestNetwork, type TestNetwork } from './netns'
+import type { TestCa } from './tls'
 
 export interface WebRig {
   dir: string
@@ -33,6 +34,12 @@ export interface WebRigOptions {
    * in a namespace reaches nothing on this machine's 127.0.0.1.
    */
   netns?: boolean
+  /**
+   * Serve HTTPS and WSS with a certificate this CA issues for the relay's
+   * address (an IP subjectAltName); browsers trust it by its SPKI hash,
+   * and pages are secure contexts without the insecure-origin flag.
+   */
+  tls?: TestCa
 }
 
 /**
@@ -42,14 +49,14 @@ export interface WebRigOptions {
 export async function startWebRig (videos: string[], options: WebRigOptions = {}): Promise<WebRig> {
   const network = options.netns === true ? await createTestNetwork() : undefined
   try {
-    return await startRig(videos, network)
+    return await startRig(videos, network, options.tls)
   } catch (err) {
     await network?.close()
     throw err
   }
 }
 
-async function startRig (videos: string[], network: TestNetwork | undefined): Promise<WebRig> {
+async function startRig (videos: string[], network: TestNetwork | undefined, ca: TestCa | undefined): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
   await buildWebApp(webRoot)
@@ -57,7 +64,13 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
   await mkdir(libraryDir)
   for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
   const host = network?.hostAddress ?? '127.0.0.1'
-  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
+  const leaf = await ca?.issue({ ips: [host] })
+  if (leaf != null) {
+    await writeFile(join(dir, 'cert.pem'), leaf.cert)
+    await writeFile(join(dir, 'key.pem'), leaf.key)
+  }
+  const tls = leaf != null ? { tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') } : {}
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...tls })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was
@@ -82,10 +95,12 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
     async newBrowser () {
       let b: Browser
       if (network == null) {
-        b = await launchChromium()
+        b = await launchChromium(leaf != null ? { trustSpki: [leaf.spki] } : {})
       } else {
         const ns = await network.addNamespace()
-        b = await launchChromium({ netns: { ip: network.ip, name: ns.name }, secureOrigins: [`http://${host}:${ports.httpPort}`] })
+        b = await launchChromium(leaf != null
+          ? { netns: { ip: network.ip, name: ns.name }, trustSpki: [leaf.spki] }
+          : { netns: { ip: network.ip, name: ns.name }, secureOrigins: [`http://${host}:${ports.httpPort}`] })
       }
       browsers.push(b)
       return b
