@@ -12,6 +12,8 @@ import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
 import { createRelayNode, type RelayNode } from './node'
+import { allowListOf, librarySource, parsePeerRelay, PeerRelayLinks, RemoteCatalogues } from './peers/index'
+import { SlidingWindowLimit } from './published/limits'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
 
 export interface Relay {
@@ -23,6 +25,10 @@ export interface Relay {
   /** What `/list` and `/events` show: the library and the published videos, with peer counts. */
   readonly catalogue: Catalogue
   readonly registry: TrackerRegistry
+  /** The links to the configured peer relays (`--peer-relay`). */
+  readonly peerRelays: PeerRelayLinks
+  /** The peer relays' library videos, as this relay lists them. */
+  readonly remote: RemoteCatalogues
   readonly metrics: RelayMetrics
   /** Bind the HTTP server and the libp2p listeners, announce the library. */
   start(): Promise<void>
@@ -69,16 +75,29 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     throw err
   })
   let holders: HolderChecks | undefined
+  let node!: RelayNode
+  let links: PeerRelayLinks | undefined
+  const relays = config.peerRelays.map(parsePeerRelay)
+  const remote = new RemoteCatalogues({
+    relays: relays.map(r => r.id),
+    connection: peer => links?.connection(peer),
+    pollIntervalMs: config.peerRelayPollMs,
+    graceMs: config.peerRelayGraceMs,
+    log: logger.forComponent('pipbingo:relay:peers')
+  })
   const catalogue = new Catalogue({
     library,
     published,
     registry,
+    remote,
+    onWarning: options.onWarning,
     logger,
     sweepIntervalMs: options.sweepIntervalMs,
     onListed: contentId => { holders?.listed(contentId) }
   })
   const events = new CatalogueEvents({ catalogue })
-  let node!: RelayNode
+  // another relay may ask for the library at will; anyone else, at this rate
+  const catalogueAsks = new SlidingWindowLimit(config.catalogueRequestsPerMinute, 60_000)
   const metrics = createRelayMetrics({
     peersConnected: () => node.getPeers().length,
     reservations: () => node.services.relay.reservations.size,
@@ -97,7 +116,32 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     store: library.store,
     registry,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
-    onAnnounce: (peer, entries) => { holders?.announced(peer, entries) }
+    onAnnounce: (peer, entries) => { holders?.announced(peer, entries) },
+    catalogue: {
+      source: librarySource(library),
+      admit: peer => {
+        if (links?.has(peer) === true) return true
+        if (catalogueAsks.wait(peer.toString()) > 0) return false
+        catalogueAsks.record(peer.toString())
+        return true
+      }
+    },
+    isPeerRelay: peer => relays.some(r => r.id.equals(peer)),
+    allow: allowListOf(relays)
+  })
+  links = new PeerRelayLinks({
+    relays,
+    dial: async (addr, opts) => await node.dial(addr, opts),
+    getConnections: peer => node.getConnections(peer),
+    peerStore: node.peerStore,
+    events: node,
+    redial: { minMs: Math.min(1000, config.peerRelayRedialMaxMs), maxMs: config.peerRelayRedialMaxMs },
+    log: logger.forComponent('pipbingo:relay:peers'),
+    onWarning: options.onWarning
+  })
+  const offLinks = links.on(e => {
+    if (e.type === 'up') remote.up(e.peer)
+    else if (e.type === 'down') remote.down(e.peer)
   })
   // /list counts a holder once it said what it holds (holders.ts)
   holders = new HolderChecks({
@@ -142,7 +186,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
   const offAdded = library.on('added', entry => { announce([entry]) })
   // a video whose last file left library/: the origin no longer holds it
   const offRemoved = library.on('removed', contentId => { registry.withdraw(node.peerId.toString(), [contentId]) })
-  const unsubscribe = (): void => { offAdded(); offRemoved() }
+  const unsubscribe = (): void => { offAdded(); offRemoved(); offLinks() }
 
   const httpUrl = (): string => {
     const address = server.address() as AddressInfo | null
@@ -158,6 +202,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     published,
     catalogue,
     registry,
+    peerRelays: links,
+    remote,
     metrics,
     async start () {
       await node.start()
@@ -169,10 +215,13 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       catalogue.start()
       // files copied into library/, changed or removed while the relay runs
       library.watch()
+      await links?.start()
       log('relay %p up: %d videos, %d published from browsers, HTTP %s', node.peerId, library.size, published.size, httpUrl())
     },
     async stop () {
       unsubscribe()
+      links?.stop()
+      remote.stop()
       holders?.stop()
       events.close()
       catalogue.stop()

@@ -6,7 +6,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { chunkProtocol } from '@core/protocols/chunk'
 import { MemoryChunkStore } from '@core/store/memory-store'
 import { relayConfigSchema } from '../../relay/config'
-import { createRelay, type Relay } from '../../relay/relay'
+import { createRelay, type CreateRelayOptions, type Relay } from '../../relay/relay'
 import type { TestContent } from './content'
 import { createTestNode } from './nodes'
 import { fill } from './swarm'
@@ -21,9 +21,9 @@ export interface TestRelay {
 
 /**
  * A real relay on loopback with ephemeral ports, over a temporary library
- * holding `files`.
+ * holding `files`; `options` as createRelay takes them (warnings, clock).
  */
-export async function startRelay (files: Array<{ name: string, bytes: Uint8Array }>, overrides: Record<string, unknown> = {}): Promise<TestRelay> {
+export async function startRelay (files: Array<{ name: string, bytes: Uint8Array }>, overrides: Record<string, unknown> = {}, options: CreateRelayOptions = {}): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-relay-'))
   const libraryDir = join(dir, 'library')
   const { mkdir } = await import('node:fs/promises')
@@ -37,7 +37,7 @@ export async function startRelay (files: Array<{ name: string, bytes: Uint8Array
     dataDir: join(dir, 'data'),
     webRoot: join(dir, 'web'),
     ...overrides
-  }))
+  }), options)
   await relay.start()
   return {
     relay,
