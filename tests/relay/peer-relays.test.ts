@@ -5,10 +5,12 @@ import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseManifest, verifyManifest } from '@core/content/manifest'
+import { askList } from '@core/protocols/catalogue'
 import { loadOrCreateIdentity } from '../../node-bridge/identity'
 import type { ListEntry } from '../../relay/catalogue'
 import type { LinkEvent } from '../../relay/peers/index'
 import { pseudoRandomBytes } from '../helpers/content'
+import { createTestNode } from '../helpers/nodes'
 import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
 import { openEvents, type SseClient } from './sse-client'
 
@@ -119,6 +121,16 @@ describe('relays joined by --peer-relay', () => {
     expect((await byName.json() as { contentId: string }).contentId).toBe(id)
     const again = await fetch(`${b.relay.httpUrl()}/manifest/${id}`, { headers: { 'if-none-match': `"${id}"` } })
     expect(again.status).toBe(304)
+  })
+
+  it('B shares its own library over the catalogue protocol, never what it learned from A (no echo between relays)', async () => {
+    const asker = await createTestNode()
+    try {
+      const shared = await askList(await asker.dial(tcpAddr(b)))
+      expect(shared.map(v => v.filename)).toEqual(['clash.mp4'])
+    } finally {
+      await asker.stop()
+    }
   })
 
   it('GET /videos of A\'s video on B is a 404 that says the bytes come from elsewhere', async () => {
