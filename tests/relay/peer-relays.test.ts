@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { askList } from '@core/protocols/catalogue'
 import { loadOrCreateIdentity } from '../../node-bridge/identity'
 import type { ListEntry } from '../../relay/catalogue'
 import type { LinkEvent } from '../../relay/peers/index'
+import { postDownload, startBridge } from '../helpers/bridge'
 import { pseudoRandomBytes } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
 import { startRelay, tcpAddr, type TestRelay } from '../helpers/relay'
@@ -137,6 +138,29 @@ describe('relays joined by --peer-relay', () => {
     const res = await fetch(`${b.relay.httpUrl()}/videos/a-only.mp4`)
     expect(res.status).toBe(404)
     expect((await res.json() as { error: string }).error).toMatch(/does not hold this video/)
+  })
+
+  it('a bridge on B downloads A\'s video by its name: the manifest from B (asked of A), the bytes from a peer that holds them', async () => {
+    // the holder: a bridge on B with the file in its cache, which it announces to B's tracker
+    const holderDir = await mkdtemp(join(tmpdir(), 'pipbingo-holder-'))
+    await mkdir(join(holderDir, 'cache'))
+    await writeFile(join(holderDir, 'cache', aOnly.name), aOnly.bytes)
+    const holder = await startBridge(b, { dir: holderDir })
+    const downloader = await startBridge(b)
+    try {
+      await holder.bridge.relayLink.waitConnected()
+      await holder.bridge.announcer.settled()
+      await downloader.bridge.relayLink.waitConnected()
+      const reply = await postDownload(downloader.url, aOnly.name)
+      expect(reply.status).toBe(200)
+      const done = await downloader.waitFor(aOnly.name, 'seeding', 'failed')
+      expect(done).toMatchObject({ status: 'seeding', chunks_total: 2 })
+      expect(await readFile(join(downloader.dir, 'cache', aOnly.name))).toEqual(Buffer.from(aOnly.bytes))
+    } finally {
+      await downloader.close()
+      await holder.close()
+      await rm(holderDir, { recursive: true, force: true })
+    }
   })
 
   it('a video added to A\'s library shows up on B by the next poll', async () => {
