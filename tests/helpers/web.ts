@@ -33,6 +33,8 @@ export interface WebRigOptions {
    * in a namespace reaches nothing on this machine's 127.0.0.1.
    */
   netns?: boolean
+  /** More relay configuration (relayConfigSchema's keys), e.g. `peerRelays`. */
+  relayConfig?: Record<string, unknown>
 }
 
 /**
@@ -42,14 +44,14 @@ export interface WebRigOptions {
 export async function startWebRig (videos: string[], options: WebRigOptions = {}): Promise<WebRig> {
   const network = options.netns === true ? await createTestNetwork() : undefined
   try {
-    return await startRig(videos, network)
+    return await startRig(videos, network, options.relayConfig)
   } catch (err) {
     await network?.close()
     throw err
   }
 }
 
-async function startRig (videos: string[], network: TestNetwork | undefined): Promise<WebRig> {
+async function startRig (videos: string[], network: TestNetwork | undefined, relayConfig: Record<string, unknown> = {}): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
   await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
@@ -57,7 +59,7 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
   await mkdir(libraryDir)
   for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
   const host = network?.hostAddress ?? '127.0.0.1'
-  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...relayConfig })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was
