@@ -143,7 +143,8 @@ describe('who may ask a relay for its library', () => {
     asker = await createTestNode()
     relay = await startRelay([{ name: 'shared.mp4', bytes: pseudoRandomBytes(100_000, 24) }], {
       peerRelays: [friend.getMultiaddrs()[0]!.toString()],
-      catalogueRequestsPerMinute: 3
+      catalogueRequestsPerMinute: 3,
+      maxConnectionsPerPeer: 1
     })
   })
   afterAll(async () => {
@@ -160,8 +161,12 @@ describe('who may ask a relay for its library', () => {
     expect((refused as Error).message).toMatch(/Too many catalogue requests/)
   })
 
-  it('a configured peer relay is never held back', async () => {
+  it('a configured peer relay is never held back: not by the rate, not by --max-connections-per-peer', async () => {
     const connection = await friend.dial(tcpAddr(relay))
     for (let i = 0; i < 6; i++) expect((await askList(connection)).map(v => v.filename)).toEqual(['shared.mp4'])
+    // two more connections, past the cap of 1 any other peer has: each answers
+    const more = [await friend.dial(tcpAddr(relay), { force: true }), await friend.dial(tcpAddr(relay), { force: true })]
+    for (const c of more) expect((await askList(c)).map(v => v.filename)).toEqual(['shared.mp4'])
+    expect(relay.relay.node.getConnections(friend.peerId).filter(c => c.status === 'open').length).toBeGreaterThanOrEqual(3)
   })
 })
