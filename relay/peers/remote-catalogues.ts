@@ -60,6 +60,7 @@ export class RemoteCatalogues {
   private readonly pollIntervalMs: number
   private readonly graceMs: number
   private merged: RemoteEntry[] = []
+  private byId = new Map<ContentId, RemoteEntry>()
   private stopped = false
 
   constructor (private readonly init: RemoteCataloguesInit) {
@@ -82,7 +83,7 @@ export class RemoteCatalogues {
   }
 
   byContentId (contentId: ContentId): RemoteEntry | undefined {
-    return this.merged.find(e => e.contentId === contentId)
+    return this.byId.get(contentId)
   }
 
   /** Be told when `entries()` changed; returns the unsubscribe function. */
@@ -217,6 +218,7 @@ export class RemoteCatalogues {
       }
     }
     this.merged = merged
+    this.byId = new Map(merged.map(e => [e.contentId, e]))
     this.cache.retain(id => ids.has(id))
   }
 }
