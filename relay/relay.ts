@@ -129,8 +129,10 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     isPeerRelay: peer => relays.some(r => r.id.equals(peer)),
     allow: allowListOf(relays)
   })
+  // the same configuration deployed on every relay names each one itself too: not a peer
+  if (relays.some(r => r.id.equals(node.peerId))) options.onWarning?.(`--peer-relay names this relay itself (${node.peerId.toString()}): left out`)
   links = new PeerRelayLinks({
-    relays,
+    relays: relays.filter(r => !r.id.equals(node.peerId)),
     dial: async (addr, opts) => await node.dial(addr, opts),
     getConnections: peer => node.getConnections(peer),
     peerStore: node.peerStore,

@@ -1,8 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Stream } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { askList, CatalogueRequestError, PROTOCOL, MAX_LIST_BYTES, type RemoteVideo } from '@core/protocols/catalogue'
+import { loadOrCreateIdentity } from '../../node-bridge/identity'
 import type { ListEntry } from '../../relay/catalogue'
 import { makeContent, pseudoRandomBytes, type TestContent } from '../helpers/content'
 import { createTestNode } from '../helpers/nodes'
@@ -168,5 +173,26 @@ describe('who may ask a relay for its library', () => {
     const more = [await friend.dial(tcpAddr(relay), { force: true }), await friend.dial(tcpAddr(relay), { force: true })]
     for (const c of more) expect((await askList(c)).map(v => v.filename)).toEqual(['shared.mp4'])
     expect(relay.relay.node.getConnections(friend.peerId).filter(c => c.status === 'open').length).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('a --peer-relay list that names the relay itself (one list deployed on every relay)', () => {
+  it('leaves itself out, says so, and dials the others', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pipbingo-self-'))
+    const self = peerIdFromPrivateKey(await loadOrCreateIdentity(dataDir)).toString()
+    const other = await createTestNode()
+    const warnings: string[] = []
+    const relay = await startRelay([], {
+      dataDir,
+      peerRelays: [`/ip4/127.0.0.1/tcp/9/p2p/${self}`, other.getMultiaddrs()[0]!.toString()]
+    }, { onWarning: w => { warnings.push(w) } })
+    try {
+      expect(relay.relay.peerRelays.peers().map(String)).toEqual([other.peerId.toString()])
+      expect(warnings).toEqual([expect.stringMatching(/names this relay itself/)])
+    } finally {
+      await relay.close()
+      await other.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 })
