@@ -185,6 +185,7 @@ Options:
     library: (n: number, dir: string, files: string) => `🎬 ${n} video${n === 1 ? '' : 's'} in ${dir}: ${files}`,
     published: (n: number) => `   and ${n} published from browsers (listed while peers hold them)`,
     open: (url: string) => `✅ open ${url}/   (catalogue: ${url}/list)`,
+    peerRelayUp: (id: string) => `🔗 peer relay ${id} connected: its library is listed here`,
     stopping: (signal: string) => `\n${signal}: stopping the relay…`,
     forcedExit: 'forced exit',
     unhandled: (reason: string) => `❌ unhandled rejection, the relay keeps running: ${reason}`
@@ -318,6 +319,7 @@ Options :
     library: (n, dir, files) => `🎬 ${n} vidéo(s) dans ${dir} : ${files}`,
     published: (n) => `   et ${n} publiée(s) depuis des navigateurs (listées tant que des pairs les ont)`,
     open: (url) => `✅ ouvrez ${url}/   (catalogue : ${url}/list)`,
+    peerRelayUp: (id) => `🔗 relais pair ${id} connecté : sa bibliothèque est listée ici`,
     stopping: (signal) => `\n${signal} : arrêt du relais…`,
     forcedExit: 'arrêt forcé',
     unhandled: (reason) => `❌ rejet non géré, le relais continue : ${reason}`

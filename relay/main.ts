@@ -40,6 +40,8 @@ async function main (): Promise<void> {
     },
     onWarning: message => { console.warn(`⚠️  ${message}`) }
   })
+  // unreachable or lost peer relays come as warnings (once per outage); each link up, as a line
+  relay.peerRelays.on(e => { if (e.type === 'up') console.log(m.peerRelayUp(e.peer.toString())) })
   const { started, stopping } = stopOnSignals(async () => { await relay.start() }, {
     stop: async () => { await relay.stop() }, stopping: m.stopping, forced: m.forcedExit
   })

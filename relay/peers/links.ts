@@ -17,7 +17,7 @@ export interface PeerRelayLinksInit {
   events: TypedEventTarget<Libp2pEvents>
   redial?: RedialPolicy
   log: Logger
-  /** What the operator should see: a peer relay unreachable or lost (once until it is back). */
+  /** What the operator should see: a peer relay unreachable or lost (once until it is up again: an `up` event). */
   onWarning?(message: string): void
 }
 
@@ -60,7 +60,6 @@ export class PeerRelayLinks {
     link.timer = undefined
     link.up = true
     link.failures = 0
-    if (link.warned) this.init.onWarning?.(`Peer relay ${link.key} is connected again`)
     link.warned = false
     this.init.log('connected to peer relay %s', link.key)
     this.tell({ type: 'up', peer: link.relay.id })
