@@ -189,6 +189,7 @@ Options:
     /** Why the certificate was reloaded when its files changed (SIGHUP is said as is). */
     certificateFilesChanged: 'the files changed',
     certificateReloaded: (reason: string, names: string, validTo: string, fingerprint: string) => `🔒 TLS certificate reloaded (${reason}): ${names}, valid until ${validTo} (SHA-256 ${fingerprint})`,
+    peerRelayUp: (id: string) => `🔗 peer relay ${id} connected: its library is listed here`,
     stopping: (signal: string) => `\n${signal}: stopping the relay…`,
     forcedExit: 'forced exit',
     unhandled: (reason: string) => `❌ unhandled rejection, the relay keeps running: ${reason}`
@@ -325,6 +326,7 @@ Options :
     certificate: (names, validTo, fingerprint) => `🔒 HTTPS et WSS avec le certificat de ${names}, valable jusqu'au ${validTo} (SHA-256 ${fingerprint})`,
     certificateFilesChanged: 'les fichiers ont changé',
     certificateReloaded: (reason, names, validTo, fingerprint) => `🔒 certificat TLS rechargé (${reason}) : ${names}, valable jusqu'au ${validTo} (SHA-256 ${fingerprint})`,
+    peerRelayUp: (id) => `🔗 relais pair ${id} connecté : sa bibliothèque est listée ici`,
     stopping: (signal) => `\n${signal} : arrêt du relais…`,
     forcedExit: 'arrêt forcé',
     unhandled: (reason) => `❌ rejet non géré, le relais continue : ${reason}`

@@ -15,7 +15,11 @@ export const catalogueEntrySchema = z.looseObject({
   mime: z.string().max(100),
   title: z.string().max(1000).optional(),
   /** The relay holds the bytes (its library): a source whoever else has it. */
-  origin: z.boolean().optional()
+  origin: z.boolean().optional(),
+  /** `library`, `browser`, or `relay`: another relay's library video, whose manifest this relay gives and whose bytes come from peers. */
+  source: z.string().max(100).optional(),
+  /** For `source: 'relay'`: that relay's peer id. */
+  relay: z.string().max(128).optional()
 })
 export type CatalogueEntry = z.infer<typeof catalogueEntrySchema>
 

@@ -5,6 +5,7 @@ import { contentIdOf, type ContentId, type Manifest } from '@core/content/manife
 import type { TrackerRegistry } from '@core/protocols/tracker/registry'
 import type { CatalogueEntry, Library } from './library/index'
 import type { LeftVideo } from './library/library'
+import type { RemoteEntry } from './peers/index'
 import type { PublishedCatalogue, PublishedEntry } from './published/index'
 
 /** One video as `GET /list` and `GET /events` show it. */
@@ -22,8 +23,14 @@ export interface ListEntry {
   url?: string
   /** True when the relay holds the bytes (a library video). */
   origin: boolean
-  /** Where the video came from: the relay's library (still there when `origin`; removed, peers keep it, when not), or a browser that published it. */
-  source: 'library' | 'browser'
+  /**
+   * Where the video came from: the relay's library (still there when
+   * `origin`; removed, peers keep it, when not), a browser that published
+   * it, or the library of another relay of the network (`relay`).
+   */
+  source: 'library' | 'browser' | 'relay'
+  /** For `source: 'relay'`: the peer id of the relay whose library holds it. */
+  relay?: string
   /** Peers other than the relay that showed they hold any part of it (they answered the relay's HAVE: holders.ts). */
   peers: number
   /** Peers other than the relay that showed they hold all of it. */
@@ -37,7 +44,7 @@ export interface ListEntry {
  * per request).
  */
 export type ManifestSource =
-  | { contentId: ContentId, manifest: Manifest, url: string }
+  | { contentId: ContentId, manifest: Manifest, url?: string }
   | { contentId: ContentId, file: string }
 
 /** How a video published from a browser is listed. */
@@ -50,10 +57,23 @@ export interface PublishInput {
   uniqueName?: boolean
 }
 
+/** The videos of other relays' libraries (relay/peers: RemoteCatalogues). */
+export interface RemoteVideos {
+  entries(): readonly RemoteEntry[]
+  byContentId(contentId: ContentId): RemoteEntry | undefined
+  /** Asked of the relay that lists it and verified (RemoteManifestError when that fails). */
+  manifest(contentId: ContentId, options?: { signal?: AbortSignal }): Promise<Manifest | undefined>
+  onChange(listener: () => void): () => void
+}
+
 export interface CatalogueInit {
   library: Library
   published: PublishedCatalogue
   registry: TrackerRegistry
+  /** Other relays' library videos, listed after this relay's own; default none. */
+  remote?: RemoteVideos
+  /** Problems the operator should see (a remote video left out for its name). */
+  onWarning?(message: string): void
   logger?: ComponentLogger
   /** How often `start()` looks for expiries (tracker entries, the published grace); default 2 s. */
   sweepIntervalMs?: number
@@ -79,6 +99,10 @@ export class Catalogue {
   private readonly log: Logger
   private readonly listeners = new Set<CatalogueChangeListener>()
   private readonly unsubscribe: Array<() => void>
+  /** Remote videos left out for a name this relay lists, already logged (`relay contentId`). */
+  private readonly shadowed = new Set<string>()
+  /** The other relays' contents listed at the last change (the new ones' holders are asked). */
+  private remoteListed = new Set<ContentId>()
   private timer?: ReturnType<typeof setInterval>
 
   constructor (private readonly init: CatalogueInit) {
@@ -90,27 +114,35 @@ export class Catalogue {
       this.registry.onChange(ids => { this.guard(() => { this.holdersChanged(ids) }) }),
       this.library.on('added', entry => { this.guard(() => { this.joinedLibrary(entry.contentId) }) }),
       this.library.on('removed', (contentId, left) => { this.guard(() => { this.leftLibrary(contentId, left) }) }),
-      this.library.on('changed', () => { this.guard(() => { this.changed() }) })
+      this.library.on('changed', () => { this.guard(() => { this.changed() }) }),
+      init.remote?.onChange(() => { this.guard(() => { this.remoteChanged() }) }) ?? (() => {})
     ]
     for (const e of this.published.entries()) this.published.setHeld(e.contentId, this.isHeld(e.contentId))
   }
 
-  /** Newest first (file time for the library, publication time for the others), then by filename. */
+  /**
+   * Newest first (file time for the library, publication time for the
+   * others), then by filename; then the other relays' videos, in the order
+   * of the relays and of their lists.
+   */
   list (): ListEntry[] {
     const library = this.library.entries().map(e => ({ time: this.library.fileOf(e.contentId)?.modified.getTime() ?? 0, entry: this.fromLibrary(e) }))
     const published = this.published.entries()
       .filter(e => this.library.byContentId(e.contentId) == null)
       .map(e => ({ time: e.publishedAt, entry: this.fromPublished(e) }))
-    return [...library, ...published]
+    const local = [...library, ...published]
       .sort((a, b) => b.time - a.time || compare(a.entry.filename, b.entry.filename))
       .map(e => e.entry)
+    return [...local, ...this.remoteEntries().map(e => this.fromRemote(e))]
   }
 
   entry (contentId: ContentId): ListEntry | undefined {
     const inLibrary = this.library.byContentId(contentId)
     if (inLibrary != null) return this.fromLibrary(inLibrary)
     const published = this.published.byContentId(contentId)
-    return published == null ? undefined : this.fromPublished(published)
+    if (published != null) return this.fromPublished(published)
+    const remote = this.remoteById(contentId)
+    return remote == null ? undefined : this.fromRemote(remote)
   }
 
   /**
@@ -124,8 +156,14 @@ export class Catalogue {
       return manifest == null ? undefined : { contentId: inLibrary.contentId, manifest, url: inLibrary.url }
     }
     const published = 'contentId' in key ? this.published.byContentId(key.contentId) : this.published.byFilename(key.filename)
-    const file = published == null ? undefined : this.published.manifestFile(published.contentId)
-    return published == null || file == null ? undefined : { contentId: published.contentId, file }
+    if (published != null) {
+      const file = this.published.manifestFile(published.contentId)
+      return file == null ? undefined : { contentId: published.contentId, file }
+    }
+    const remote = 'contentId' in key ? this.remoteById(key.contentId) : this.remoteByFilename(key.filename)
+    if (remote == null || this.init.remote == null) return undefined
+    const manifest = await this.init.remote.manifest(remote.contentId)
+    return manifest == null ? undefined : { contentId: remote.contentId, manifest }
   }
 
   /**
@@ -141,9 +179,12 @@ export class Catalogue {
     })()
   }
 
-  /** True when `filename` names a published video and no library file: only peers have its bytes. */
+  /**
+   * True when `filename` names no library file but a published video or
+   * another relay's: only peers (and that relay) have its bytes.
+   */
   peerOnly (filename: string): boolean {
-    return this.library.byFilename(filename) == null && this.published.byFilename(filename) != null
+    return this.library.byFilename(filename) == null && (this.published.byFilename(filename) != null || this.remoteByFilename(filename) != null)
   }
 
   /**
@@ -200,7 +241,7 @@ export class Catalogue {
   private holdersChanged (contentIds: readonly ContentId[]): void {
     let shown = false
     for (const id of contentIds) {
-      if (this.library.byContentId(id) != null) shown = true
+      if (this.library.byContentId(id) != null || this.remoteById(id) != null) shown = true
       else if (this.published.byContentId(id) != null) {
         this.published.setHeld(id, this.isHeld(id))
         shown = true
@@ -234,6 +275,47 @@ export class Catalogue {
     this.changed()
   }
 
+  /** Other relays' videos changed: the new ones' holders are asked what they hold, the list is told. */
+  private remoteChanged (): void {
+    const ids = new Set(this.remoteEntries().map(e => e.contentId))
+    for (const id of ids) if (!this.remoteListed.has(id)) this.init.onListed?.(id)
+    this.remoteListed = ids
+    const listed = new Set(this.init.remote?.entries().map(e => `${e.relay} ${e.contentId}`))
+    for (const key of this.shadowed) if (!listed.has(key)) this.shadowed.delete(key)
+    this.changed()
+  }
+
+  /**
+   * The other relays' videos this relay lists: not those whose content it
+   * lists itself, nor those under a name (filenameKey) it lists for another
+   * video — local names win (logged once per video).
+   */
+  private remoteEntries (): RemoteEntry[] {
+    const remote = this.init.remote?.entries() ?? []
+    if (remote.length === 0) return []
+    const names = new Set<string>()
+    for (const e of this.library.entries()) for (const n of [e.filename, ...(e.alsoNamed ?? [])]) names.add(filenameKey(n))
+    for (const e of this.published.entries()) names.add(filenameKey(e.filename))
+    return remote.filter(e => {
+      if (this.library.byContentId(e.contentId) != null || this.published.byContentId(e.contentId) != null) return false
+      if (!names.has(filenameKey(e.filename))) return true
+      const key = `${e.relay} ${e.contentId}`
+      if (!this.shadowed.has(key)) {
+        this.shadowed.add(key)
+        this.init.onWarning?.(`Not listing "${e.filename}" of peer relay ${e.relay}: this relay lists another video under that name`)
+      }
+      return false
+    })
+  }
+
+  private remoteById (contentId: ContentId): RemoteEntry | undefined {
+    return this.init.remote?.byContentId(contentId) == null ? undefined : this.remoteEntries().find(e => e.contentId === contentId)
+  }
+
+  private remoteByFilename (filename: string): RemoteEntry | undefined {
+    return this.remoteEntries().find(e => e.filename === filename)
+  }
+
   private libraryNameTaken (key: string): string | undefined {
     const e = this.library.entries().find(e => [e.filename, ...(e.alsoNamed ?? [])].some(n => filenameKey(n) === key))
     return e == null ? undefined : `the relay's own library has "${e.filename}"`
@@ -262,6 +344,23 @@ export class Catalogue {
       source: e.from ?? 'browser',
       peers,
       seeders
+    }
+  }
+
+  private fromRemote (e: RemoteEntry): ListEntry {
+    return {
+      filename: e.filename,
+      title: e.title,
+      size: e.size,
+      mime: e.mime,
+      contentId: e.contentId,
+      chunks: e.chunks,
+      chunkSize: e.chunkSize,
+      ...(e.duration == null ? {} : { duration: e.duration }),
+      origin: false,
+      source: 'relay',
+      relay: e.relay,
+      ...this.registry.countHolders(e.contentId)
     }
   }
 

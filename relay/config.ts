@@ -5,6 +5,7 @@ import { listOf, webOrigin } from '../node-bridge/config'
 import { LANGS, langFromEnv } from '../node-bridge/messages'
 import { LIBRARY_BUDGET_DEFAULTS } from './http/library-budget'
 import { UPLOAD_QUOTA_DEFAULTS } from './http/upload-quota'
+import { isPeerRelayAddress } from './peers/addresses'
 
 const port = z.coerce.number().int().min(0).max(65535)
 
@@ -78,7 +79,16 @@ export const relayConfigSchema = z.object({
    * dialled at start and kept, they join this relay to the content-routing
    * DHT and share their catalogues (docs/ARCHITECTURE.md, "Several relays").
    */
-  peerRelays: listOf(z.string().regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/, 'expected a multiaddr ending in /p2p/<peer id>, e.g. /dns4/relay-a.example/tcp/10000/p2p/12D3KooW…'), 32, ',').default([]),
+  peerRelays: listOf(z.string().regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/, 'expected a multiaddr ending in /p2p/<peer id>, e.g. /dns4/relay-a.example/tcp/10000/p2p/12D3KooW…')
+    .refine(isPeerRelayAddress, 'not a valid multiaddr with a valid peer id at its end'), 32, ',').default([]),
+  /** How often a connected peer relay is asked for its library (its new videos show here by the next ask). */
+  peerRelayPollMs: z.coerce.number().int().positive().default(30_000),
+  /** A peer relay's videos stay listed this long after the connection to it is lost. */
+  peerRelayGraceMs: z.coerce.number().int().min(0).default(2 * 60_000),
+  /** The longest wait between two dials of an unreachable peer relay (the first waits 1 s, then doubling). */
+  peerRelayRedialMaxMs: z.coerce.number().int().positive().default(60_000),
+  /** Catalogue requests a minute (`/pipbingo/catalogue/1.0.0`) from one peer that is no configured peer relay. */
+  catalogueRequestsPerMinute: z.coerce.number().int().positive().default(60),
   /**
    * The certificate (PEM, leaf first: certbot's fullchain.pem) and key the
    * relay serves HTTPS and WSS with; both or neither. Reloaded on SIGHUP

@@ -55,6 +55,8 @@ async function main (): Promise<void> {
   }
   // SIGHUP: the certificate files again (a renewal; they are watched too). Without TLS it keeps its default (exit)
   if (relay.certificate() != null) process.on('SIGHUP', () => { void relay.reloadCertificate('SIGHUP') })
+  // unreachable or lost peer relays come as warnings (once per outage); each link up, as a line
+  relay.peerRelays.on(e => { if (e.type === 'up') console.log(m.peerRelayUp(e.peer.toString())) })
   const { started, stopping } = stopOnSignals(async () => { await relay.start() }, {
     stop: async () => { await relay.stop() }, stopping: m.stopping, forced: m.forcedExit
   })

@@ -8,6 +8,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey, TLSCertificate } from '@libp2p/interface'
+import { catalogueServer, type CatalogueServer, type CatalogueServerInit } from '@core/protocols/catalogue'
 import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
 import type { ContentId } from '@core/content/manifest'
@@ -25,6 +26,7 @@ export type RelayNode = Libp2p<{
   dht: KadDHT
   /** Renews the WSS listener's certificate (with `tls` only). */
   wssCertificate: WssCertificate
+  catalogue: CatalogueServer
 }>
 
 export interface RelayNodeInit {
@@ -50,6 +52,12 @@ export interface RelayNodeInit {
   dhtProviderTtlMs?: number
   /** A peer announced contents over the network (the relay asks it what it holds: holders.ts). */
   onAnnounce?(peer: PeerId, entries: Array<{ contentId: ContentId, complete: boolean }>): void
+  /** What /pipbingo/catalogue/1.0.0 shares (the library) and whom it answers now. */
+  catalogue: CatalogueServerInit
+  /** A configured peer relay: no cap on its connections (relays dial each other both ways). */
+  isPeerRelay?(peer: PeerId): boolean
+  /** IP addresses (`/ip4/…`) exempt from the connection cap, the inbound rate and pruning: the peer relays'. */
+  allow?: string[]
 }
 
 /** Relayed connections carry WebRTC signalling only: 128 KiB and 2 minutes each. */
@@ -60,8 +68,9 @@ export const RELAYED_DURATION_LIMIT_MS = 2 * 60_000
  * The relay's libp2p node: TCP and WebSockets, noise, yamux, identify, ping,
  * a circuit-relay-v2 server with explicit limits, the chunk protocol over
  * the library (the origin seed, super-seeding: see SuperSeed), the
- * tracker, and a Kademlia DHT server on our own protocol id (the relays of
- * one network, and their bridges, find each other's contents through it).
+ * tracker, the catalogue protocol other relays ask for the library, and a
+ * Kademlia DHT server on our own protocol id (the relays of one network,
+ * and their bridges, find each other's contents through it).
  */
 export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
   // each chunk of the library enters a crowd about once: the tracker says who is still in it
@@ -77,12 +86,12 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
     },
     // one identity cannot hold many connections (each with its streams and buffers): past the cap, refused once upgraded
     connectionGater: {
-      denyInboundUpgradedConnection: async (peer) => (node?.getConnections(peer).length ?? 0) >= init.maxConnectionsPerPeer
+      denyInboundUpgradedConnection: async (peer) => init.isPeerRelay?.(peer) !== true && (node?.getConnections(peer).length ?? 0) >= init.maxConnectionsPerPeer
     },
     transports: [tcp(), webSockets(init.tls != null ? { https: { cert: init.tls.cert, key: init.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [muxer()],
-    connectionManager: { maxConnections: init.maxReservations + 256, inboundConnectionThreshold: init.inboundPerHost },
+    connectionManager: { maxConnections: init.maxReservations + 256, inboundConnectionThreshold: init.inboundPerHost, allow: init.allow },
     services: {
       identify: identify(),
       ping: ping(),
@@ -103,7 +112,8 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
         // a peer with a reservation here is given circuit addresses through this relay
         reserved: peer => node?.services.relay.reservations.has(peer) ?? false
       }),
-      dht: contentDht({ server: true, providerTtlMs: init.dhtProviderTtlMs })
+      dht: contentDht({ server: true, providerTtlMs: init.dhtProviderTtlMs }),
+      catalogue: catalogueServer(init.catalogue)
     }
   }) as unknown as RelayNode
   return node

@@ -15,6 +15,8 @@ import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
 import { createRelayNode, type RelayNode } from './node'
+import { allowListOf, librarySource, parsePeerRelay, PeerRelayLinks, RemoteCatalogues } from './peers/index'
+import { SlidingWindowLimit } from './published/limits'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
 import { isWebSocketsAddr, publicAddressFilter } from './public-address'
 import { CertificateReloader, type LoadedCertificate } from './tls/index'
@@ -28,6 +30,10 @@ export interface Relay {
   /** What `/list` and `/events` show: the library and the published videos, with peer counts. */
   readonly catalogue: Catalogue
   readonly registry: TrackerRegistry
+  /** The links to the configured peer relays (`--peer-relay`). */
+  readonly peerRelays: PeerRelayLinks
+  /** The peer relays' library videos, as this relay lists them. */
+  readonly remote: RemoteCatalogues
   readonly metrics: RelayMetrics
   /** Bind the HTTP server and the libp2p listeners, announce the library. */
   start(): Promise<void>
@@ -88,16 +94,29 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     throw err
   })
   let holders: HolderChecks | undefined
+  let node!: RelayNode
+  let links: PeerRelayLinks | undefined
+  const relays = config.peerRelays.map(parsePeerRelay)
+  const remote = new RemoteCatalogues({
+    relays: relays.map(r => r.id),
+    connection: peer => links?.connection(peer),
+    pollIntervalMs: config.peerRelayPollMs,
+    graceMs: config.peerRelayGraceMs,
+    log: logger.forComponent('pipbingo:relay:peers')
+  })
   const catalogue = new Catalogue({
     library,
     published,
     registry,
+    remote,
+    onWarning: options.onWarning,
     logger,
     sweepIntervalMs: options.sweepIntervalMs,
     onListed: contentId => { holders?.listed(contentId) }
   })
   const events = new CatalogueEvents({ catalogue })
-  let node!: RelayNode
+  // another relay may ask for the library at will; anyone else, at this rate
+  const catalogueAsks = new SlidingWindowLimit(config.catalogueRequestsPerMinute, 60_000)
   const metrics = createRelayMetrics({
     peersConnected: () => node.getPeers().length,
     reservations: () => node.services.relay.reservations.size,
@@ -122,7 +141,34 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     registry,
     dhtProviderTtlMs: options.dhtProviderTtlMs,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
-    onAnnounce: (peer, entries) => { holders?.announced(peer, entries) }
+    onAnnounce: (peer, entries) => { holders?.announced(peer, entries) },
+    catalogue: {
+      source: librarySource(library),
+      admit: peer => {
+        if (links?.has(peer) === true) return true
+        if (catalogueAsks.wait(peer.toString()) > 0) return false
+        catalogueAsks.record(peer.toString())
+        return true
+      }
+    },
+    isPeerRelay: peer => relays.some(r => r.id.equals(peer)),
+    allow: allowListOf(relays)
+  })
+  // the same configuration deployed on every relay names each one itself too: not a peer
+  if (relays.some(r => r.id.equals(node.peerId))) options.onWarning?.(`--peer-relay names this relay itself (${node.peerId.toString()}): left out`)
+  links = new PeerRelayLinks({
+    relays: relays.filter(r => !r.id.equals(node.peerId)),
+    dial: async (addr, opts) => await node.dial(addr, opts),
+    getConnections: peer => node.getConnections(peer),
+    peerStore: node.peerStore,
+    events: node,
+    redial: { minMs: Math.min(1000, config.peerRelayRedialMaxMs), maxMs: config.peerRelayRedialMaxMs },
+    log: logger.forComponent('pipbingo:relay:peers'),
+    onWarning: options.onWarning
+  })
+  const offLinks = links.on(e => {
+    if (e.type === 'up') remote.up(e.peer)
+    else if (e.type === 'down') remote.down(e.peer)
   })
   // /list counts a holder once it said what it holds (holders.ts)
   holders = new HolderChecks({
@@ -188,7 +234,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     registry.withdraw(node.peerId.toString(), [contentId])
     provider.remove(contentId)
   })
-  const unsubscribe = (): void => { offAdded(); offRemoved() }
+  const unsubscribe = (): void => { offAdded(); offRemoved(); offLinks() }
 
   const httpUrl = (): string => {
     const address = server.address() as AddressInfo | null
@@ -204,6 +250,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     published,
     catalogue,
     registry,
+    peerRelays: links,
+    remote,
     metrics,
     async start () {
       await node.start()
@@ -220,12 +268,15 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       if (config.announce.length > 0 && !config.announce.some(a => /\/tcp\//.test(a) && !isWebSocketsAddr(multiaddr(a)))) {
         options.onWarning?.('No plain TCP address is announced (--announce): bridges find the relay\'s address in /info and dial TCP; announce it too (e.g. /dns4/<host>/tcp/10000)')
       }
+      await links?.start()
       log('relay %p up: %d videos, %d published from browsers, HTTP %s', node.peerId, library.size, published.size, httpUrl())
     },
     async stop () {
       tls?.close()
       unsubscribe()
       provider.stop()
+      links?.stop()
+      remote.stop()
       holders?.stop()
       events.close()
       catalogue.stop()

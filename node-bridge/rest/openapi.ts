@@ -182,7 +182,17 @@ export function openApiDocument (): Record<string, unknown> {
         CatalogueEntry: {
           type: 'object',
           required: ['filename', 'contentId', 'size', 'mime', 'cached'],
-          properties: { filename: str, title: str, contentId: str, size: int, mime: str, cached: { type: 'boolean' } }
+          properties: {
+            filename: str,
+            title: str,
+            contentId: str,
+            size: int,
+            mime: str,
+            cached: { type: 'boolean' },
+            origin: { type: 'boolean', description: 'The relay holds the bytes (its library)' },
+            source: { type: 'string', description: '`library`, `browser` (published from one), or `relay`: in the library of another relay of the network (`relay`), the bytes coming from peers' },
+            relay: { type: 'string', description: 'For `source: relay`: that relay\'s peer id' }
+          }
         }
       }
     }

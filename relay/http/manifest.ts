@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import type { RequestHandler } from 'express'
 import type { Catalogue } from '../catalogue'
-import { NotFoundError } from './errors'
+import { HttpError, NotFoundError } from './errors'
 import { filenameOrIdParam } from './params'
 
 /**
@@ -17,11 +17,17 @@ import { filenameOrIdParam } from './params'
  * stored, between a fixed head and tail: never parsed, re-serialised or
  * held whole in memory per request, so many readers of a large one do not
  * stall the relay.
+ *
+ * Another relay's video: its manifest is asked of that relay and verified
+ * against the content id first; when that fails (unreachable, or a
+ * manifest that is not this content's), 502 and nothing is kept.
  */
 export function manifestHandler (deps: { catalogue: Catalogue }): RequestHandler {
   return async (req, res) => {
     const key = filenameOrIdParam(req.params.filenameOrId)
-    const source = await deps.catalogue.manifestSource(key)
+    const source = await deps.catalogue.manifestSource(key).catch((err: Error) => {
+      throw err.name === 'RemoteManifestError' ? new HttpError(502, err.message) : err
+    })
     if (source == null) throw new NotFoundError('No such video')
     const etag = `"${source.contentId}"`
     res.setHeader('Cache-Control', 'contentId' in key ? 'public, max-age=31536000, immutable' : 'no-cache')

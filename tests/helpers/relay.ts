@@ -21,7 +21,7 @@ export interface TestRelay {
 
 /**
  * A real relay on loopback with ephemeral ports, over a temporary library
- * holding `files`; `options` are createRelay's (its callbacks).
+ * holding `files`; `options` are createRelay's (its callbacks, clock).
  */
 export async function startRelay (files: Array<{ name: string, bytes: Uint8Array }>, overrides: Record<string, unknown> = {}, options: CreateRelayOptions = {}): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-relay-'))

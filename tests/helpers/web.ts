@@ -40,6 +40,8 @@ export interface WebRigOptions {
    * and pages are secure contexts without the insecure-origin flag.
    */
   tls?: TestCa
+  /** More relay configuration (relayConfigSchema's keys), e.g. `peerRelays`. */
+  relayConfig?: Record<string, unknown>
 }
 
 /**
@@ -49,14 +51,14 @@ export interface WebRigOptions {
 export async function startWebRig (videos: string[], options: WebRigOptions = {}): Promise<WebRig> {
   const network = options.netns === true ? await createTestNetwork() : undefined
   try {
-    return await startRig(videos, network, options.tls)
+    return await startRig(videos, network, options.tls, options.relayConfig)
   } catch (err) {
     await network?.close()
     throw err
   }
 }
 
-async function startRig (videos: string[], network: TestNetwork | undefined, ca: TestCa | undefined): Promise<WebRig> {
+async function startRig (videos: string[], network: TestNetwork | undefined, ca: TestCa | undefined, relayConfig: Record<string, unknown> = {}): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
   await buildWebApp(webRoot)
@@ -70,7 +72,7 @@ async function startRig (videos: string[], network: TestNetwork | undefined, ca:
     await writeFile(join(dir, 'key.pem'), leaf.key)
   }
   const tls = leaf != null ? { tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') } : {}
-  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...tls })
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...tls, ...relayConfig })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was

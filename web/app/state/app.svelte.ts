@@ -94,7 +94,7 @@ export class AppState {
     const peer = this.peer.peer
     if (peer == null) {
       if (entry.url != null) return { src: entry.url }
-      return { error: 'This video is shared only by other browsers, and peer-to-peer is unavailable in this tab.' }
+      return { error: entry.source === 'relay' ? 'This video is on another relay of this network: it comes from peers, and peer-to-peer is unavailable in this tab.' : 'This video is shared only by other browsers, and peer-to-peer is unavailable in this tab.' }
     }
     try {
       await peer.play(entry.contentId)

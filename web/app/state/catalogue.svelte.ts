@@ -11,11 +11,19 @@ const entrySchema = z.object({
   /** Present when the relay holds the bytes. */
   url: z.optional(z.string().check(z.startsWith('/videos/'))),
   origin: z._default(z.boolean(), true),
+  /** `library`, `browser` (published from one), `relay` (another relay's library), or what a newer relay says. */
   source: z._default(z.string(), 'library'),
+  /** For `source: 'relay'`: that relay's peer id. */
+  relay: z.optional(z.string()),
   peers: z._default(z.number(), 0),
   seeders: z._default(z.number(), 0)
 })
 export type Entry = z.infer<typeof entrySchema>
+
+/** A relay holds all of it: this one (`origin`) or another relay of the network, whose library it is in. */
+export function seeded (entry: Pick<Entry, 'origin' | 'source'>): boolean {
+  return entry.origin || entry.source === 'relay'
+}
 const listSchema = z.array(entrySchema)
 
 export type CatalogueStatus = 'loading' | 'ready' | 'offline'

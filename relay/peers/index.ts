@@ -1,0 +1,6 @@
+export { parsePeerRelay, isPeerRelayAddress, allowListOf, type PeerRelay } from './addresses'
+export { PeerRelayLinks, PEER_RELAY_TAG, type PeerRelayLinksInit, type LinkEvent } from './links'
+export { RemoteCatalogues, DEFAULT_GRACE_MS, DEFAULT_POLL_INTERVAL_MS, type RemoteCataloguesInit, type RemoteEntry } from './remote-catalogues'
+export { redialDelayMs, DEFAULT_REDIAL, type RedialPolicy } from './redial'
+export * from './errors'
+export { librarySource } from './library-source'

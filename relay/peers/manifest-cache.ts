@@ -1,0 +1,47 @@
+import type { ContentId, Manifest } from '@core/content/manifest'
+
+/** Manifests verified against their ids, least recently used dropped first past a byte budget. */
+export class ManifestCache {
+  private readonly items = new Map<ContentId, { manifest: Manifest, bytes: number }>()
+  private bytes = 0
+
+  constructor (private readonly maxBytes: number) {}
+
+  get (contentId: ContentId): Manifest | undefined {
+    const item = this.items.get(contentId)
+    if (item == null) return undefined
+    this.items.delete(contentId)
+    this.items.set(contentId, item)
+    return item.manifest
+  }
+
+  set (contentId: ContentId, manifest: Manifest): void {
+    this.delete(contentId)
+    // its JSON: 67 bytes a hash and a few hundred for the rest
+    const bytes = manifest.hashes.length * 67 + 512
+    if (bytes > this.maxBytes) return
+    this.items.set(contentId, { manifest, bytes })
+    this.bytes += bytes
+    for (const [id, item] of this.items) {
+      if (this.bytes <= this.maxBytes) break
+      this.items.delete(id)
+      this.bytes -= item.bytes
+    }
+  }
+
+  delete (contentId: ContentId): void {
+    const item = this.items.get(contentId)
+    if (item == null) return
+    this.items.delete(contentId)
+    this.bytes -= item.bytes
+  }
+
+  /** Keep only the contents `keep` says yes to. */
+  retain (keep: (contentId: ContentId) => boolean): void {
+    for (const id of [...this.items.keys()]) if (!keep(id)) this.delete(id)
+  }
+
+  has (contentId: ContentId): boolean {
+    return this.items.has(contentId)
+  }
+}
