@@ -232,7 +232,12 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
   const manager = new DownloadManager({
     store,
     source,
-    lookup: async (filename, opts) => await relayHttp.entry(filename, opts),
+    lookup: async (filename, opts) => {
+      const entry = await relayHttp.entry(filename, opts)
+      // another relay of the network seeds it: the DHT names that relay, its origin
+      if (entry.relay != null) locator.originOf(entry.contentId, entry.relay)
+      return entry
+    },
     // a peer other than this one, or the relay's library (listed there as the origin)
     findSource: async (contentId, opts) => {
       const others = (await locator.findProviders(contentId, opts)).filter(p => !p.id.equals(node.peerId))

@@ -44,7 +44,7 @@ export interface ListEntry {
  * per request).
  */
 export type ManifestSource =
-  | { contentId: ContentId, manifest: Manifest, url?: string }
+  | { contentId: ContentId, manifest: Manifest, url?: string, relay?: string }
   | { contentId: ContentId, file: string }
 
 /** How a video published from a browser is listed. */
@@ -163,7 +163,8 @@ export class Catalogue {
     const remote = 'contentId' in key ? this.remoteById(key.contentId) : this.remoteByFilename(key.filename)
     if (remote == null || this.init.remote == null) return undefined
     const manifest = await this.init.remote.manifest(remote.contentId)
-    return manifest == null ? undefined : { contentId: remote.contentId, manifest }
+    // the relay that seeds it: a client finds it through the DHT, and takes it for the origin
+    return manifest == null ? undefined : { contentId: remote.contentId, manifest, relay: remote.relay }
   }
 
   /**

@@ -7,9 +7,10 @@ import { HttpError, NotFoundError } from './errors'
 import { filenameOrIdParam } from './params'
 
 /**
- * `GET /manifest/:filenameOrId` → `{ contentId, manifest, url? }`: a client
+ * `GET /manifest/:filenameOrId` → `{ contentId, manifest, url?, relay? }`: a client
  * checks it with verifyManifest(manifest, contentId) (and that contentId is
- * the one it asked for). `url` is there when the relay serves the bytes.
+ * the one it asked for). `url` is there when the relay serves the bytes,
+ * `relay` (a peer id) when another relay of the network does.
  * By id the answer never changes (cached for a year); by name it may.
  * `ETag` is the content id, and `If-None-Match` with it answers 304.
  *

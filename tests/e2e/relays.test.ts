@@ -43,13 +43,16 @@ async function bridgeDownload (name: string, relay: HostRelay): Promise<{ bridge
   const bridge = await (await hosts.add(name)).spawnBridge(['--relay-http', relay.url])
   let opened!: () => void
   const open = new Promise<void>(resolve => { opened = resolve })
-  const seeding = nextEvent(bridge.url, (event, d: any) => {
+  const ended = nextEvent(bridge.url, (event, d: any) => {
     if (event === 'snapshot') opened()
-    return event === 'state' && d.status.filename === SAMPLE && d.to === 'seeding'
+    return event === 'state' && d.status.filename === SAMPLE && (d.to === 'seeding' || d.to === 'failed')
   }, { signal: AbortSignal.timeout(90_000) })
   await open
   expect((await postDownload(bridge.url, SAMPLE)).body.status).toBe('started')
-  await seeding
+  const end = await ended.catch(async (err: Error) => {
+    throw new Error(`${err.message}; status ${JSON.stringify(await (await bridge.api(`/status/${SAMPLE}`)).json())}; bridge output:\n${bridge.daemon.output.slice(-40).join('\n')}`)
+  })
+  expect(end.status, JSON.stringify(end.status)).toMatchObject({ status: 'seeding' })
   const streamed = new Uint8Array(await (await bridge.api(`/stream/${SAMPLE}`)).arrayBuffer())
   expect(sha256(streamed)).toBe(sample.sha)
   return { bridge, stats: await (await bridge.api('/stats')).json() }

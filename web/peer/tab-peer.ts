@@ -4,7 +4,6 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import { CombinedLocator } from '@core/routing/combined'
 import { DhtLocator } from '@core/routing/dht'
-import type { ContentLocator } from '@core/routing/types'
 import { Announcer } from '@core/swarm/announcer'
 import { HttpChunkSource } from '@core/swarm/http-source'
 import { DialStats } from '@core/swarm/dial-stats'
@@ -55,7 +54,7 @@ interface Parts {
   node: TabNode
   relay: Multiaddr
   /** The relay's tracker and the relays' DHT together. */
-  locator: ContentLocator
+  locator: CombinedLocator
   announcer: Announcer
   stats: TransferStats
   limiter: UploadLimiter
@@ -78,7 +77,7 @@ export class TabPeer extends EventTarget {
   readonly store: IdbChunkStore
   readonly node: TabNode
   readonly relay: Multiaddr
-  private readonly locator: ContentLocator
+  private readonly locator: CombinedLocator
   readonly announcer: Announcer
   readonly stats: TransferStats
   readonly limiter: UploadLimiter
@@ -253,10 +252,12 @@ export class TabPeer extends EventTarget {
     const response = await fetch(`${this.init.origin}/manifest/${contentId}`, { signal: AbortSignal.timeout(10_000), cache: 'no-cache' })
     if (response.status === 404) return undefined
     if (!response.ok) throw new Error(`The relay could not give the video's description (${response.status})`)
-    const body = await response.json() as { manifest: unknown, url?: unknown }
+    const body = await response.json() as { manifest: unknown, url?: unknown, relay?: unknown }
     const manifest = parseManifest(body.manifest)
     await verifyManifest(manifest, contentId)
     this.originUrls.set(contentId, typeof body.url === 'string' && body.url.startsWith('/videos/') ? body.url : null)
+    // another relay of the network seeds it: the DHT names that relay, its origin
+    if (typeof body.relay === 'string') this.locator.originOf(contentId, body.relay)
     return manifest
   }
 

@@ -51,8 +51,21 @@ export class CombinedLocator implements ContentLocator {
   private readonly origins = new Map<ContentId, Map<string, OriginTracker>>()
   /** What we last announced of each content (told to an origin tracker found later). */
   private readonly held = new Map<ContentId, Announcement>()
+  /** Per content, the relays a catalogue said seed it (`originOf`). */
+  private readonly hinted = new Map<ContentId, Set<string>>()
 
   constructor (private readonly init: CombinedLocatorInit) {}
+
+  /**
+   * A catalogue said that `relay` (a peer id) seeds `contentId` from its
+   * library: a DHT provider with that id is its origin, even before this
+   * node has learnt from identify that it is a relay.
+   */
+  originOf (contentId: ContentId, relay: string): void {
+    let set = this.hinted.get(contentId)
+    if (set == null) this.hinted.set(contentId, set = new Set())
+    set.add(relay)
+  }
 
   async announce (entries: Announcement[], options?: AbortOptions): Promise<void> {
     for (const e of entries) this.held.set(e.contentId, e)
@@ -94,7 +107,8 @@ export class CombinedLocator implements ContentLocator {
     }
     let fromDht: Provider[] = []
     try {
-      fromDht = await dht
+      const hinted = this.hinted.get(contentId)
+      fromDht = (await dht).map(p => !p.origin && hinted?.has(p.id.toString()) === true ? { ...p, origin: true } : p)
     } catch (err) {
       if (view == null) throw new AggregateError([trackerError, err], `Neither the tracker nor the DHT answered: ${(trackerError as Error)?.message}; ${(err as Error)?.message}`)
     } finally {
