@@ -11,6 +11,7 @@ import { loadOrCreateIdentity } from '../node-bridge/identity'
 import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
+import { iceServersInfo } from './ice-servers'
 import { createRelayNode, type RelayNode } from './node'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
 
@@ -129,7 +130,8 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       maxLibraryBytes: config.maxLibraryBytes
     },
     logger: msg => log(msg),
-    relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String) })
+    // ICE servers with TURN credentials made for this answer (ice-servers.ts)
+    relayInfo: () => ({ peerId: node.peerId.toString(), multiaddrs: multiaddrs().map(String), ...iceServersInfo(config, options.now?.()) })
   })
   const server: Server = createServer(app)
   // uploads of large files may take longer than Node's 5-minute default
