@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { build } from 'vite'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
 import { launchChromium } from './chromium'
@@ -33,6 +33,8 @@ export interface WebRigOptions {
    * in a namespace reaches nothing on this machine's 127.0.0.1.
    */
   netns?: boolean
+  /** More relay configuration (e.g. ICE servers), given the address the relay listens on. */
+  relay?: (host: string) => Record<string, unknown>
 }
 
 /**
@@ -42,14 +44,14 @@ export interface WebRigOptions {
 export async function startWebRig (videos: string[], options: WebRigOptions = {}): Promise<WebRig> {
   const network = options.netns === true ? await createTestNetwork() : undefined
   try {
-    return await startRig(videos, network)
+    return await startRig(videos, network, options.relay)
   } catch (err) {
     await network?.close()
     throw err
   }
 }
 
-async function startRig (videos: string[], network: TestNetwork | undefined): Promise<WebRig> {
+async function startRig (videos: string[], network: TestNetwork | undefined, extra: WebRigOptions['relay']): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
   await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } })
@@ -57,7 +59,7 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
   await mkdir(libraryDir)
   for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
   const host = network?.hostAddress ?? '127.0.0.1'
-  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot })
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...extra?.(host) })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was
@@ -106,9 +108,13 @@ async function startRig (videos: string[], network: TestNetwork | undefined): Pr
   return rig
 }
 
-/** Open the app in a fresh context and wait until its peer is up (or has fallen back). */
-export async function openApp (browser: Browser, url: string): Promise<Page> {
+/**
+ * Open the app in a fresh context and wait until its peer is up (or has
+ * fallen back). `beforeLoad` prepares the context first (init scripts).
+ */
+export async function openApp (browser: Browser, url: string, options: { beforeLoad?: (context: BrowserContext) => Promise<void> } = {}): Promise<Page> {
   const context = await browser.newContext()
+  await options.beforeLoad?.(context)
   // PIPBINGO_PAGE_DEBUG=<debug pattern> (e.g. 'libp2p:webrtc*'): the page's debug lines, to find why something was slow
   const debug = process.env.PIPBINGO_PAGE_DEBUG
   if (debug != null && debug !== '') await context.addInitScript((pattern) => { localStorage.setItem('debug', pattern) }, debug)
