@@ -138,7 +138,7 @@ const FLAGS = {
   'peer-relay': { type: 'string', multiple: true, env: 'PIPBINGO_PEER_RELAYS', key: 'peerRelays', help: 'another relay of this network, a multiaddr ending in /p2p/<id>; repeatable, the env ,-separated (none)' },
   stun: { type: 'string', multiple: true, env: 'PIPBINGO_STUN', key: 'stun', help: 'a STUN server for browsers and bridges, stun:host:port; repeatable, the env ,-separated (none)' },
   turn: { type: 'string', multiple: true, env: 'PIPBINGO_TURN', key: 'turn', help: 'a TURN server, turn:host:port[?transport=udp|tcp] or turns:…; repeatable, the env ,-separated (none)' },
-  'turn-secret-file': { type: 'string', env: 'PIPBINGO_TURN_SECRET_FILE', key: 'turnSecretFile', help: 'a file holding coturn\'s static-auth-secret (or the secret itself in PIPBINGO_TURN_SECRET)' },
+  'turn-secret-file': { type: 'string', env: 'PIPBINGO_TURN_SECRET_FILE', key: 'turnSecretFile', help: 'a file holding coturn\'s static-auth-secret; or the secret itself in PIPBINGO_TURN_SECRET, never a flag (none)' },
   'turn-ttl': { type: 'string', env: 'PIPBINGO_TURN_TTL', key: 'turnTtlSeconds', help: 'seconds the TURN credentials handed out live (21600: 6 h)' },
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
@@ -148,8 +148,7 @@ const FLAG_WIDTH = Math.max(...Object.keys(FLAGS).map(flag => flag.length))
 const ENV_WIDTH = Math.max(...Object.values(FLAGS).map(f => f.env.length))
 
 export const RELAY_USAGE = `Usage: npm run relay -- [options]   (each also read from the environment)
-${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(FLAG_WIDTH)}  ${f.env.padEnd(ENV_WIDTH)}  ${f.help}`).join('\n')}
-  ${''.padEnd(FLAG_WIDTH + 2)}  ${TURN_SECRET_ENV.padEnd(ENV_WIDTH)}  the TURN secret (coturn's static-auth-secret); from the environment only, never a flag`
+${Object.entries(FLAGS).map(([flag, f]) => `  --${flag.padEnd(FLAG_WIDTH)}  ${f.env.padEnd(ENV_WIDTH)}  ${f.help}`).join('\n')}`
 
 /** Flags first, then environment variables, then defaults; throws a readable error on bad values. */
 export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): RelayConfig {
