@@ -33,8 +33,12 @@ export interface WebRigOptions {
    * in a namespace reaches nothing on this machine's 127.0.0.1.
    */
   netns?: boolean
-  /** More relay configuration (e.g. ICE servers), given the address the relay listens on. */
-  relay?: (host: string) => Record<string, unknown>
+  /**
+   * More relay configuration (e.g. ICE servers), given the address the
+   * relay listens on and the test network (where a test may start a server
+   * of its own first, such as a TURN server in a namespace).
+   */
+  relay?: (host: string, network: TestNetwork | undefined) => Record<string, unknown> | Promise<Record<string, unknown>>
 }
 
 /**
@@ -59,7 +63,7 @@ async function startRig (videos: string[], network: TestNetwork | undefined, ext
   await mkdir(libraryDir)
   for (const v of videos) await copyFile(resolve(v), join(libraryDir, basename(v)))
   const host = network?.hostAddress ?? '127.0.0.1'
-  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...extra?.(host) })
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...await extra?.(host, network) })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was
