@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RelayIceServers } from '@core/ice/ice-servers'
 import { forLibdatachannel } from '../../node-bridge/node'
+import { RelayHttp } from '../../node-bridge/relay-http'
 import { startBridge, type TestBridge } from '../helpers/bridge'
 import { startRelay, type TestRelay } from '../helpers/relay'
 import { opensslTurnCredential, usernameExpiry } from '../helpers/turn'
@@ -25,9 +27,10 @@ describe('the bridge\'s ICE servers: its own, then the relay\'s', () => {
   })
 
   it('--ice-servers first, then the relay\'s STUN and TURN, with a credential that verifies against the relay\'s secret', async () => {
+    // the bridge asks the relay as it starts
+    const before = Math.floor(Date.now() / 1000)
     const b = await startBridge(relay, { iceServers: OWN })
     bridges.push(b)
-    const before = Math.floor(Date.now() / 1000)
     const { iceServers } = await b.bridge.ice.rtcConfiguration()
     expect(iceServers).toHaveLength(3)
     expect(iceServers![0]).toEqual(OWN[0])
@@ -36,6 +39,21 @@ describe('the bridge\'s ICE servers: its own, then the relay\'s', () => {
     expect(turn.urls).toEqual(TURN)
     expect(usernameExpiry(turn.username!)).toBeGreaterThanOrEqual(before + 3600)
     expect(turn.credential).toBe(await opensslTurnCredential(SECRET, turn.username!))
+  })
+
+  it('asked again once half the TTL has gone (the peer\'s clock): a new credential from the relay, verifying too', async () => {
+    const clock = { t: Date.now() }
+    const relayHttp = new RelayHttp(relay.relay.httpUrl())
+    let asked = 0
+    const ice = new RelayIceServers({ fetch: async opts => { asked++; return await relayHttp.ice(opts) }, now: () => clock.t })
+    const first = (await ice.rtcConfiguration()).iceServers![1]!
+    clock.t += 1800_000 - 1
+    expect((await ice.rtcConfiguration()).iceServers![1]).toEqual(first)
+    clock.t += 1
+    const second = (await ice.rtcConfiguration()).iceServers![1]!
+    expect(asked).toBe(2)
+    expect(second.username).not.toBe(first.username)
+    expect(second.credential).toBe(await opensslTurnCredential(SECRET, second.username!))
   })
 
   it('a relay with none: the bridge\'s own alone', async () => {
