@@ -9,8 +9,8 @@ import { opensslTurnCredential, usernameExpiry } from '../helpers/turn'
 const SECRET = 'north-wind-7d1c2b9e4f0a'
 // documentation addresses (RFC 5737): nothing here is ever contacted
 const OWN = [{ urls: 'stun:198.51.100.7:3478' }]
-const STUN = ['stun:192.0.2.10:3478']
-const TURN = ['turn:192.0.2.10:3478?transport=udp']
+const STUN = ['stun:198.51.100.10:3478']
+const TURN = ['turn:198.51.100.10:3478?transport=udp']
 
 describe('the bridge\'s ICE servers: its own, then the relay\'s', () => {
   let relay: TestRelay
@@ -65,7 +65,7 @@ describe('the bridge\'s ICE servers: its own, then the relay\'s', () => {
 
 describe('ICE servers as node-datachannel hands them to libdatachannel', () => {
   it('username and credential percent-encoded: libdatachannel reads turn:<user>:<password>@host and splits at the first ":"', () => {
-    const server = { urls: ['turn:192.0.2.10:3478?transport=udp'], username: '1765062000:Zm9v', credential: 'a/b+c==' }
+    const server = { urls: ['turn:198.51.100.10:3478?transport=udp'], username: '1765062000:Zm9v', credential: 'a/b+c==' }
     const [encoded] = forLibdatachannel([server])
     expect(encoded).toEqual({ urls: server.urls, username: '1765062000%3AZm9v', credential: 'a%2Fb%2Bc%3D%3D' })
     expect(decodeURIComponent(encoded!.username!)).toBe(server.username)
@@ -74,6 +74,6 @@ describe('ICE servers as node-datachannel hands them to libdatachannel', () => {
   })
 
   it('servers without credentials pass as they are', () => {
-    expect(forLibdatachannel([{ urls: 'stun:192.0.2.10:3478' }])).toEqual([{ urls: 'stun:192.0.2.10:3478' }])
+    expect(forLibdatachannel([{ urls: 'stun:198.51.100.10:3478' }])).toEqual([{ urls: 'stun:198.51.100.10:3478' }])
   })
 })

@@ -20,11 +20,11 @@ describe('relay configuration: ICE servers', () => {
 
   it('--stun and --turn repeat; the environment takes ,-separated lists; the secret comes from PIPBINGO_TURN_SECRET', () => {
     const c = parseRelayConfig(['--stun', 'stun:turn.example.org:3478', '--stun', 'stuns:[2001:db8::1]:5349',
-      '--turn', 'turn:turn.example.org:3478?transport=udp', '--turn', 'turns:turn.example.org:5349?transport=tcp', '--turn', 'turn:192.0.2.10',
+      '--turn', 'turn:turn.example.org:3478?transport=udp', '--turn', 'turns:turn.example.org:5349?transport=tcp', '--turn', 'turn:198.51.100.10',
       '--turn-ttl', '600'], { PIPBINGO_TURN_SECRET: SECRET })
     expect(c).toMatchObject({
       stun: ['stun:turn.example.org:3478', 'stuns:[2001:db8::1]:5349'],
-      turn: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp', 'turn:192.0.2.10'],
+      turn: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp', 'turn:198.51.100.10'],
       turnSecret: SECRET,
       turnTtlSeconds: 600
     })

@@ -4,8 +4,8 @@ import { opensslTurnCredential, usernameExpiry } from '../helpers/turn'
 
 const SECRET = 'north-wind-7d1c2b9e4f0a'
 // documentation addresses (RFC 5737, RFC 2606): nothing here is ever contacted
-const STUN = ['stun:192.0.2.10:3478', 'stun:turn.example.org:3478']
-const TURN = ['turn:192.0.2.10:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp']
+const STUN = ['stun:198.51.100.10:3478', 'stun:turn.example.org:3478']
+const TURN = ['turn:198.51.100.10:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp']
 
 async function info (relay: TestRelay): Promise<{ res: Response, body: any, text: string }> {
   const res = await fetch(`${relay.relay.httpUrl()}/info`)

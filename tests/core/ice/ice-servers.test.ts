@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ICE_REFRESH_WITHOUT_TTL_MS, iceExpiresAt, iceRefreshAt, RelayIceServers, type RelayIce } from '@core/ice/index'
 
-const STUN: RTCIceServer = { urls: ['stun:192.0.2.10:3478'] }
-const turn = (n: number): RTCIceServer => ({ urls: ['turn:192.0.2.10:3478'], username: `${n}:x`, credential: `c${n}` })
+const STUN: RTCIceServer = { urls: ['stun:198.51.100.10:3478'] }
+const turn = (n: number): RTCIceServer => ({ urls: ['turn:198.51.100.10:3478'], username: `${n}:x`, credential: `c${n}` })
 
 describe('when to ask the relay again', () => {
   it.each([
