@@ -95,6 +95,10 @@ describe('the bridge\'s WebRTC through a real coturn, with the relay\'s credenti
     if (channel.readyState !== 'open') await new Promise(resolve => channel.addEventListener('open', resolve, { once: true }))
     channel.send('through coturn')
     expect(await received).toBe('through coturn')
+    // libjuice's relay policy only keeps host candidates out of the offer: the pair in use is what proves the path
+    for (const pc of [a, b]) {
+      expect(pc.selectedCandidatePair()).toMatchObject({ local: { type: 'relay', address: coturn.ns.address }, remote: { type: 'relay', address: coturn.ns.address } })
+    }
   })
 
   it('coturn refuses what the bridge must not send: the credentials unencoded (libdatachannel splits the username at its ":"), an expired username, a wrong secret', async () => {
