@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { COTURN_PORT, startCoturn, type Coturn } from '../helpers/coturn'
 import { opensslTurnCredential } from '../helpers/turn'
 import { openApp, startWebRig, statsOf, type WebRig } from '../helpers/web'
@@ -26,6 +26,49 @@ async function relayOnly (context: BrowserContext): Promise<void> {
       }
     }
   })
+}
+
+/**
+ * Two bare RTCPeerConnections, one in each page, joined by offer and answer
+ * carried here (each side waits for its candidates first): resolves with
+ * the offerer's final state, `connected` or `failed`.
+ */
+async function rawConnection (offerer: Page, offerConfig: RTCConfiguration, answerer: Page, answerConfig: RTCConfiguration): Promise<string> {
+  const gatherAll = async (pc: RTCPeerConnection): Promise<RTCSessionDescriptionInit> => {
+    if (pc.iceGatheringState !== 'complete') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => { reject(new Error('ICE gathering did not complete in 30 s')) }, 30_000)
+        pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve() } })
+      })
+    }
+    return pc.localDescription!.toJSON()
+  }
+  const offer = await offerer.evaluate(async ({ config, gather }) => {
+    const pc = new RTCPeerConnection(config)
+    ;(globalThis as any).rawPc = pc
+    pc.createDataChannel('raw')
+    await pc.setLocalDescription(await pc.createOffer())
+    return await (0, eval)(gather)(pc)
+  }, { config: offerConfig, gather: gatherAll.toString() })
+  const answer = await answerer.evaluate(async ({ config, offer, gather }) => {
+    const pc = new RTCPeerConnection(config)
+    ;(globalThis as any).rawPc = pc
+    await pc.setRemoteDescription(offer)
+    await pc.setLocalDescription(await pc.createAnswer())
+    return await (0, eval)(gather)(pc)
+  }, { config: answerConfig, offer, gather: gatherAll.toString() })
+  return await offerer.evaluate(async (answer) => {
+    const pc = (globalThis as any).rawPc as RTCPeerConnection
+    await pc.setRemoteDescription(answer)
+    const state = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`neither connected nor failed in 90 s (${pc.connectionState})`)) }, 90_000)
+      const check = (): void => { if (pc.connectionState === 'connected' || pc.connectionState === 'failed') { clearTimeout(timer); resolve(pc.connectionState) } }
+      pc.addEventListener('connectionstatechange', check)
+      check()
+    })
+    pc.close()
+    return state
+  }, answer)
 }
 
 /**
@@ -94,4 +137,21 @@ describe('two tabs connect through a real coturn with the relay\'s credentials',
       expect(turn.credential).toBe(await opensslTurnCredential(SECRET, turn.username))
     }
   })
+
+  it('coturn relays to nobody on the private network (the README\'s denied ranges): a relay-only page reaches a relay-only page, never one with host candidates alone', async () => {
+    const { iceServers } = await (await fetch(`${rig.relay.httpUrl()}/info`)).json() as { iceServers: RTCIceServer[] }
+    const relayOnlyConfig: RTCConfiguration = { iceServers, iceTransportPolicy: 'relay' }
+    const [pageA, pageB] = [await browserA.newPage(), await browserB.newPage()]
+    try {
+      // the control: the same pages, the same credentials, both through coturn
+      expect(await rawConnection(pageA, relayOnlyConfig, pageB, relayOnlyConfig)).toBe('connected')
+      // B offers only its address on the test network (10.231.x.x, in 10.0.0.0/8): coturn may not send there
+      expect(await rawConnection(pageA, relayOnlyConfig, pageB, { iceServers: [] })).toBe('failed')
+      // and why: coturn refused A permission to send to B's address
+      const denied = await coturn!.line(/A peer IP (\S+) denied in the range: 10\.0\.0\.0-10\.255\.255\.255/)
+      expect(rig.network!.namespaces.map(ns => ns.address).filter(a => a !== coturn!.ns.address)).toContain(denied[1])
+    } finally {
+      await Promise.all([pageA.close(), pageB.close()])
+    }
+  }, 240_000)
 })

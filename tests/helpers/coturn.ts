@@ -14,8 +14,10 @@ export const COTURN_PORT = 3478
 export interface Coturn {
   /** Its namespace on the test network; it listens and relays on `ns.address` only. */
   ns: Namespace
-  /** Its log lines so far. */
+  /** Its log lines so far (verbose: a line per request a session makes). */
   output: string[]
+  /** Resolves with the first log line (so far or later) that matches; rejects after `timeoutMs` (30 s) or when coturn ends first. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
   stop(): Promise<void>
 }
 
@@ -42,12 +44,13 @@ export async function readmeTurnserverConf (): Promise<string> {
 /**
  * The README's configuration, on the test network: its example addresses
  * become the namespace's, no NAT (no `external-ip`), no certificate (no
- * TLS), the log on stdout, and coturn's own address allowed as a peer
+ * TLS), the log on stdout and verbose, its pid file and (unused) user
+ * database in the test's folder, and coturn's own address allowed as a peer
  * (the README's denied ranges hold all of 10.0.0.0/8, so the test network
  * too; on a real server that address is public). Everything else as written:
  * `use-auth-secret`, the realm, the ports, the quotas.
  */
-export function onTestNetwork (conf: string, options: { address: string, secret: string, pidfile: string }): string {
+export function onTestNetwork (conf: string, options: { address: string, secret: string, pidfile: string, userdb: string }): string {
   const lines = conf.split('\n').flatMap(line => {
     const [key] = line.split('=')
     switch (key) {
@@ -61,7 +64,7 @@ export function onTestNetwork (conf: string, options: { address: string, secret:
   for (const needed of ['use-auth-secret', 'static-auth-secret=', `listening-ip=${options.address}`, `relay-ip=${options.address}`, `listening-port=${COTURN_PORT}`]) {
     if (!lines.some(l => l.startsWith(needed))) throw new Error(`the README's turnserver.conf has no ${needed} line`)
   }
-  return [...lines, 'no-tls', 'no-dtls', 'log-file=stdout', `pidfile=${options.pidfile}`, `allowed-peer-ip=${options.address}`].join('\n') + '\n'
+  return [...lines, 'verbose', 'no-tls', 'no-dtls', 'log-file=stdout', `pidfile=${options.pidfile}`, `userdb=${options.userdb}`, `allowed-peer-ip=${options.address}`].join('\n') + '\n'
 }
 
 /**
@@ -72,14 +75,40 @@ export async function startCoturn (network: TestNetwork, options: { secret: stri
   const turnserver = findTurnserver()
   const ns = await network.addNamespace()
   const confPath = join(options.dir, 'turnserver.conf')
-  const conf = onTestNetwork(await readmeTurnserverConf(), { address: ns.address, secret: options.secret, pidfile: join(options.dir, 'turnserver.pid') })
+  const conf = onTestNetwork(await readmeTurnserverConf(), { address: ns.address, secret: options.secret, pidfile: join(options.dir, 'turnserver.pid'), userdb: join(options.dir, 'turndb') })
   await writeFile(confPath, conf, { mode: 0o600 })
   // `ip netns exec` runs turnserver in the namespace in its own place (exec): its pid is coturn's
   const child = spawn(network.ip, ['netns', 'exec', ns.name, turnserver, '-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
-  for (const input of [child.stdout, child.stderr]) createInterface({ input }).on('line', line => { output.push(line) })
+  const waiters = new Set<(line: string) => void>()
+  for (const input of [child.stdout, child.stderr]) {
+    createInterface({ input }).on('line', line => {
+      output.push(line)
+      for (const w of waiters) w(line)
+    })
+  }
   const exited = new Promise<void>(resolve => child.once('close', () => { resolve() }))
-  const coturn: Coturn = { ns, output, stop: async () => { await stop(child, exited) } }
+  const coturn: Coturn = {
+    ns,
+    output,
+    async line (pattern, timeoutMs = 30_000) {
+      for (const l of output) {
+        const m = pattern.exec(l)
+        if (m != null) return m
+      }
+      return await new Promise((resolve, reject) => {
+        const done = (): void => { clearTimeout(timer); waiters.delete(onLine) }
+        const timer = setTimeout(() => { done(); reject(new Error(`coturn logged no line matching ${pattern} in ${timeoutMs} ms`)) }, timeoutMs)
+        const onLine = (l: string): void => {
+          const m = pattern.exec(l)
+          if (m != null) { done(); resolve(m) }
+        }
+        waiters.add(onLine)
+        void exited.then(() => { done(); reject(new Error(`coturn exited before logging a line matching ${pattern}`)) })
+      })
+    },
+    stop: async () => { await stop(child, exited) }
+  }
   try {
     await Promise.race([
       stunAnswers(ns.address, COTURN_PORT, { from: network.hostAddress, timeoutMs: 30_000 }),
