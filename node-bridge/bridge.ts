@@ -35,6 +35,7 @@ import { loadOrCreateApiToken } from './rest/token'
 import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type DamageEvent, type ScanProgress } from './store/index'
 import { nameKey } from '@core/routing/names'
+import { RelayIceServers } from '@core/ice/ice-servers'
 
 export interface Bridge {
   readonly config: BridgeConfig
@@ -43,6 +44,8 @@ export interface Bridge {
   readonly manager: DownloadManager
   readonly relayLink: RelayLink
   readonly relayHttp: RelayHttp
+  /** The ICE servers of its WebRTC connections: `--ice-servers`, then the relay's (`/info`, kept fresh). */
+  readonly ice: RelayIceServers
   /** Tells the tracker what the cache holds (`settled()` waits for announcements under way). */
   readonly announcer: Announcer
   /** `registered` (detail: the name) once the relay's tracker has taken this bridge's name, after each connection to the relay: others can find it from then on. */
@@ -143,12 +146,19 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     tap: options.chatTap
   })
 
+  const relayHttp = new RelayHttp(config.relayHttp)
+  // --ice-servers, then the relay's (`/info`), asked again before their TURN credentials expire
+  const iceServers = new RelayIceServers({
+    fetch: async opts => await relayHttp.ice(opts),
+    own: config.iceServers,
+    log: logger.forComponent('pipbingo:bridge:ice')
+  })
   const node = await createBridgeNode({
     privateKey,
     host: config.host,
     p2pPort: config.p2pPort,
     wsPort: config.wsPort,
-    iceServers: config.iceServers,
+    iceServers: async () => (await iceServers.rtcConfiguration()).iceServers ?? [],
     store,
     onUpload: e => { transfer.uploaded(e.bytes) },
     chat: chatStack.protocolInit
@@ -173,7 +183,6 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       await node.dial(id, options)
     }
   })
-  const relayHttp = new RelayHttp(config.relayHttp)
   // the name is registered once the relay's tracker took it: said once per connection to the relay (nameRegistered)
   const ownNameKey = await nameKey(name)
   let nameSaid = false
@@ -319,6 +328,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     manager,
     relayLink,
     relayHttp,
+    ice: iceServers,
     announcer,
     nameRegistered,
     damagedChunks: () => damage.chunks,
@@ -340,6 +350,8 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
       // reads the addresses in announcements; ours takes them from identify and the reservation
       node.addEventListener('self:peer:update', onAddressChange)
       announcer.start()
+      // the relay's ICE servers before the first WebRTC connection needs them (it would ask otherwise)
+      void iceServers.refresh()
       await relayLink.start()
       const listed = await manager.start()
       await new Promise<void>((resolve, reject) => {

@@ -29,7 +29,8 @@ export interface BridgeNodeInit {
   host: string
   p2pPort: number
   wsPort: number
-  iceServers: RTCIceServer[]
+  /** The ICE servers of each new RTCPeerConnection, asked for every time (the relay's TURN credentials expire). */
+  iceServers(): Promise<RTCIceServer[]>
   store: ChunkStore
   onUpload(event: UploadEvent): void
   /** /pipbingo/chat/1.0.0 (the IPC's messages, files and keys): see chat/stack.ts. */
@@ -51,6 +52,19 @@ export function webRtcBind (host: string): { bindAddress?: string } {
   return host === '0.0.0.0' || host === '::' ? {} : { bindAddress: host }
 }
 
+/**
+ * ICE servers as node-datachannel passes them to libdatachannel: it joins
+ * each into one URL, `turn:<username>:<credential>@host:port`, which
+ * libdatachannel splits at the first `:` and percent-decodes. A TURN REST
+ * API username has a `:` of its own and a base64 credential may hold `/`,
+ * so both are percent-encoded here (a browser takes them as they are).
+ */
+export function forLibdatachannel (servers: RTCIceServer[]): RTCIceServer[] {
+  return servers.map(s => s.username == null || s.credential == null
+    ? s
+    : { ...s, username: encodeURIComponent(s.username), credential: encodeURIComponent(s.credential) })
+}
+
 export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNode> {
   return await createLibp2p({
     start: false,
@@ -69,7 +83,7 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
       // node-datachannel under the hood; no public STUN server unless configured. Its UDP
       // sockets bind where the rest listens (loopback unless --host says otherwise): libjuice
       // takes `bindAddress` from the configuration, which node-datachannel's RTCPeerConnection passes on
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers, ...webRtcBind(init.host) } as RTCConfiguration }),
+      webRTC({ rtcConfiguration: async () => ({ iceServers: forLibdatachannel(await init.iceServers()), ...webRtcBind(init.host) }) as RTCConfiguration }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

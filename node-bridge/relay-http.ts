@@ -2,6 +2,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { contentIdSchema, parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import { isValidFilename } from '@core/content/filename'
+import { relayIceSchema, type RelayIce } from '@core/ice/info'
 import { anySignal, type AbortOptions } from '@core/util/abort'
 import { ManifestMismatchError, RelayHttpError, UnknownVideoError } from './errors'
 
@@ -31,7 +32,8 @@ const DEFAULT_TIMEOUT_MS = 10_000
 const MAX_REPLY_BYTES = 32 * 1024 * 1024
 
 /**
- * The relay's HTTP side as the bridge uses it: where to dial it (`/info`),
+ * The relay's HTTP side as the bridge uses it: where to dial it and its
+ * ICE servers (`/info`),
  * the catalogue (`/list`) and manifests (`/manifest/:id`, checked against
  * their content id: the relay is trusted no more than a peer).
  */
@@ -45,6 +47,11 @@ export class RelayHttp {
     if (tcp == null) throw new RelayHttpError(`The relay at ${this.origin} offers no TCP address`)
     const ma = multiaddr(tcp)
     return ma.getComponents().some(c => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${info.peerId}`)
+  }
+
+  /** The relay's STUN/TURN servers, TURN credentials made for this request (none from a relay that predates them). */
+  async ice (options?: AbortOptions): Promise<RelayIce> {
+    return relayIceSchema.parse(await this.json('/info', options))
   }
 
   /** The catalogue; entries that do not parse are left out rather than failing the whole list. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
@@ -22,6 +23,29 @@ const announceAddr = z.string().min(1).max(512).refine(value => {
     return false
   }
 }, 'expected a multiaddr, e.g. /dns4/video.example.org/tcp/443/tls/ws')
+
+/** `host[:port]` of a STUN/TURN URL (RFC 7064, 7065): a name, an IPv4 address, or an IPv6 one in brackets. */
+const ICE_HOST_PORT = String.raw`(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?`
+const STUN_URL = new RegExp(`^stuns?:${ICE_HOST_PORT}$`)
+const TURN_URL = new RegExp(`^turns?:${ICE_HOST_PORT}(?:\\?transport=(?:udp|tcp))?$`)
+const validPort = (url: string, pattern: RegExp): boolean => {
+  const port = pattern.exec(url)?.[1]
+  return port == null || (Number(port) >= 1 && Number(port) <= 65535)
+}
+const stunUrl = z.string().refine(url => STUN_URL.test(url) && validPort(url, STUN_URL),
+  { error: iss => `"${String(iss.input)}" is not a STUN URL: expected stun:host:port (or stuns:), e.g. stun:turn.example.org:3478` })
+const turnUrl = z.string().refine(url => TURN_URL.test(url) && validPort(url, TURN_URL),
+  { error: iss => `"${String(iss.input)}" is not a TURN URL: expected turn:host:port or turns:host:port, optionally ?transport=udp or ?transport=tcp, e.g. turn:turn.example.org:3478?transport=udp` })
+
+/**
+ * How long TURN credentials live by default: 6 h. A TURN allocation is
+ * refreshed with the credential it was made with, so one that expires ends
+ * the relayed connections still using it: 6 h outlasts a film or an evening's
+ * session on one connection. Longer buys little, since peers ask for fresh
+ * credentials for each new connection (at half their life), and a shorter
+ * life bounds how long a credential copied out of `/info` stays usable.
+ */
+export const TURN_TTL_DEFAULT_SECONDS = 6 * 60 * 60
 
 export const relayConfigSchema = z.object({
   /** Interface every listener binds to. Loopback unless asked otherwise. */
@@ -105,15 +129,32 @@ export const relayConfigSchema = z.object({
   publicUrl: publicUrl.optional(),
   /** The multiaddrs the relay advertises instead of its listen addresses (`/info`, identify, the tracker's circuit addresses). */
   announce: listOf(announceAddr, 32, ',').default([]),
+  /** STUN servers handed to browsers and bridges in `/info` (docs/ARCHITECTURE.md, "ICE servers"). */
+  stun: listOf(stunUrl, 16, ',').default([]),
+  /** TURN servers (one coturn, or several sharing its secret), handed out with short-lived credentials. */
+  turn: listOf(turnUrl, 16, ',').default([]),
+  /**
+   * coturn's `static-auth-secret`: from PIPBINGO_TURN_SECRET or the file of
+   * --turn-secret-file, never a flag (it would show in `ps`). Never sent.
+   */
+  turnSecret: z.string().min(16, 'the TURN secret must have 16 characters at least (e.g. openssl rand -hex 32)').optional(),
+  /** Seconds the TURN credentials handed out live. */
+  turnTtlSeconds: z.coerce.number().int().min(60).max(7 * 24 * 60 * 60).default(TURN_TTL_DEFAULT_SECONDS),
   /** The language of the console (node-bridge/messages.ts). */
   lang: z.enum(LANGS).default('en')
 }).superRefine((config, ctx) => {
+  if (config.turn.length > 0 && config.turnSecret == null) {
+    ctx.addIssue({ code: 'custom', path: ['turnSecret'], message: 'TURN servers need the shared secret of their coturn (static-auth-secret): set PIPBINGO_TURN_SECRET or --turn-secret-file <path>' })
+  }
   if ((config.tlsCert == null) !== (config.tlsKey == null)) {
     ctx.addIssue({ code: 'custom', path: [config.tlsCert == null ? 'tlsCert' : 'tlsKey'], message: 'HTTPS needs both --tls-cert and --tls-key (or neither)' })
   }
 })
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>
+
+/** The variable holding the TURN secret; the only other way is a file (--turn-secret-file). */
+const TURN_SECRET_ENV = 'PIPBINGO_TURN_SECRET'
 
 const FLAGS = {
   host: { type: 'string', env: 'PIPBINGO_HOST', key: 'host', help: 'interface to bind (127.0.0.1)' },
@@ -144,6 +185,10 @@ const FLAGS = {
   'tls-key': { type: 'string', env: 'PIPBINGO_TLS_KEY', key: 'tlsKey', help: 'PEM private key of --tls-cert (none)' },
   'public-url': { type: 'string', env: 'PIPBINGO_PUBLIC_URL', key: 'publicUrl', help: 'where people open the app (https://video.example.org behind a proxy): printed, in /info, may upload; without --announce, WebSockets are advertised there: /dns4/<host>/tcp/<port, 443>/tls/ws (with --tls-cert: the --ws-port), TCP as it listens (none)' },
   announce: { type: 'string', multiple: true, env: 'PIPBINGO_ANNOUNCE', key: 'announce', help: 'a multiaddr to advertise instead of the listen addresses, e.g. /dns4/host/tcp/443/tls/ws; repeatable, the env ,-separated; list the TCP one bridges dial too (none)' },
+  stun: { type: 'string', multiple: true, env: 'PIPBINGO_STUN', key: 'stun', help: 'a STUN server for browsers and bridges, stun:host:port; repeatable, the env ,-separated (none)' },
+  turn: { type: 'string', multiple: true, env: 'PIPBINGO_TURN', key: 'turn', help: 'a TURN server, turn:host:port[?transport=udp|tcp] or turns:…; repeatable, the env ,-separated (none)' },
+  'turn-secret-file': { type: 'string', env: 'PIPBINGO_TURN_SECRET_FILE', key: 'turnSecretFile', help: 'a file holding coturn\'s static-auth-secret; or the secret itself in PIPBINGO_TURN_SECRET, never a flag (none)' },
+  'turn-ttl': { type: 'string', env: 'PIPBINGO_TURN_TTL', key: 'turnTtlSeconds', help: 'seconds the TURN credentials handed out live (21600: 6 h)' },
   lang: { type: 'string', env: 'PIPBINGO_LANG', key: 'lang', help: 'en or fr: console lines (from LC_ALL, LC_MESSAGES, LANG; en)' }
 } as const
 
@@ -169,9 +214,30 @@ export function parseRelayConfig (argv: string[], env: NodeJS.ProcessEnv): Relay
     if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) raw[f.key] = value
   }
   raw.lang ??= langFromEnv(env)
+  const secret = turnSecret(raw.turnSecretFile as string | undefined, env[TURN_SECRET_ENV])
+  delete raw.turnSecretFile
+  if (secret != null) raw.turnSecret = secret
   const parsed = relayConfigSchema.safeParse(raw)
   if (!parsed.success) {
     throw new Error(`Invalid relay configuration: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   }
   return parsed.data
+}
+
+/** The TURN secret from its file or its variable (one of them); the file's final newline is not part of it. */
+function turnSecret (file: string | undefined, fromEnv: string | undefined): string | undefined {
+  if (file == null) return fromEnv === '' ? undefined : fromEnv
+  if (fromEnv != null && fromEnv !== '') {
+    throw new Error(`Invalid relay configuration: the TURN secret is given twice (${TURN_SECRET_ENV} and --turn-secret-file): keep one`)
+  }
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err: any) {
+    throw new Error(`Invalid relay configuration: --turn-secret-file ${file}: cannot read it (${err?.code ?? err?.message})`)
+  }
+  const secret = text.replace(/\r?\n$/, '')
+  if (secret === '') throw new Error(`Invalid relay configuration: --turn-secret-file ${file} is empty`)
+  if (/[\r\n]/.test(secret)) throw new Error(`Invalid relay configuration: --turn-secret-file ${file} holds more than one line: put the secret alone in it`)
+  return secret
 }

@@ -14,6 +14,7 @@ import { loadOrCreateIdentity } from '../node-bridge/identity'
 import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
+import { iceServersInfo } from './ice-servers'
 import { createRelayNode, type RelayNode } from './node'
 import { allowListOf, librarySource, parsePeerRelay, PeerRelayLinks, RemoteCatalogues } from './peers/index'
 import { SlidingWindowLimit } from './published/limits'
@@ -207,10 +208,12 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
       maxLibraryBytes: config.maxLibraryBytes
     },
     logger: msg => log(msg),
+    // ICE servers with TURN credentials made for this answer (ice-servers.ts)
     relayInfo: () => ({
       peerId: node.peerId.toString(),
       multiaddrs: multiaddrs().map(String),
-      ...(config.publicUrl != null ? { publicUrl: config.publicUrl } : {})
+      ...(config.publicUrl != null ? { publicUrl: config.publicUrl } : {}),
+      ...iceServersInfo(config, options.now?.())
     })
   })
   const httpsServer = tls != null ? createHttpsServer({ cert: tls.current.cert, key: tls.current.key }, app) : undefined

@@ -27,7 +27,7 @@ export interface HttpAppDeps {
   logger?: (msg: string) => void
   /** `POST /publish`: how the relay checks that the publisher holds the video, and its quotas. */
   publish: Pick<PublishDeps, 'checkHolder' | 'limits' | 'now'>
-  /** What `GET /info` answers: the relay's peer id and multiaddrs. */
+  /** What `GET /info` answers: the relay's peer id and multiaddrs, its ICE servers (fresh TURN credentials each time). */
   relayInfo?: () => unknown
 }
 
@@ -90,7 +90,8 @@ export function createHttpApp (deps: HttpAppDeps): express.Application {
     } catch (err) {
       throw new ServiceUnavailableError(`Relay info is not available: ${(err as Error).message}`)
     }
-    res.setHeader('Cache-Control', 'no-cache')
+    // each answer carries TURN credentials of its own: no cache may keep one
+    res.setHeader('Cache-Control', 'no-store')
     res.json(info ?? null)
   }).all(methodNotAllowed('GET, HEAD'))
 

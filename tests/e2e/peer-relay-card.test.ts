@@ -17,7 +17,7 @@ describe('a video of another relay in the web app', () => {
 
   beforeAll(async () => {
     a = await startRelay([{ name: 'from-relay-a.mp4', bytes: await readFile('library/sample.mp4') }])
-    rig = await startWebRig([], { relayConfig: { peerRelays: [tcpAddr(a).toString()], peerRelayPollMs: 500 } })
+    rig = await startWebRig([], { relay: () => ({ peerRelays: [tcpAddr(a).toString()], peerRelayPollMs: 500 }) })
     browser = await rig.newBrowser()
   }, 120_000)
 

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { build } from 'vite'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { relayConfigSchema } from '../../relay/config'
 import { createRelay, type Relay } from '../../relay/relay'
 import { launchChromium } from './chromium'
@@ -40,8 +40,13 @@ export interface WebRigOptions {
    * and pages are secure contexts without the insecure-origin flag.
    */
   tls?: TestCa
-  /** More relay configuration (relayConfigSchema's keys), e.g. `peerRelays`. */
-  relayConfig?: Record<string, unknown>
+  /**
+   * More relay configuration (relayConfigSchema's keys: `peerRelays`, ICE
+   * servers…), given the address the relay listens on and the test network
+   * (where a test may start a server of its own first, such as a TURN
+   * server in a namespace).
+   */
+  relay?: (host: string, network: TestNetwork | undefined) => Record<string, unknown> | Promise<Record<string, unknown>>
 }
 
 /**
@@ -51,14 +56,14 @@ export interface WebRigOptions {
 export async function startWebRig (videos: string[], options: WebRigOptions = {}): Promise<WebRig> {
   const network = options.netns === true ? await createTestNetwork() : undefined
   try {
-    return await startRig(videos, network, options.tls, options.relayConfig)
+    return await startRig(videos, network, options.tls, options.relay)
   } catch (err) {
     await network?.close()
     throw err
   }
 }
 
-async function startRig (videos: string[], network: TestNetwork | undefined, ca: TestCa | undefined, relayConfig: Record<string, unknown> = {}): Promise<WebRig> {
+async function startRig (videos: string[], network: TestNetwork | undefined, ca: TestCa | undefined, extra: WebRigOptions['relay']): Promise<WebRig> {
   const dir = await mkdtemp(join(tmpdir(), 'pipbingo-web-'))
   const webRoot = join(dir, 'web')
   await buildWebApp(webRoot)
@@ -72,7 +77,7 @@ async function startRig (videos: string[], network: TestNetwork | undefined, ca:
     await writeFile(join(dir, 'key.pem'), leaf.key)
   }
   const tls = leaf != null ? { tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') } : {}
-  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...tls, ...relayConfig })
+  const config = relayConfigSchema.parse({ host, httpPort: 0, tcpPort: 0, wsPort: 0, libraryDir, dataDir: join(dir, 'data'), webRoot, ...tls, ...await extra?.(host, network) })
   let relay = await createRelay(config)
   await relay.start()
   // the same ports after a restart, so pages find the relay where it was
@@ -128,9 +133,13 @@ export async function buildWebApp (outDir: string): Promise<void> {
   await build({ configFile: resolve('vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
 }
 
-/** Open the app in a fresh context and wait until its peer is up (or has fallen back). */
-export async function openApp (browser: Browser, url: string): Promise<Page> {
+/**
+ * Open the app in a fresh context and wait until its peer is up (or has
+ * fallen back). `beforeLoad` prepares the context first (init scripts).
+ */
+export async function openApp (browser: Browser, url: string, options: { beforeLoad?: (context: BrowserContext) => Promise<void> } = {}): Promise<Page> {
   const context = await browser.newContext()
+  await options.beforeLoad?.(context)
   // PIPBINGO_PAGE_DEBUG=<debug pattern> (e.g. 'libp2p:webrtc*'): the page's debug lines, to find why something was slow
   const debug = process.env.PIPBINGO_PAGE_DEBUG
   if (debug != null && debug !== '') await context.addInitScript((pattern) => { localStorage.setItem('debug', pattern) }, debug)

@@ -23,8 +23,12 @@ export interface TabNodeInit {
   /** The relay's WebSockets address, ending in /p2p/<relay id>. */
   relay: Multiaddr
   store: ChunkStore
-  /** ICE servers: none by default (host candidates suffice between tabs and on a LAN). */
-  iceServers?: RTCIceServer[]
+  /**
+   * The configuration of each new RTCPeerConnection, asked for every time:
+   * the relay's TURN credentials expire (RelayIceServers). Default: no ICE
+   * servers (host candidates suffice between tabs and on a LAN).
+   */
+  rtcConfiguration?: () => Promise<RTCConfiguration>
   onUpload?(event: UploadEvent): void
   canUpload?(peer: string, contentId: string): boolean
   beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
@@ -46,7 +50,8 @@ export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      // never libp2p's default ICE servers (public STUN): `iceServers` is always set
+      webRTC({ rtcConfiguration: init.rtcConfiguration ?? (() => ({ iceServers: [] })) }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

@@ -1,5 +1,6 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { relayIceSchema, type RelayIce } from '@core/ice/info'
 import { RelayUnreachableError } from './errors'
 
 const infoSchema = z.object({ peerId: z.string(), multiaddrs: z.array(z.string()) })
@@ -34,18 +35,38 @@ export function pickRelayAddr (multiaddrs: string[], pageProtocol: string): Mult
   throw new RelayUnreachableError('The relay offers no WebSockets address')
 }
 
+export interface RelayInfo {
+  /** The relay's WebSockets address this page can open (pickRelayAddr). */
+  relay: Multiaddr
+  /** Its STUN/TURN servers (none when it sends something unusable: host candidates still work). */
+  ice: RelayIce
+}
+
 /**
- * The relay's WebSockets address, from its `GET /info` at `origin`, for
- * this page (its protocol: `location.protocol`, else the relay's).
+ * The relay's WebSockets address and ICE servers, from its `GET /info` at
+ * `origin`, for this page (its protocol: `location.protocol`, else the relay's).
  */
-export async function fetchRelayAddr (origin: string, options?: { signal?: AbortSignal, pageProtocol?: string }): Promise<Multiaddr> {
+export async function fetchRelayInfo (origin: string, options?: { signal?: AbortSignal, pageProtocol?: string }): Promise<RelayInfo> {
+  let body: unknown
   let info: z.infer<typeof infoSchema>
   try {
-    const response = await fetch(`${origin}/info`, { signal: options?.signal ?? AbortSignal.timeout(10_000) })
-    if (!response.ok) throw new Error(`/info answered ${response.status}`)
-    info = infoSchema.parse(await response.json())
+    body = await getInfo(origin, options)
+    info = infoSchema.parse(body)
   } catch (err: any) {
     throw new RelayUnreachableError(`The relay at ${origin} cannot be reached: ${err?.message ?? err}`)
   }
-  return pickRelayAddr(info.multiaddrs, options?.pageProtocol ?? globalThis.location?.protocol ?? new URL(origin).protocol)
+  const relay = pickRelayAddr(info.multiaddrs, options?.pageProtocol ?? globalThis.location?.protocol ?? new URL(origin).protocol)
+  const ice = relayIceSchema.safeParse(body)
+  return { relay, ice: ice.success ? ice.data : { iceServers: [], iceServersTtl: null } }
+}
+
+/** The relay's ICE servers again (fresh TURN credentials); throws when it does not answer them. */
+export async function fetchRelayIce (origin: string, options?: { signal?: AbortSignal }): Promise<RelayIce> {
+  return relayIceSchema.parse(await getInfo(origin, options))
+}
+
+async function getInfo (origin: string, options?: { signal?: AbortSignal }): Promise<unknown> {
+  const response = await fetch(`${origin}/info`, { signal: options?.signal ?? AbortSignal.timeout(10_000), cache: 'no-store' })
+  if (!response.ok) throw new Error(`/info answered ${response.status}`)
+  return await response.json()
 }

@@ -11,11 +11,12 @@ import { SwarmSession, type ChunkEvent, type OriginWhy } from '@core/swarm/sessi
 import { TransferStats } from '@core/swarm/stats'
 import { UploadLimiter } from '@core/swarm/upload-limiter'
 import { delay } from '@core/util/abort'
+import { RelayIceServers } from '@core/ice/ice-servers'
 import { loadOrCreateIdentity } from './identity'
 import { createTabNode, type TabNode } from './node'
 import { PeerBook, tabUserAgent } from './peer-book'
 import { acquireProfile, type Profile } from './profile'
-import { fetchRelayAddr } from './relay-info'
+import { fetchRelayIce, fetchRelayInfo } from './relay-info'
 import { IdbChunkStore } from './store/index'
 import { idbName, TAB_CHUNK_TIMEOUT_MS, type SwReply, type SwRequest } from './sw-protocol'
 import { storeFile, type StoreFileOptions } from './store-file'
@@ -27,6 +28,7 @@ const TAB_VERSION = '0.1.0'
 export interface TabPeerInit {
   /** The relay's HTTP origin (the page's own origin when served by the relay). */
   origin: string
+  /** ICE servers of the tab's own, used before the relay's (`/info`). */
   iceServers?: RTCIceServer[]
   /** Bytes per second this tab may upload; Infinity for no limit. */
   uploadLimit?: number
@@ -122,7 +124,15 @@ export class TabPeer extends EventTarget {
       onEvicted: contentId => { peer?.forgetContent(contentId) }
     })
     void IdbChunkStore.persist()
-    const relay = await fetchRelayAddr(init.origin)
+    const fetchedAt = Date.now()
+    const { relay, ice } = await fetchRelayInfo(init.origin)
+    // the relay's STUN/TURN servers, asked again before their credentials expire
+    const iceServers = new RelayIceServers({
+      fetch: async options => await fetchRelayIce(init.origin, options),
+      own: init.iceServers,
+      initial: { ice, at: fetchedAt },
+      log: defaultLogger().forComponent('pipbingo:tab:ice')
+    })
     const stats = new TransferStats()
     const book = new PeerBook()
     const limiter = new UploadLimiter(init.p2p === false ? 0 : init.uploadLimit ?? Infinity)
@@ -131,7 +141,7 @@ export class TabPeer extends EventTarget {
       userAgent: tabUserAgent(TAB_VERSION, init.displayName ?? ''),
       relay,
       store,
-      iceServers: init.iceServers,
+      rtcConfiguration: async () => await iceServers.rtcConfiguration(),
       canUpload: () => limiter.allow(),
       beforeUpload: async (bytes, options) => { await limiter.take(bytes, options) },
       onUpload: e => { stats.uploaded(e.bytes); book.uploaded(e) }
