@@ -45,7 +45,7 @@ export interface BridgeNodeInit {
  * The bridge dials tabs the same way (their `/p2p-circuit/webrtc` addresses).
  * It serves every verified chunk of its cache and asks the relay's tracker
  * who holds what (RelayTracker: the address is set once it is known),
- * and the DHT of the relays' network, as a server: a bridge is long-lived.
+ * and the DHT of the relays' network (dhtServer).
  */
 /** `bindAddress` for libjuice: the listen host, unless it is every interface. */
 export function webRtcBind (host: string): { bindAddress?: string } {
@@ -63,6 +63,18 @@ export function forLibdatachannel (servers: RTCIceServer[]): RTCIceServer[] {
   return servers.map(s => s.username == null || s.credential == null
     ? s
     : { ...s, username: encodeURIComponent(s.username), credential: encodeURIComponent(s.credential) })
+}
+
+/**
+ * Whether the bridge is a DHT server: long-lived, it is one when others can
+ * reach it, that is when it listens beyond loopback (`--host`). On loopback
+ * (the default) it is a client like a tab: a server whose addresses lead
+ * nowhere for anyone else would be handed out by the relays as a node to
+ * ask, and dialled in vain (by tabs on this machine too, whenever the
+ * bridge is stopped). It provides what it holds either way.
+ */
+export function dhtServer (host: string): boolean {
+  return !(host === 'localhost' || host === '::1' || /^127\./.test(host))
 }
 
 export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNode> {
@@ -94,7 +106,7 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
       chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload }),
       tracker: relayTracker(),
       chat: chatProtocol(init.chat),
-      dht: contentDht({ server: true })
+      dht: contentDht({ server: dhtServer(init.host) })
     }
   }) as unknown as BridgeNode
 }
