@@ -1,9 +1,13 @@
 import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
+import { describeWithNamespaces } from '../helpers/describe-netns'
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * The app as a person uses it: clicks and keys on the real UI (roles and

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
+import { describeWithNamespaces } from '../helpers/describe-netns'
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * Tabs are peers. Real relay, real Chromium processes, real WebRTC, real

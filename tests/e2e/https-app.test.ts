@@ -1,8 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { launchChromium } from '../helpers/chromium'
 import { createTestCa, type TestCa } from '../helpers/tls'
 import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
+import { describeWithNamespaces } from '../helpers/describe-netns'
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * Issue 11's bar for a relay beyond localhost: the app loaded over HTTPS

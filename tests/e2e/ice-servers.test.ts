@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { openApp, startWebRig, statsOf, type WebRig } from '../helpers/web'
 import { opensslTurnCredential, usernameExpiry } from '../helpers/turn'
+import { describeWithNamespaces } from '../helpers/describe-netns'
 
 const SECRET = 'north-wind-7d1c2b9e4f0a'
 const TTL = 3600
@@ -29,6 +30,10 @@ async function recordRtcConfigurations (context: BrowserContext): Promise<void> 
 async function configurationsOf (page: Page): Promise<RTCConfiguration[]> {
   return await page.evaluate(() => (window as any).rtcConfigurations)
 }
+
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * The relay's STUN/TURN servers reach the RTCPeerConnections that the tabs'

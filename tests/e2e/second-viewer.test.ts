@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { fixtureVideo, SECOND_VIEWER_VIDEO } from '../bench/lib/fixture-video'
 import { openApp, startWebRig, statsOf, waitPlaying, type WebRig } from '../helpers/web'
+import { describeWithNamespaces } from '../helpers/describe-netns'
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * Issue 10's bar for a long video the relay also holds: a second viewer, a

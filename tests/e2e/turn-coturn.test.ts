@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { COTURN_PORT, startCoturn, type Coturn } from '../helpers/coturn'
 import { opensslTurnCredential } from '../helpers/turn'
 import { openApp, startWebRig, statsOf, type WebRig } from '../helpers/web'
+import { describeWithNamespaces } from '../helpers/describe-netns'
 
 const SECRET = 'north-wind-7d1c2b9e4f0a'
 
@@ -70,6 +71,10 @@ async function rawConnection (offerer: Page, offerConfig: RTCConfiguration, answ
     return state
   }, answer)
 }
+
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * The credentials work end to end: a real coturn on the test network,

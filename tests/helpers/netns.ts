@@ -45,6 +45,32 @@ export interface TestNetwork {
   close(): Promise<void>
 }
 
+let probe: Promise<string | undefined> | undefined
+
+/**
+ * Why network namespaces cannot be made here (not root, no `ip`, no
+ * CAP_NET_ADMIN in a container), or undefined when they can: a network and
+ * a namespace are made and removed once per process to find out. A test
+ * that needs them (WebRTC between browsers: Chromium gathers no loopback
+ * candidates) skips with this reason, `describeWithNamespaces`; the
+ * scenarios across hosts run on loopback instead (tests/helpers/hosts.ts).
+ */
+export async function whyNoNamespaces (): Promise<string | undefined> {
+  probe ??= (async () => {
+    let network: TestNetwork | undefined
+    try {
+      network = await createTestNetwork()
+      await network.addNamespace()
+      return undefined
+    } catch (err) {
+      return (err as Error).message
+    } finally {
+      await network?.close()
+    }
+  })()
+  return await probe
+}
+
 /** `ip`, or a clear error when it is missing. */
 export function findIp (): string {
   for (const path of IP_PATHS) {

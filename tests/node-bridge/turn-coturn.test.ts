@@ -2,13 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RTCPeerConnection } from 'node-datachannel/polyfill'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { forLibdatachannel } from '../../node-bridge/node'
 import { turnCredential } from '../../relay/ice-servers'
 import { startBridge, type TestBridge } from '../helpers/bridge'
 import { COTURN_PORT, startCoturn, type Coturn } from '../helpers/coturn'
 import { createTestNetwork, type TestNetwork } from '../helpers/netns'
 import { startRelay, type TestRelay } from '../helpers/relay'
+import { describeWithNamespaces } from '../helpers/describe-netns'
 
 const SECRET = 'north-wind-7d1c2b9e4f0a'
 
@@ -24,6 +25,10 @@ async function gathered (pc: RTCPeerConnection): Promise<void> {
 function candidates (sdp: string): string[] {
   return sdp.split(/\r?\n/).filter(l => l.startsWith('a=candidate:'))
 }
+
+
+/** WebRTC between browsers needs network namespaces: skipped, with the reason, where they cannot be made. */
+const describe = await describeWithNamespaces()
 
 /**
  * The bridge's side of TURN, proven against a real coturn configured as the
