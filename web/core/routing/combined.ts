@@ -17,16 +17,13 @@ export interface CombinedLocatorInit {
    * are added.
    */
   trackerAt?(addrs: Multiaddr[]): ContentLocator
-  /**
-   * Once the tracker named a holder, the DHT is waited for this much longer
-   * (its lookup crosses relays); with none, the DHT's own time bound applies.
-   */
-  dhtGraceMs?: number
+  /** A content's DHT lookup is made again at most this often (it crosses relays); default 10 s. */
+  dhtLookupIntervalMs?: number
   /** An announcement to the DHT or to another relay's tracker failed (each is tried again with the next renewal). */
   onBackgroundError?(err: Error): void
 }
 
-const DEFAULT_DHT_GRACE_MS = 1_500
+const DHT_LOOKUP_INTERVAL_MS = 10_000
 /** Another relay's tracker, asked after the DHT named it, answers within this. */
 const ORIGIN_TRACKER_TIMEOUT_MS = 5_000
 
@@ -53,6 +50,10 @@ export class CombinedLocator implements ContentLocator {
   private readonly held = new Map<ContentId, Announcement>()
   /** Per content, the relays a catalogue said seed it (`originOf`). */
   private readonly hinted = new Map<ContentId, Set<string>>()
+  /** Per content, what the last DHT lookup found, and when. */
+  private readonly found = new Map<ContentId, { at: number, providers: Provider[] }>()
+  /** Per content, the DHT lookup under way. */
+  private readonly lookups = new Map<ContentId, Promise<void>>()
 
   constructor (private readonly init: CombinedLocatorInit) {}
 
@@ -80,7 +81,10 @@ export class CombinedLocator implements ContentLocator {
     for (const id of contentIds) this.held.delete(id)
     this.background(this.init.dht.withdraw(contentIds))
     for (const [locator, mine] of this.byOrigin(contentIds)) this.background(locator.withdraw([...mine]))
-    for (const id of contentIds) this.origins.delete(id)
+    for (const id of contentIds) {
+      this.origins.delete(id)
+      this.found.delete(id)
+    }
     await this.init.tracker.withdraw(contentIds, options)
   }
 
@@ -88,12 +92,19 @@ export class CombinedLocator implements ContentLocator {
     return (await this.findSwarm(contentId, options)).providers
   }
 
+  /**
+   * The tracker's view, the DHT's providers, and the view of each origin
+   * relay the DHT named. The DHT never holds back an answer that has a
+   * holder in it: its lookup (at most one per content at a time, at most
+   * one every DHT_LOOKUP_INTERVAL_MS) runs in the background and its result
+   * joins the next finds (a session asks every few seconds, sooner while
+   * alone). Only a find that knows no holder at all waits for it.
+   */
   async findSwarm (contentId: ContentId, options?: AbortOptions): Promise<SwarmView> {
     const { tracker } = this.init
-    const dhtStop = new AbortController()
-    const dht = this.init.dht.findProviders(contentId, { signal: anySignal(options?.signal, dhtStop.signal) })
-    // the DHT's rejection is read below, or dropped with the tracker's
-    dht.catch(() => {})
+    const lookup = this.lookup(contentId)
+    // read below when this find waits on it; else its failure is said through onBackgroundError
+    lookup.catch(() => {})
     let view: SwarmView | undefined
     let trackerError: unknown
     try {
@@ -101,26 +112,46 @@ export class CombinedLocator implements ContentLocator {
     } catch (err) {
       trackerError = err
     }
-    let timer: ReturnType<typeof setTimeout> | undefined
-    if (view != null && view.providers.length > 0) {
-      timer = setTimeout(() => { dhtStop.abort() }, this.init.dhtGraceMs ?? DEFAULT_DHT_GRACE_MS)
+    let found = this.found.get(contentId)
+    if ((view == null || view.providers.length === 0) && (found == null || found.providers.length === 0)) {
+      // nobody known yet: this find waits for the lookup under way
+      try {
+        await raceAbort(lookup, options?.signal)
+      } catch (err) {
+        if (view == null) throw new AggregateError([trackerError, err], `Neither the tracker nor the DHT answered: ${(trackerError as Error)?.message}; ${(err as Error)?.message}`)
+      }
+      found = this.found.get(contentId)
     }
-    let fromDht: Provider[] = []
-    try {
-      const hinted = this.hinted.get(contentId)
-      fromDht = (await dht).map(p => !p.origin && hinted?.has(p.id.toString()) === true ? { ...p, origin: true } : p)
-    } catch (err) {
-      if (view == null) throw new AggregateError([trackerError, err], `Neither the tracker nor the DHT answered: ${(trackerError as Error)?.message}; ${(err as Error)?.message}`)
-    } finally {
-      clearTimeout(timer)
-      dhtStop.abort()
-    }
+    const fromDht = found?.providers ?? []
+    if (view == null && found == null) throw trackerError
     const views = [view ?? { providers: [] }]
     // the origins the DHT named that our tracker does not list: their own trackers know their swarms
     const ours = new Set((view?.providers ?? []).filter(p => p.origin).map(p => p.id.toString()))
     const foreign = fromDht.filter(p => p.origin && !ours.has(p.id.toString()) && p.multiaddrs.length > 0)
     views.push(...await Promise.all(foreign.map(async p => await this.askOrigin(contentId, p, options))))
     return merge(views, fromDht)
+  }
+
+  /** The DHT lookup of a content: the one under way, a new one when the last is old enough, else the last's. */
+  private async lookup (contentId: ContentId): Promise<void> {
+    const running = this.lookups.get(contentId)
+    if (running != null) return await running
+    const last = this.found.get(contentId)
+    if (last != null && Date.now() - last.at < (this.init.dhtLookupIntervalMs ?? DHT_LOOKUP_INTERVAL_MS)) return
+    const work = (async () => {
+      try {
+        const hinted = this.hinted.get(contentId)
+        const providers = (await this.init.dht.findProviders(contentId))
+          .map(p => !p.origin && hinted?.has(p.id.toString()) === true ? { ...p, origin: true } : p)
+        this.found.set(contentId, { at: Date.now(), providers })
+      } finally {
+        this.lookups.delete(contentId)
+      }
+    })()
+    this.lookups.set(contentId, work)
+    // a failed lookup is tried again at the next find; a find that waits on it reads the error
+    work.catch((err: Error) => this.init.onBackgroundError?.(err))
+    return await work
   }
 
   /** Another relay's view of its own content: remembered, told what we hold of it, asked. */
@@ -194,4 +225,15 @@ function merge (views: SwarmView[], fromDht: Provider[]): SwarmView {
     members: [...members].sort(),
     downloaders: counts.length > 0 ? Math.max(...counts, members.size) : undefined
   }
+}
+
+/** `work`, or the signal's reason when it aborts first. */
+async function raceAbort<T> (work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal == null) return await work
+  signal.throwIfAborted()
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
 }
