@@ -1,6 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
@@ -13,6 +14,7 @@ import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/proto
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
 import { contentDht } from '@core/routing/dht'
+import { BoundedDhtDatastore } from '@core/routing/provider-limits'
 import { relayTracker, type RelayTracker } from './tracker'
 
 export type BridgeNode = Libp2p<{
@@ -81,6 +83,8 @@ export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNod
   return await createLibp2p({
     start: false,
     privateKey: init.privateKey,
+    // the DHT's provider records, bounded per peer and in all (provider-limits.ts)
+    datastore: new BoundedDhtDatastore(peerIdFromPrivateKey(init.privateKey).toString()),
     addresses: {
       listen: [
         `/ip4/${init.host}/tcp/${init.p2pPort}`,

@@ -1,6 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -15,6 +16,7 @@ import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
 import { contentDht } from '@core/routing/dht'
+import { BoundedDhtDatastore, type ProviderRecordLimits } from '@core/routing/provider-limits'
 import { wssCertificate, type WssCertificate } from './tls/index'
 
 export type RelayNode = Libp2p<{
@@ -50,6 +52,8 @@ export interface RelayNodeInit {
   onUpload(event: UploadEvent): void
   /** How long the DHT's provider records live (dht.ts: DHT_PROVIDER_TTL_MS unless a test shortens it). */
   dhtProviderTtlMs?: number
+  /** How many provider records the DHT keeps (provider-limits.ts defaults unless a test lowers them). */
+  dhtRecordLimits?: ProviderRecordLimits
   /** A peer announced contents over the network (the relay asks it what it holds: holders.ts). */
   onAnnounce?(peer: PeerId, entries: Array<{ contentId: ContentId, complete: boolean }>): void
   /** What /pipbingo/catalogue/1.0.0 shares (the library) and whom it answers now. */
@@ -79,6 +83,8 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
   node = await createLibp2p({
     start: false,
     privateKey: init.privateKey,
+    // the DHT's provider records, bounded per peer and in all (provider-limits.ts)
+    datastore: new BoundedDhtDatastore(peerIdFromPrivateKey(init.privateKey).toString(), init.dhtRecordLimits),
     addresses: {
       listen: [`/ip4/${init.host}/tcp/${init.tcpPort}`, `/ip4/${init.host}/tcp/${init.wsPort}/${init.tls != null ? 'tls/ws' : 'ws'}`],
       ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}),

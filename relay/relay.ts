@@ -15,7 +15,7 @@ import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
 import { iceServersInfo } from './ice-servers'
-import { createRelayNode, type RelayNode } from './node'
+import { createRelayNode, type RelayNode, type RelayNodeInit } from './node'
 import { allowListOf, librarySource, parsePeerRelay, PeerRelayLinks, RemoteCatalogues } from './peers/index'
 import { SlidingWindowLimit } from './published/limits'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
@@ -65,6 +65,8 @@ export interface CreateRelayOptions {
   sweepIntervalMs?: number
   /** The DHT's provider record lifetime (tests shorten it to see a relay's records expire). */
   dhtProviderTtlMs?: number
+  /** The DHT's bounds on provider records (tests lower them). */
+  dhtRecordLimits?: RelayNodeInit['dhtRecordLimits']
 }
 
 /**
@@ -141,6 +143,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     store: library.store,
     registry,
     dhtProviderTtlMs: options.dhtProviderTtlMs,
+    dhtRecordLimits: options.dhtRecordLimits,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
     onAnnounce: (peer, entries) => { holders?.announced(peer, entries) },
     catalogue: {

@@ -139,4 +139,28 @@ describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
     const fromA = await onA.locator.findSwarm(contentId)
     expect(fromA.members).toEqual([onA.id, onB.id].sort())
   })
+
+  it('keeps a bounded number of provider records per peer: a peer that provides everything fills its own share, and others are still kept', async () => {
+    const relay = await startRelay([], {}, { dhtRecordLimits: { total: 1000, perPeer: 20 } })
+    cleanup.push(async () => { await relay.close() })
+    const client = async (): Promise<{ id: string, locator: DhtLocator }> => {
+      const node = await createTestNode({ ping: ping(), dht: contentDht({ server: false }) })
+      cleanup.push(async () => { await node.stop() })
+      await node.dial(tcpAddr(relay), { signal: AbortSignal.timeout(10_000) })
+      return { id: node.peerId.toString(), locator: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: defaultLogger().forComponent('test:dht') }) }
+    }
+    const [flooder, honest, observer] = [await client(), await client(), await client()]
+    const randomIds = Array.from({ length: 30 }, () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'))
+    await flooder.locator.announce(randomIds.map(contentId => ({ contentId, complete: true })))
+    const ownId = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+    await honest.locator.announce([{ contentId: ownId, complete: true }])
+    // what the relay kept, as anyone finds it: 20 of the flooder's 30, and the honest peer's one
+    let kept = 0
+    for (const id of randomIds) {
+      if ((await observer.locator.findProviders(id)).some(p => p.id.toString() === flooder.id)) kept++
+    }
+    expect(kept).toBe(20)
+    expect((await observer.locator.findProviders(ownId)).map(p => p.id.toString())).toEqual([honest.id])
+    expect((await fetch(`${relay.relay.httpUrl()}/health`)).status).toBe(200)
+  })
 })
