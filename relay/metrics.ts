@@ -12,6 +12,10 @@ export interface RelayMetricsSources {
   libraryVideos?: () => number
   /** Videos published from browsers, listed whether or not a peer holds them now (default: 0 until given). */
   publishedVideos?: () => number
+  /** DHT servers in the routing table (other relays, reachable bridges). */
+  dhtPeers?: () => number
+  /** Provider records the DHT keeps for other peers. */
+  dhtProviderRecords?: () => number
 }
 
 export interface RelayMetricsOptions {
@@ -68,6 +72,8 @@ export function createRelayMetrics (sources: RelayMetricsSources, options: Relay
   gauge('pipbingo_tracker_entries', 'Live tracker entries (content id, peer)', sources.trackerEntries)
   gauge('pipbingo_library_videos', 'Videos in the library', sources.libraryVideos)
   gauge('pipbingo_published_videos', 'Videos published from browsers and listed in the catalogue', sources.publishedVideos)
+  gauge('pipbingo_dht_peers', 'DHT servers in the routing table (other relays, reachable bridges)', sources.dhtPeers)
+  gauge('pipbingo_dht_provider_records', 'DHT provider records kept for other peers', sources.dhtProviderRecords)
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
 

@@ -6,7 +6,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { SingleKadDHT } from '@libp2p/kad-dht'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey, TLSCertificate } from '@libp2p/interface'
 import { catalogueServer, type CatalogueServer, type CatalogueServerInit } from '@core/protocols/catalogue'
@@ -16,7 +16,7 @@ import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
 import { contentDht } from '@core/routing/dht'
-import { BoundedDhtDatastore, type ProviderRecordLimits } from '@core/routing/provider-limits'
+import { BoundedDhtDatastore } from '@core/routing/provider-limits'
 import { wssCertificate, type WssCertificate } from './tls/index'
 
 export type RelayNode = Libp2p<{
@@ -25,7 +25,7 @@ export type RelayNode = Libp2p<{
   relay: CircuitRelayService
   chunk: ChunkProtocol
   tracker: TrackerServer
-  dht: KadDHT
+  dht: SingleKadDHT
   /** Renews the WSS listener's certificate (with `tls` only). */
   wssCertificate: WssCertificate
   catalogue: CatalogueServer
@@ -52,8 +52,8 @@ export interface RelayNodeInit {
   onUpload(event: UploadEvent): void
   /** How long the DHT's provider records live (dht.ts: DHT_PROVIDER_TTL_MS unless a test shortens it). */
   dhtProviderTtlMs?: number
-  /** How many provider records the DHT keeps (provider-limits.ts defaults unless a test lowers them). */
-  dhtRecordLimits?: ProviderRecordLimits
+  /** Where the DHT keeps provider records, bounded (provider-limits.ts); made here when not given. */
+  datastore?: BoundedDhtDatastore
   /** A peer announced contents over the network (the relay asks it what it holds: holders.ts). */
   onAnnounce?(peer: PeerId, entries: Array<{ contentId: ContentId, complete: boolean }>): void
   /** What /pipbingo/catalogue/1.0.0 shares (the library) and whom it answers now. */
@@ -84,7 +84,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
     start: false,
     privateKey: init.privateKey,
     // the DHT's provider records, bounded per peer and in all (provider-limits.ts)
-    datastore: new BoundedDhtDatastore(peerIdFromPrivateKey(init.privateKey).toString(), init.dhtRecordLimits),
+    datastore: init.datastore ?? new BoundedDhtDatastore(peerIdFromPrivateKey(init.privateKey).toString()),
     addresses: {
       listen: [`/ip4/${init.host}/tcp/${init.tcpPort}`, `/ip4/${init.host}/tcp/${init.wsPort}/${init.tls != null ? 'tls/ws' : 'ws'}`],
       ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}),

@@ -3,9 +3,11 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { TrackerRegistry } from '@core/protocols/tracker'
 import { DhtLocator } from '@core/routing/dht'
+import { BoundedDhtDatastore, type ProviderRecordLimits } from '@core/routing/provider-limits'
 import { Announcer } from '@core/swarm/announcer'
 import { Catalogue } from './catalogue'
 import type { RelayConfig } from './config'
@@ -15,7 +17,7 @@ import { Library, type CatalogueEntry } from './library/index'
 import { createRelayMetrics, type RelayMetrics } from './metrics'
 import { HolderChecks } from './holders'
 import { iceServersInfo } from './ice-servers'
-import { createRelayNode, type RelayNode, type RelayNodeInit } from './node'
+import { createRelayNode, type RelayNode } from './node'
 import { allowListOf, librarySource, parsePeerRelay, PeerRelayLinks, RemoteCatalogues } from './peers/index'
 import { SlidingWindowLimit } from './published/limits'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
@@ -66,7 +68,7 @@ export interface CreateRelayOptions {
   /** The DHT's provider record lifetime (tests shorten it to see a relay's records expire). */
   dhtProviderTtlMs?: number
   /** The DHT's bounds on provider records (tests lower them). */
-  dhtRecordLimits?: RelayNodeInit['dhtRecordLimits']
+  dhtRecordLimits?: ProviderRecordLimits
 }
 
 /**
@@ -120,15 +122,21 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
   const events = new CatalogueEvents({ catalogue })
   // another relay may ask for the library at will; anyone else, at this rate
   const catalogueAsks = new SlidingWindowLimit(config.catalogueRequestsPerMinute, 60_000)
+  const privateKey = await loadOrCreateIdentity(config.dataDir)
+  // the DHT's provider records, bounded per peer and in all (provider-limits.ts)
+  const dhtRecords = new BoundedDhtDatastore(peerIdFromPrivateKey(privateKey).toString(), options.dhtRecordLimits)
   const metrics = createRelayMetrics({
     peersConnected: () => node.getPeers().length,
     reservations: () => node.services.relay.reservations.size,
     trackerEntries: () => registry.size(),
     libraryVideos: () => library.size,
-    publishedVideos: () => published.size
+    publishedVideos: () => published.size,
+    dhtPeers: () => node.services.dht.routingTable.size,
+    dhtProviderRecords: () => dhtRecords.providerRecords
   })
   node = await createRelayNode({
-    privateKey: await loadOrCreateIdentity(config.dataDir),
+    privateKey,
+    datastore: dhtRecords,
     host: config.host,
     tcpPort: config.tcpPort,
     wsPort: config.wsPort,
@@ -143,7 +151,6 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     store: library.store,
     registry,
     dhtProviderTtlMs: options.dhtProviderTtlMs,
-    dhtRecordLimits: options.dhtRecordLimits,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
     onAnnounce: (peer, entries) => { holders?.announced(peer, entries) },
     catalogue: {

@@ -63,6 +63,8 @@ describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
         expect(found.multiaddrs.map(String)).toContain(tcpAddr(seeder).toString())
       }
     }
+    // each relay has the two others in its routing table
+    for (const r of relays) expect(await r.metric('pipbingo_dht_peers')).toBe(2)
   })
 
   it('answers a client that knows only its own relay, and keeps a client\'s provider record for others', async () => {
@@ -161,6 +163,7 @@ describe('the relays\' DHT (/pipbingo/kad/1.0.0)', () => {
     }
     expect(kept).toBe(20)
     expect((await observer.locator.findProviders(ownId)).map(p => p.id.toString())).toEqual([honest.id])
+    expect(await relay.metric('pipbingo_dht_provider_records')).toBe(21)
     expect((await fetch(`${relay.relay.httpUrl()}/health`)).status).toBe(200)
   })
 })
