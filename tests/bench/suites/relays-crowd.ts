@@ -37,7 +37,10 @@ const STALL_MS = 90_000
 const INBOUND_PER_HOST = 1000
 const TARGET: Target = { of: 'value', op: '<=', limit: 1.5 }
 
-type Layout = 'spread' | 'single'
+/** Over the 3 relays; all on A; all on A with the tracker alone (no DHT: flash-crowd's peers exactly, a diagnostic). */
+type Layout = 'spread' | 'single' | 'tracker'
+const LAYOUTS: readonly Layout[] = ['spread', 'single', 'tracker']
+const TAGS: Record<Layout, string> = { spread: 'over 3 relays', single: 'all on relay A', tracker: 'all on relay A, tracker only (no DHT)' }
 
 interface Phase {
   summary: PhaseSummary
@@ -75,14 +78,33 @@ export async function crowdRows (ctx: BenchContext, suite: string): Promise<Row[
   const expected = await writePseudoRandomFile(join(libraryDirs[0]!, filename), SIZE, SEED)
   const phases = new Map<Layout, Phase>()
   // once per bench whatever --runs says, as flash-crowd: a phase is already 60 downloads
-  for (const layout of ['spread', 'single'] as const) {
-    const tag = `${suite} ${PEERS} peers ${layout === 'spread' ? 'over 3 relays' : 'all on relay A'}`
+  for (const layout of layouts()) {
+    const tag = `${suite} ${PEERS} peers ${TAGS[layout]}`
     const phase = await runPhase(ctx, layout, { dir: join(dir, layout), libraryDirs, filename, expected, tag })
     ctx.progress(`${tag}: origin served ${phase.summary.originRatio.toFixed(3)} × the file; ${describeCrowd(phase.summary, phase.chunks)}`)
     if (layout === 'spread') ctx.progress(`${tag}: ${byRelay(phase.reports)}`)
     phases.set(layout, phase)
   }
-  return [crowdRow(suite, phases.get('spread')!, phases.get('single')!)]
+  // phases picked by hand (PIPBINGO_BENCH_RELAYS) without both of the row's: their progress lines say it all
+  const spreadPhase = phases.get('spread')
+  const single = phases.get('single')
+  return spreadPhase == null || single == null ? [] : [crowdRow(suite, spreadPhase, single)]
+}
+
+/**
+ * The row's two phases. While working on the swarm,
+ * `PIPBINGO_BENCH_RELAYS=spread` runs only the phase over 3 relays, and
+ * `PIPBINGO_BENCH_RELAYS=tracker` the same 60 peers on relay A without the
+ * DHT (flash-crowd's peers), to tell what the DHT costs from what spreading
+ * over relays costs (with `--only relays`, which writes no report anyway).
+ */
+function layouts (): Layout[] {
+  const only = process.env.PIPBINGO_BENCH_RELAYS
+  if (only == null || only === '') return ['spread', 'single']
+  const picked = only.split(',').map(s => s.trim()) as Layout[]
+  const unknown = picked.filter(l => !LAYOUTS.includes(l))
+  if (unknown.length > 0) throw new Error(`PIPBINGO_BENCH_RELAYS=${only}: no phase ${unknown.join(', ')} (have ${LAYOUTS.join(', ')})`)
+  return picked
 }
 
 async function runPhase (ctx: BenchContext, layout: Layout, p: PhaseInit): Promise<Phase> {
@@ -102,7 +124,7 @@ async function runPhase (ctx: BenchContext, layout: Layout, p: PhaseInit): Promi
     const groups: PeerSpec[][] = RELAYS.map(() => [])
     names.forEach((n, k) => groups[k % RELAYS.length]!.push({ name: n, dir: join(p.dir, n) }))
     // peers on B and C: their relay is their tracker, and no HTTP address of A (a client of B would not know it)
-    const perProcess: Array<Partial<Pick<WorkerInit, 'tracker' | 'http'>>> | undefined = layout === 'single'
+    const perProcess: Array<Partial<Pick<WorkerInit, 'tracker' | 'http'>>> | undefined = layout !== 'spread'
       ? undefined
       : [{}, { tracker: b.tcpAddr.toString(), http: undefined }, { tracker: c.tcpAddr.toString(), http: undefined }]
     const reports = new Map<string, PeerReport>()
@@ -115,7 +137,7 @@ async function runPhase (ctx: BenchContext, layout: Layout, p: PhaseInit): Promi
       http: { baseUrl: a.relay.httpUrl(), filename: p.filename },
       groups,
       perProcess,
-      dht: true,
+      dht: layout !== 'tracker',
       inboundConnectionThreshold: INBOUND_PER_HOST,
       startConcurrency: SETUP_CONCURRENCY,
       setupTimeoutMs: SETUP_MS,
