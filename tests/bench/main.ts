@@ -15,12 +15,13 @@ import * as ipc from './suites/ipc'
 import * as offload from './suites/offload'
 import * as originDownload from './suites/origin-download'
 import * as publishHashing from './suites/publish-hashing'
+import * as relays from './suites/relays'
 import * as secondViewer from './suites/second-viewer'
 import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload, flashCrowd, hostileSoak, browser, secondViewer, browserCrowd, bridge, ipc, publishHashing]
+const SUITES: Suite[] = [originDownload, offload, flashCrowd, relays, hostileSoak, browser, secondViewer, browserCrowd, bridge, ipc, publishHashing]
 
 /** The whole bench stops by itself past this, whatever hangs (flash-crowd alone took 7–18 minutes on a busy 2-core machine; the browser suites add 15). */
 const WATCHDOG_MS = 60 * 60_000

@@ -101,6 +101,31 @@ processes. Each phase runs once per bench (\`--runs\` is not applied), every
 completed file is hashed against the source, a phase that stores no chunk
 for 90 s or outlasts its limit fails, and no child outlives the bench.
 
+**relays** — issue 11's network of relays: three real relays (\`createRelay\`,
+loopback, in the bench's process) joined into one Kademlia DHT
+(\`/pipbingo/kad/1.0.0\`) by dialling each other, as \`--peer-relay\` does.
+(1) A client built as a bridge is (the DHT as a server, a tracker client),
+connected to relay C only, asks the DHT alone (\`DhtLocator.findProviders\`,
+what \`CombinedLocator\` waits for beside the tracker) for 30 distinct videos
+only relay A's library holds, one after another: no answer is a cached one,
+but the routing table is warm after the first lookup (its time is in the
+notes). The value is the median time of a whole lookup (until the query
+ends, not the first provider), the baseline the same client's finds on its
+own relay's tracker for 30 videos of C's library; there is no target. A fresh
+network and client per run. (2) 60 flash-crowd peers in 3 processes fetch a
+16 MiB file only relay A's library holds, 20 attached to each relay (their
+tracker), each asking its tracker and the DHT through a \`CombinedLocator\` as
+the bridge builds it; peers on B and C have no HTTP fallback (a client of B
+would not know A's HTTP address), peers on A keep it. The joins are spread
+over 4 s. The value is relay A's bytes served (\`/metrics\`, libp2p + HTTP)
+divided by the file size; the target is **≤ 1.5**. The baseline is the same
+60 peers all on relay A (flash-crowd's case, with the DHT), in the same run.
+The notes say, by relay, what its peers took from the origin, from peers of
+their own relay and from peers of the others, and how many swarm members
+their finds named. Each phase runs once per bench; every file is hashed
+against the source; a phase that stores no chunk for 90 s or outlasts 10
+minutes fails.
+
 **hostile-soak** — issue 14's soak: 50 normal Node peers (the flash-crowd's
 peers, in 3 processes) download an 8 MiB file from a relay whose library
 holds it, joining one every 2 s, while 10 rogue peers in a fourth process

@@ -3,7 +3,8 @@
  * peers in one process, each a libp2p node on loopback TCP with its own
  * FsChunkStore and announcer (startBenchPeer), driven over the IPC channel.
  * A peer joins when told: a SwarmSession as a client runs it (the relay's
- * tracker as locator, the origin's HTTP fallback on, a download:
+ * tracker as locator, or the tracker and the DHT with `dht`; the origin's
+ * HTTP fallback when given; a download:
  * `urgentOrigin` off), watched from outside — the chunks it took from the
  * origin and the policy's reason at the time, the tracker's answers, its
  * dials. It exits when its channel closes (the parent is gone) and at its
@@ -81,12 +82,15 @@ async function setup (m: WorkerInit): Promise<void> {
   }, 5000).unref()
   const started = performance.now()
   const tracker = multiaddr(m.tracker)
-  for (const spec of m.peers) {
-    const peer = await startBenchPeer(tracker, spec.dir, spec.name, { inboundConnectionThreshold: m.inboundConnectionThreshold })
-    peers.set(spec.name, { peer, done: false })
-    // a bridge is connected to its relay before it downloads anything
-    await dialRelay(peer)
-  }
+  const specs = [...m.peers]
+  await Promise.all(Array.from({ length: Math.max(1, m.startConcurrency ?? 1) }, async () => {
+    for (let spec = specs.shift(); spec != null; spec = specs.shift()) {
+      const peer = await startBenchPeer(tracker, spec.dir, spec.name, { inboundConnectionThreshold: m.inboundConnectionThreshold, dht: m.dht })
+      peers.set(spec.name, { peer, done: false })
+      // a bridge is connected to its relay before it downloads anything
+      await dialRelay(peer)
+    }
+  }))
   send({ type: 'ready', index: m.index, peers: [...peers].map(([name, r]) => ({ name, peerId: r.peer.node.peerId.toString() })), setupMs: performance.now() - started })
 }
 
@@ -114,14 +118,16 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
   const joinedAt = Date.now()
   const since = (): number => Date.now() - joinedAt
   const finds: FindAnswer[] = []
-  const tracker = peer.node.services.tracker
+  // the peer's own locator (the tracker, or the tracker and the DHT), its answers recorded
+  const asked = peer.locator
   const locator: ContentLocator = {
-    announce: async (entries, options) => { await tracker.announce(entries, options) },
-    withdraw: async (ids, options) => { await tracker.withdraw(ids, options) },
+    announce: async (entries, options) => { await asked.announce(entries, options) },
+    withdraw: async (ids, options) => { await asked.withdraw(ids, options) },
     findProviders: async (contentId, options) => (await locator.findSwarm!(contentId, options)).providers,
     findSwarm: async (contentId, options) => {
-      const found = await tracker.findSwarm(contentId, options)
-      finds.push([since(), found.providers.filter(p => !p.origin).length, found.providers.some(p => p.origin)])
+      const found = asked.findSwarm != null ? await asked.findSwarm(contentId, options) : { providers: await asked.findProviders(contentId, options) }
+      const unmarked = found.providers.some(p => !p.origin && p.id.toString() === m.relayId)
+      finds.push([since(), found.providers.filter(p => !p.origin).length, found.providers.some(p => p.origin), found.members?.length ?? -1, unmarked])
       return found
     }
   }
@@ -147,7 +153,7 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
     announcer: peer.announcer,
     parentStats: peer.stats,
     selfId: peer.node.peerId.toString(),
-    http: new HttpChunkSource(m.http),
+    http: m.http == null ? undefined : new HttpChunkSource(m.http),
     dials
   })
   running.session = session
@@ -164,6 +170,7 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
   session.stop()
   const s = session.stats
   const d = dials.summary()
+  const bySource = Object.fromEntries(Object.entries(s.snapshot().bySource).filter(([id, bytes]) => id !== 'http' && id !== m.relayId && bytes > 0))
   const report: PeerReport = {
     name,
     process: m.index,
@@ -175,7 +182,8 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
     fromOriginLibp2p: s.bytesFromOriginPeer,
     fromHttp: s.bytesFromHttp,
     discarded: s.bytesDiscarded,
-    peerSources: Object.entries(s.snapshot().bySource).filter(([id, bytes]) => id !== 'http' && id !== m.relayId && bytes > 0).length,
+    peerSources: Object.keys(bySource).length,
+    bySource,
     timeToFirstPeerByteMs: session.timeToFirstPeerByteMs,
     firstPeerConnectedMs,
     dials: { attempts: d.attempts, direct: d.direct, failed: d.failed, relayed: d.relayed },

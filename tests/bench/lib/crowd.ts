@@ -28,15 +28,21 @@ export interface WorkerInit {
   type: 'init'
   /** The process's number, for messages. */
   index: number
-  /** The relay's libp2p TCP address, with /p2p/<id>. */
+  /** The peers' relay (their tracker, dialled beforehand): its libp2p TCP address, with /p2p/<id>. */
   tracker: string
+  /** The origin's peer id: the relay whose library holds the content (the peers' own relay, unless spread over several). */
   relayId: string
   contentId: string
   manifest: Manifest
-  http: { baseUrl: string, filename: string }
+  /** The origin's HTTP fallback; none: peers and the origin's libp2p side only. */
+  http?: { baseUrl: string, filename: string }
   peers: PeerSpec[]
   /** Passed to startBenchPeer (each peer stands for a host of its own). */
   inboundConnectionThreshold?: number
+  /** Passed to startBenchPeer: the DHT beside the tracker, as a bridge asks them. */
+  dht?: boolean
+  /** Peers of a process started at once while setting up (1 by default: one after another). */
+  startConcurrency?: number
   /** Epoch ms: the child exits by itself past this, whatever it is doing. */
   deadlineAt: number
 }
@@ -54,8 +60,13 @@ export type ParentMessage =
 /** One origin chunk a peer stored: index, ms after its join, the origin policy's reason then, which path. */
 export type OriginChunk = [index: number, ms: number, reason: string, via: 'libp2p' | 'http']
 
-/** A find answer the session got: ms after its join, other peers listed, whether the origin was listed. */
-export type FindAnswer = [ms: number, peers: number, origin: boolean]
+/**
+ * A find answer the session got: ms after its join, other peers listed,
+ * whether the origin was listed, how many members of the swarm it named
+ * (-1: none given), whether the origin was listed but not marked as one
+ * (a DHT answer can name a relay before its protocols are known).
+ */
+export type FindAnswer = [ms: number, peers: number, origin: boolean, members: number, originUnmarked: boolean]
 
 export interface PeerReport {
   name: string
@@ -73,6 +84,8 @@ export interface PeerReport {
   discarded: number
   /** Other peers that sent it something. */
   peerSources: number
+  /** Verified bytes from each other peer (not the origin), by peer id. */
+  bySource: Record<string, number>
   timeToFirstPeerByteMs?: number
   /** First direct connection to another peer (not the origin), ms after joining. */
   firstPeerConnectedMs?: number
@@ -115,6 +128,8 @@ interface Child {
 export interface CrowdInit extends Omit<WorkerInit, 'type' | 'index' | 'peers'> {
   /** The peers of each process. */
   groups: PeerSpec[][]
+  /** What differs for the peers of one process (by index): another relay as their tracker, no HTTP fallback (`http: undefined`). */
+  perProcess?: Array<Partial<Pick<WorkerInit, 'tracker' | 'http'>>>
   /** Starting the children and their peers fails past this. */
   setupTimeoutMs: number
   /** Told every peer that completed. */
@@ -179,6 +194,28 @@ export class Crowd {
 
   join (processIndex: number, name: string, at: number): void {
     this.send(processIndex, { type: 'join', name, at })
+  }
+
+  /**
+   * Bounds a phase: `expired` rejects once `limitMs` passed since this call,
+   * or no chunk was stored for `stallMs`, with `what()` and every child's
+   * view of its sessions in the message. `stop()` ends the watch.
+   */
+  watch (limitMs: number, stallMs: number, what: () => string): { expired: Promise<never>, stop(): void } {
+    const startedAt = Date.now()
+    // a stall counts from here, not from the setting up (which has its own limit)
+    this.lastProgress = startedAt
+    let timer: ReturnType<typeof setInterval> | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setInterval(() => {
+        const why = Date.now() - startedAt > limitMs ? `still running after ${limitMs / 1000} s` : this.idleMs > stallMs ? `no chunk stored for ${stallMs / 1000} s` : undefined
+        if (why == null) return
+        clearInterval(timer)
+        void this.status().then(lines => { reject(new Error(`${what()}, ${why}:\n${lines.join('\n')}`)) })
+      }, 1000)
+    })
+    expired.catch(() => {})
+    return { expired, stop: () => { clearInterval(timer) } }
   }
 
   /** Resolves with `p`, or rejects as soon as a child fails or exits unasked. */
@@ -254,8 +291,8 @@ export class Crowd {
     this.children[index] = c
     child.on('message', (m: WorkerMessage) => { this.receive(c, m) })
     const ready = this.expect(index, 'ready')
-    const { groups: _groups, onDone: _onDone, progress: _progress, setupTimeoutMs: _setup, ...shared } = this.init
-    this.send(index, { ...shared, type: 'init', index, peers })
+    const { groups: _groups, onDone: _onDone, progress: _progress, setupTimeoutMs: _setup, perProcess, ...shared } = this.init
+    this.send(index, { ...shared, ...perProcess?.[index], type: 'init', index, peers })
     const r = await ready as Extract<WorkerMessage, { type: 'ready' }>
     this.init.progress(`crowd process ${index} (pid ${child.pid}): ${r.peers.length} peers up in ${(r.setupMs / 1000).toFixed(1)} s`)
   }

@@ -18,9 +18,9 @@ export interface BenchRelay {
  * A real relay (createRelay) on loopback with ephemeral ports, over an
  * existing library folder: the files are written there beforehand, streamed,
  * so a 256 MiB video is never held in memory. Its identity and state go
- * under `stateDir`.
+ * under `stateDir`. `inboundPerHost` sets `--inbound-per-host` (5 by default).
  */
-export async function startBenchRelay (libraryDir: string, stateDir: string): Promise<BenchRelay> {
+export async function startBenchRelay (libraryDir: string, stateDir: string, options: { inboundPerHost?: number } = {}): Promise<BenchRelay> {
   const relay = await createRelay(relayConfigSchema.parse({
     host: '127.0.0.1',
     httpPort: 0,
@@ -28,7 +28,8 @@ export async function startBenchRelay (libraryDir: string, stateDir: string): Pr
     wsPort: 0,
     libraryDir,
     dataDir: join(stateDir, 'data'),
-    webRoot: join(stateDir, 'web')
+    webRoot: join(stateDir, 'web'),
+    ...options.inboundPerHost == null ? {} : { inboundPerHost: options.inboundPerHost }
   }))
   await relay.start()
   const tcpAddr = relay.multiaddrs().find(a => a.toString().includes('/tcp/') && !a.toString().includes('/ws'))
@@ -52,6 +53,19 @@ export async function startBenchRelay (libraryDir: string, stateDir: string): Pr
     },
     async stop () {
       await relay.stop()
+    }
+  }
+}
+
+/**
+ * Several bench relays made one network, as `--peer-relay` joins them: each
+ * dials the ones started before it, and their DHT routing tables fill from
+ * those connections (identify tells each the others speak the DHT).
+ */
+export async function joinBenchRelays (relays: readonly BenchRelay[], options: { signal?: AbortSignal } = {}): Promise<void> {
+  for (const [k, relay] of relays.entries()) {
+    for (const earlier of relays.slice(0, k)) {
+      await relay.relay.node.dial(earlier.tcpAddr, { signal: options.signal ?? AbortSignal.timeout(10_000) })
     }
   }
 }

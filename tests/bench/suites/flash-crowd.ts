@@ -127,7 +127,7 @@ async function runPhase (ctx: BenchContext, c: Case, mode: Mode, p: PhaseInit): 
   // a fresh relay per phase: no tracker entry of an earlier phase's peers survives
   const relay = await startBenchRelay(p.libraryDir, join(p.dir, 'relay'))
   let crowd: Crowd | undefined
-  let watch: ReturnType<typeof setInterval> | undefined
+  let watch: ReturnType<Crowd['watch']> | undefined
   try {
     const { contentId, manifest } = await fetchManifest(relay, p.filename)
     const relayId = relay.relay.node.peerId.toString()
@@ -160,18 +160,8 @@ async function runPhase (ctx: BenchContext, c: Case, mode: Mode, p: PhaseInit): 
       if (!reports.has(n)) await new Promise<void>(resolve => waiting.set(n, resolve))
     }
     // bounded: a hard limit, and a stall (no chunk stored anywhere for STALL_MS) ends it sooner
-    const startedAt = Date.now()
-    const timeout = new Promise<never>((_resolve, reject) => {
-      watch = setInterval(() => {
-        const why = Date.now() - startedAt > limitMs ? `still running after ${limitMs / 1000} s` : crowd!.idleMs > STALL_MS ? `no chunk stored for ${STALL_MS / 1000} s` : undefined
-        if (why == null) return
-        clearInterval(watch)
-        void crowd!.status().then(lines => {
-          reject(new Error(`${mode} of ${c.peers} peers: ${reports.size}/${c.peers} complete, ${why}:\n${lines.join('\n')}`))
-        })
-      }, 1000)
-    })
-    timeout.catch(() => {})
+    watch = crowd.watch(limitMs, STALL_MS, () => `${mode} of ${c.peers} peers: ${reports.size}/${c.peers} complete`)
+    const timeout = watch.expired
     const before = await relay.servedBytes()
     ctx.progress(`${p.tag}: ${c.peers} peers up in ${crowd.processes} processes; joining`)
     if (mode === 'crowd') {
@@ -184,7 +174,7 @@ async function runPhase (ctx: BenchContext, c: Case, mode: Mode, p: PhaseInit): 
         await crowd.race(Promise.race([done(n), timeout]))
       }
     }
-    clearInterval(watch)
+    watch?.stop()
     const after = await relay.servedBytes()
     const { results, unhandled, loopDelayMs } = await crowd.verify()
     const wrong = results.filter(v => v.sha256 !== p.expected)
@@ -198,7 +188,7 @@ async function runPhase (ctx: BenchContext, c: Case, mode: Mode, p: PhaseInit): 
       loopDelayMs
     }
   } finally {
-    clearInterval(watch)
+    watch?.stop()
     await crowd?.stop()
     await relay.stop()
     await rm(p.dir, { recursive: true, force: true })
