@@ -13,9 +13,11 @@ import { chatProtocol, type ChatProtocol, type ChatProtocolInit } from '@core/pr
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
-import { contentDht } from '@core/routing/dht'
+import { contentDht, dhtServer } from '@core/routing/dht'
 import { BoundedDhtDatastore } from '@core/routing/provider-limits'
 import { relayTracker, type RelayTracker } from './tracker'
+
+export { dhtServer }
 
 export type BridgeNode = Libp2p<{
   identify: unknown
@@ -65,18 +67,6 @@ export function forLibdatachannel (servers: RTCIceServer[]): RTCIceServer[] {
   return servers.map(s => s.username == null || s.credential == null
     ? s
     : { ...s, username: encodeURIComponent(s.username), credential: encodeURIComponent(s.credential) })
-}
-
-/**
- * Whether the bridge is a DHT server: long-lived, it is one when others can
- * reach it, that is when it listens beyond loopback (`--host`). On loopback
- * (the default) it is a client like a tab: a server whose addresses lead
- * nowhere for anyone else would be handed out by the relays as a node to
- * ask, and dialled in vain (by tabs on this machine too, whenever the
- * bridge is stopped). It provides what it holds either way.
- */
-export function dhtServer (host: string): boolean {
-  return !(host === 'localhost' || host === '::1' || /^127\./.test(host))
 }
 
 export async function createBridgeNode (init: BridgeNodeInit): Promise<BridgeNode> {

@@ -14,6 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ContentId } from '@core/content/manifest'
+import { CombinedLocator } from '@core/routing/combined'
 import type { ContentLocator } from '@core/routing/types'
 import { DialStats, type DialRecord } from '@core/swarm/dial-stats'
 import { HttpChunkSource } from '@core/swarm/http-source'
@@ -120,6 +121,8 @@ async function join (name: string, running: Running, scheduledAt: number): Promi
   const finds: FindAnswer[] = []
   // the peer's own locator (the tracker, or the tracker and the DHT), its answers recorded
   const asked = peer.locator
+  // as a bridge learns it from its relay's catalogue: the relay whose library holds the file is its origin
+  if (asked instanceof CombinedLocator) asked.originOf(m.contentId, m.relayId)
   const locator: ContentLocator = {
     announce: async (entries, options) => { await asked.announce(entries, options) },
     withdraw: async (ids, options) => { await asked.withdraw(ids, options) },

@@ -11,7 +11,7 @@ import type { ContentId, Manifest } from '@core/content/manifest'
 import { chunkProtocol, type ChunkProtocol } from '@core/protocols/chunk'
 import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
 import { CombinedLocator } from '@core/routing/combined'
-import { contentDht, DhtLocator } from '@core/routing/dht'
+import { contentDht, dhtServer, DhtLocator } from '@core/routing/dht'
 import type { ContentLocator } from '@core/routing/types'
 import type { ChunkStore } from '@core/store/types'
 import { Announcer } from '@core/swarm/announcer'
@@ -58,10 +58,10 @@ export interface BenchPeerOptions {
    */
   inboundConnectionThreshold?: number
   /**
-   * Run the relays' Kademlia DHT as a bridge does (a server: it answers
-   * others' lookups and keeps their records) and ask it beside the tracker
-   * through a CombinedLocator built as node-bridge/bridge.ts builds it.
-   * Off: the tracker alone, as before the DHT.
+   * Run the relays' Kademlia DHT as a bridge does (on loopback, a client:
+   * node-bridge/node.ts `dhtServer`) and ask it beside the tracker through
+   * a CombinedLocator built as node-bridge/bridge.ts builds it. Off: the
+   * tracker alone, as before the DHT.
    */
   dht?: boolean
 }
@@ -72,12 +72,15 @@ export interface BenchPeerOptions {
  * relay's tracker as its locator (with `dht`, the tracker and the DHT), an
  * announcer with its default timings.
  */
+/** Where bench peers listen: loopback, as a bridge does by default. */
+const HOST = '127.0.0.1'
+
 export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name: string, options: BenchPeerOptions = {}): Promise<BenchPeer> {
   const store = await FsChunkStore.open({ dir: storeDir })
   const stats = new TransferStats()
   const uploaded = { bytes: 0 }
   const node = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    addresses: { listen: [`/ip4/${HOST}/tcp/0`] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -87,7 +90,7 @@ export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name
       chunk: chunkProtocol({ store, onUpload: e => { uploaded.bytes += e.bytes; stats.uploaded(e.bytes) } }),
       tracker: trackerClient({ tracker }),
       // kad-dht pings the contacts of its routing table: it needs the ping service, as the bridge's node has
-      ...options.dht === true ? { ping: ping(), dht: contentDht({ server: true }) } : {}
+      ...options.dht === true ? { ping: ping(), dht: contentDht({ server: dhtServer(HOST) }) } : {}
     } as Record<string, unknown>
   } as Parameters<typeof createLibp2p>[0]) as unknown as BenchPeerNode
   const dhtLog = logger(`pipbingo:bench:${name}:dht`)
@@ -99,7 +102,8 @@ export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name
     : new CombinedLocator({
       tracker: node.services.tracker,
       dht,
-      onDhtError: err => { dhtLog('DHT announcement failed (tried again at the next renewal): %s', err.message) }
+      trackerAt: addrs => node.services.tracker.at(addrs),
+      onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
     })
   const announcer = new Announcer({ locator, log: logger(`pipbingo:bench:${name}:announcer`) })
   announcer.start()

@@ -69,6 +69,18 @@ export function contentDht (init: ContentDhtInit): ReturnType<typeof kadDHT> {
   })
 }
 
+/**
+ * Whether a long-lived node (a bridge) is a DHT server: it is one when others
+ * can reach it, that is when it listens beyond loopback (`--host`). On loopback
+ * (the default) it is a client like a tab: a server whose addresses lead
+ * nowhere for anyone else would be handed out by the relays as a node to
+ * ask, and dialled in vain (by tabs on this machine too, whenever the
+ * bridge is stopped). It provides what it holds either way.
+ */
+export function dhtServer (host: string): boolean {
+  return !(host === 'localhost' || host === '::1' || /^127\./.test(host))
+}
+
 /** A content id (the SHA-256 of its manifest's hashes, in hex) as the CID the DHT keys it by: CIDv1, raw, sha2-256. */
 export function contentCid (contentId: ContentId): CID {
   return CID.createV1(RAW_CODEC, createDigest(SHA2_256, fromHex(contentId)))
