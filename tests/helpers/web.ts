@@ -144,7 +144,7 @@ export async function openApp (browser: Browser, url: string, options: { beforeL
   const debug = process.env.PIPBINGO_PAGE_DEBUG
   if (debug != null && debug !== '') await context.addInitScript((pattern) => { localStorage.setItem('debug', pattern) }, debug)
   const page = await context.newPage()
-  page.on('console', msg => { if (msg.type() === 'error' || (debug != null && debug !== '')) console.error(`[page] ${msg.text()}`) })
+  page.on('console', msg => { if (msg.type() === 'error' || (debug != null && debug !== '')) console.error(`[page] ${msg.text()}${msg.location().url !== '' ? ` (${msg.location().url})` : ''}`) })
   await page.goto(url)
   await page.evaluate(async () => { await window.pipbingo.ready })
   return page
