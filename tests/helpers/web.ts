@@ -146,19 +146,44 @@ export async function openApp (browser: Browser, url: string, options: { beforeL
   const page = await context.newPage()
   page.on('console', msg => { if (msg.type() === 'error' || (debug != null && debug !== '')) console.error(`[page] ${msg.text()}${msg.location().url !== '' ? ` (${msg.location().url})` : ''}`) })
   await page.goto(url)
-  await page.evaluate(async () => { await window.pipbingo.ready })
+  await page.evaluate(async (ms) => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`the app was not ready after ${ms} ms: service worker ${navigator.serviceWorker?.controller != null ? 'controls the page' : 'does not control the page'}, peer ${window.pipbingo.stats() != null ? 'up' : 'not up'}`))
+      }, ms)
+    })
+    try {
+      await Promise.race([window.pipbingo.ready, late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }, READY_WITHIN_MS)
   return page
 }
 
+/** How long `openApp` and `waitPlaying` wait before they fail with what they saw (inside the tests' own timeouts of 60–120 s). */
+const READY_WITHIN_MS = 45_000
+const PLAYING_WITHIN_MS = 45_000
+
 /** Wait for the page's `<video>` to fire `playing` (rejects on a media error). */
-export async function waitPlaying (page: Page): Promise<void> {
-  await page.locator('video').evaluate(async (v: HTMLVideoElement) => {
+export async function waitPlaying (page: Page, withinMs = PLAYING_WITHIN_MS): Promise<void> {
+  await page.locator('video').evaluate(async (v: HTMLVideoElement, ms: number) => {
     if (!v.paused && v.readyState >= 3) return
-    await new Promise<void>((resolve, reject) => {
-      v.addEventListener('playing', () => resolve(), { once: true })
-      v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}: ${v.error?.message}`)), { once: true })
-    })
-  })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await new Promise<void>((resolve, reject) => {
+        v.addEventListener('playing', () => resolve(), { once: true })
+        v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}: ${v.error?.message}`)), { once: true })
+        timer = setTimeout(() => {
+          const stats = window.pipbingo.stats() as { relay?: unknown, bytesFromOrigin?: number, bytesFromPeers?: number } | undefined
+          reject(new Error(`not playing after ${ms} ms: <video> ${v.currentSrc} readyState ${v.readyState} networkState ${v.networkState} paused ${v.paused}; tab relay ${JSON.stringify(stats?.relay)}, ${stats?.bytesFromOrigin} B from the origin, ${stats?.bytesFromPeers} B from peers`))
+        }, ms)
+      })
+    } finally {
+      clearTimeout(timer)
+    }
+  }, withinMs)
 }
 
 /** The page's stats (window.pipbingo.stats()). */
