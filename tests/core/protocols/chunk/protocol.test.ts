@@ -108,4 +108,24 @@ describe('/pipbingo/chunk/1.1.0 between two real libp2p nodes', () => {
     await slow.stop()
     await expect(pending).rejects.toMatchObject({ name: 'ChannelClosedError' })
   })
+
+  it('closes the channel when its stream can no longer be written, so that the next request opens a new one', async () => {
+    // a peer that keeps its side of the stream open and never answers: the channel's reading goes on
+    const holder = await node()
+    await holder.unhandle(PROTOCOL)
+    const held: Array<{ close(): Promise<void> }> = []
+    await holder.handle(PROTOCOL, async (stream) => { held.push(stream) })
+    const client = await node()
+    const channel = await client.services.chunk.channel(holder.peerId, { addrs: holder.getMultiaddrs() })
+    const stream = client.getConnections(holder.peerId).flatMap(c => c.streams).find(s => s.protocol === PROTOCOL)!
+    // our side's writing ends (a muxer that reset it, a local close) while the peer's side stays open
+    await stream.close()
+    await expect(channel.getChunk(content.contentId, 0)).rejects.toMatchObject({ name: 'ChannelClosedError' })
+    // a session that drops this peer and dials it again gets a fresh stream, not this one
+    // (it got this one back over and over: a bridge stalled 90 s on a tab so)
+    expect(channel.closed).toBe(true)
+    const again = await client.services.chunk.channel(holder.peerId)
+    expect(again).not.toBe(channel)
+    expect(again.closed).toBe(false)
+  })
 })

@@ -158,6 +158,10 @@ export class ChunkChannel extends EventTarget {
       })
       signal.addEventListener('abort', onAbort, { once: true })
       send(this.stream, build(id), { signal }).catch((err: Error) => {
+        // a stream that can no longer be written is a dead channel, even while the peer's side stays
+        // open: closed, so that the next request opens another stream (its cache handed this one back
+        // to each new try, and a bridge stalled 90 s on a tab so)
+        if (err instanceof ChannelClosedError && !this.closed) this.close(err)
         const p = this.pending.get(id)
         if (p == null) return
         this.pending.delete(id)
