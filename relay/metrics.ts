@@ -16,6 +16,10 @@ export interface RelayMetricsSources {
   dhtPeers?: () => number
   /** Provider records the DHT keeps for other peers. */
   dhtProviderRecords?: () => number
+  /** Videos of the peer relays listed in the catalogue. */
+  peerRelayVideos?: () => number
+  /** Their manifests held, fetched ahead or for a viewer. */
+  peerRelayManifests?: () => number
 }
 
 export interface RelayMetricsOptions {
@@ -74,6 +78,8 @@ export function createRelayMetrics (sources: RelayMetricsSources, options: Relay
   gauge('pipbingo_published_videos', 'Videos published from browsers and listed in the catalogue', sources.publishedVideos)
   gauge('pipbingo_dht_peers', 'DHT servers in the routing table (other relays, reachable bridges)', sources.dhtPeers)
   gauge('pipbingo_dht_provider_records', 'DHT provider records kept for other peers', sources.dhtProviderRecords)
+  gauge('pipbingo_peer_relay_videos', 'Videos of the peer relays (--peer-relay) listed in the catalogue', sources.peerRelayVideos)
+  gauge('pipbingo_peer_relay_manifests', 'Manifests of those videos held in memory (fetched ahead, or for a viewer)', sources.peerRelayManifests)
 
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
 

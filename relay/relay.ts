@@ -132,7 +132,9 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     libraryVideos: () => library.size,
     publishedVideos: () => published.size,
     dhtPeers: () => node.services.dht.routingTable.size,
-    dhtProviderRecords: () => dhtRecords.providerRecords
+    dhtProviderRecords: () => dhtRecords.providerRecords,
+    peerRelayVideos: () => remote.entries().length,
+    peerRelayManifests: () => remote.manifestsHeld()
   })
   node = await createRelayNode({
     privateKey,

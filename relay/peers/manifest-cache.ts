@@ -15,10 +15,23 @@ export class ManifestCache {
     return item.manifest
   }
 
+  /** What a manifest of `chunks` hashes counts for: its JSON, 67 bytes a hash and a few hundred for the rest. */
+  static estimate (chunks: number): number {
+    return chunks * 67 + 512
+  }
+
+  get size (): number {
+    return this.items.size
+  }
+
+  /** The room left under the budget. */
+  free (): number {
+    return this.maxBytes - this.bytes
+  }
+
   set (contentId: ContentId, manifest: Manifest): void {
     this.delete(contentId)
-    // its JSON: 67 bytes a hash and a few hundred for the rest
-    const bytes = manifest.hashes.length * 67 + 512
+    const bytes = ManifestCache.estimate(manifest.hashes.length)
     if (bytes > this.maxBytes) return
     this.items.set(contentId, { manifest, bytes })
     this.bytes += bytes

@@ -23,6 +23,12 @@ export interface RemoteCataloguesInit {
   graceMs?: number
   /** Verified manifests kept in memory; default 64 MiB. */
   maxCachedManifestBytes?: number
+  /**
+   * The pause between two manifests fetched ahead (after each list, the
+   * manifests of its videos not cached yet, one at a time); default 2 s:
+   * half of what a relay lets a peer that did not join it back ask a minute.
+   */
+  prefetchIntervalMs?: number
   log: Logger
   /** The protocol's requests (tests may give others). */
   ask?: { list: typeof askList, manifest: typeof askManifest }
@@ -30,6 +36,7 @@ export interface RemoteCataloguesInit {
 
 export const DEFAULT_POLL_INTERVAL_MS = 30_000
 export const DEFAULT_GRACE_MS = 2 * 60_000
+export const DEFAULT_PREFETCH_INTERVAL_MS = 2_000
 const DEFAULT_MAX_CACHED_MANIFEST_BYTES = 64 * 1024 * 1024
 
 interface RelayState {
@@ -40,6 +47,7 @@ interface RelayState {
   fingerprint: string
   up: boolean
   polling: boolean
+  prefetching: boolean
   poller?: ReturnType<typeof setInterval>
   grace?: ReturnType<typeof setTimeout>
 }
@@ -49,7 +57,10 @@ interface RelayState {
  * asked for (`/pipbingo/catalogue/1.0.0` list) when a link comes up and
  * every `pollIntervalMs` while it stays up; kept for `graceMs` after a link
  * is lost, then dropped. A manifest is asked of the relay that lists the
- * video, verified against its content id, and cached.
+ * video, verified against its content id, and cached: when a viewer asks,
+ * and ahead, after each list, for the videos whose manifests fit in the
+ * cache's free room. Fetched ahead, a manifest is there when the relay that
+ * lists the video has left: its viewers here can still start it from peers.
  */
 export class RemoteCatalogues {
   private readonly relays = new Map<string, RelayState>()
@@ -59,6 +70,7 @@ export class RemoteCatalogues {
   private readonly ask: NonNullable<RemoteCataloguesInit['ask']>
   private readonly pollIntervalMs: number
   private readonly graceMs: number
+  private readonly prefetchIntervalMs: number
   private merged: RemoteEntry[] = []
   private byId = new Map<ContentId, RemoteEntry>()
   private stopped = false
@@ -66,12 +78,13 @@ export class RemoteCatalogues {
   constructor (private readonly init: RemoteCataloguesInit) {
     for (const peer of init.relays) {
       const key = peer.toString()
-      if (!this.relays.has(key)) this.relays.set(key, { peer, key, videos: [], fingerprint: '[]', up: false, polling: false })
+      if (!this.relays.has(key)) this.relays.set(key, { peer, key, videos: [], fingerprint: '[]', up: false, polling: false, prefetching: false })
     }
     this.cache = new ManifestCache(init.maxCachedManifestBytes ?? DEFAULT_MAX_CACHED_MANIFEST_BYTES)
     this.ask = init.ask ?? { list: askList, manifest: askManifest }
     this.pollIntervalMs = init.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS
     this.graceMs = init.graceMs ?? DEFAULT_GRACE_MS
+    this.prefetchIntervalMs = init.prefetchIntervalMs ?? DEFAULT_PREFETCH_INTERVAL_MS
   }
 
   /**
@@ -84,6 +97,11 @@ export class RemoteCatalogues {
 
   byContentId (contentId: ContentId): RemoteEntry | undefined {
     return this.byId.get(contentId)
+  }
+
+  /** Manifests of listed videos held in the cache. */
+  manifestsHeld (): number {
+    return this.cache.size
   }
 
   /** Be told when `entries()` changed; returns the unsubscribe function. */
@@ -181,11 +199,38 @@ export class RemoteCatalogues {
     try {
       const videos = await this.ask.list(connection)
       if (state.up && !this.stopped) this.replace(state, videos)
+      void this.prefetch(state)
     } catch (err: any) {
       // what it listed before stays: a relay that sends garbage once is not a relay that left
       this.init.log.error('peer relay %s: no list (%s)', state.key, err?.message)
     } finally {
       state.polling = false
+    }
+  }
+
+  /**
+   * The manifests of a peer relay's videos that are neither cached nor being
+   * fetched, one at a time, while the relay is up; those that do not fit in
+   * the cache's free room are left to viewers (never evicting one a viewer
+   * used).
+   */
+  private async prefetch (state: RelayState): Promise<void> {
+    if (state.prefetching) return
+    state.prefetching = true
+    try {
+      let first = true
+      for (const video of state.videos) {
+        if (!state.up || this.stopped) return
+        if (this.byId.get(video.contentId)?.relay !== state.key || this.cache.has(video.contentId) || this.fetching.has(video.contentId)) continue
+        if (ManifestCache.estimate(video.chunks) > this.cache.free()) continue
+        if (!first) await sleep(this.prefetchIntervalMs)
+        first = false
+        if (!state.up || this.stopped) return
+        // a failure is logged by fetch(); a viewer's request later asks again
+        await this.manifest(video.contentId).catch(() => {})
+      }
+    } finally {
+      state.prefetching = false
     }
   }
 
@@ -221,4 +266,8 @@ export class RemoteCatalogues {
     this.byId = new Map(merged.map(e => [e.contentId, e]))
     this.cache.retain(id => ids.has(id))
   }
+}
+
+async function sleep (ms: number): Promise<void> {
+  await new Promise<void>(resolve => { setTimeout(resolve, ms).unref?.() })
 }

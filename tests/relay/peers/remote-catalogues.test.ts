@@ -3,9 +3,10 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
-import type { Manifest } from '@core/content/manifest'
+import type { ContentId, Manifest } from '@core/content/manifest'
 import type { RemoteVideo } from '@core/protocols/catalogue'
 import { RemoteCatalogues } from '../../../relay/peers/index'
+import { ManifestCache } from '../../../relay/peers/manifest-cache'
 import { makeContent, type TestContent } from '../../helpers/content'
 
 /**
@@ -86,6 +87,50 @@ describe('RemoteCatalogues', () => {
     await gone
     expect(remote.entries()).toHaveLength(0)
     expect(await remote.manifest(content.contentId)).toBeUndefined()
+    remote.stop()
+  })
+
+  it('fetches the manifests of a listed relay ahead, one at a time, leaving out those the cache has no room for; they are there once the relay has left', async () => {
+    const x = await peer()
+    const [small, big, last] = await Promise.all([
+      makeContent(3 * 16_384, { seed: 11, name: 'small.mp4', chunkSize: 16_384 }),
+      makeContent(40 * 16_384, { seed: 12, name: 'big.mp4', chunkSize: 16_384 }),
+      makeContent(2 * 16_384, { seed: 13, name: 'last.mp4', chunkSize: 16_384 })
+    ])
+    const manifests = new Map<ContentId, Manifest>([small!, big!, last!].map(c => [c.contentId, c.manifest]))
+    const asked: string[] = []
+    let inFlight = 0
+    let lastAsked!: () => void
+    const done = new Promise<void>(resolve => { lastAsked = resolve })
+    const remote = new RemoteCatalogues({
+      relays: [x],
+      connection: () => ({ newStream: async () => { throw new Error('unused') } }),
+      // room for small's and last's manifests, not big's
+      maxCachedManifestBytes: ManifestCache.estimate(3) + ManifestCache.estimate(2) + 10,
+      prefetchIntervalMs: 0,
+      graceMs: 60_000,
+      log: defaultLogger().forComponent('test'),
+      ask: {
+        list: async () => [video(small!), video(big!), video(last!)],
+        manifest: async (_c, contentId): Promise<Manifest | undefined> => {
+          expect(++inFlight).toBe(1)
+          asked.push(manifests.get(contentId)!.name)
+          await Promise.resolve()
+          inFlight--
+          if (contentId === last!.contentId) lastAsked()
+          return manifests.get(contentId)
+        }
+      }
+    })
+    remote.up(x)
+    await done
+    expect(asked).toEqual(['small.mp4', 'last.mp4'])
+    // the relay leaves: within the grace, both are given with no one asking it
+    remote.down(x)
+    const before = asked.length
+    expect(await remote.manifest(small!.contentId)).toEqual(small!.manifest)
+    expect(await remote.manifest(last!.contentId)).toEqual(last!.manifest)
+    expect(asked).toHaveLength(before)
     remote.stop()
   })
 })
