@@ -3,6 +3,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { filenameKey } from '@core/content/filename'
 import { contentIdOf, type ContentId, type Manifest } from '@core/content/manifest'
 import type { TrackerRegistry } from '@core/protocols/tracker/registry'
+import { videoFields } from '@core/protocols/catalogue'
 import type { CatalogueEntry, Library } from './library/index'
 import type { LeftVideo } from './library/library'
 import type { RemoteEntry } from './peers/index'
@@ -333,14 +334,7 @@ export class Catalogue {
   private fromPublished (e: PublishedEntry): ListEntry {
     const { peers, seeders } = this.registry.countHolders(e.contentId)
     return {
-      filename: e.filename,
-      title: e.title,
-      size: e.size,
-      mime: e.mime,
-      contentId: e.contentId,
-      chunks: e.chunks,
-      chunkSize: e.chunkSize,
-      ...(e.duration == null ? {} : { duration: e.duration }),
+      ...videoFields(e),
       origin: false,
       source: e.from ?? 'browser',
       peers,
@@ -350,14 +344,7 @@ export class Catalogue {
 
   private fromRemote (e: RemoteEntry): ListEntry {
     return {
-      filename: e.filename,
-      title: e.title,
-      size: e.size,
-      mime: e.mime,
-      contentId: e.contentId,
-      chunks: e.chunks,
-      chunkSize: e.chunkSize,
-      ...(e.duration == null ? {} : { duration: e.duration }),
+      ...videoFields(e),
       origin: false,
       source: 'relay',
       relay: e.relay,

@@ -1,5 +1,5 @@
 import type { ContentId, Manifest } from '@core/content/manifest'
-import type { CatalogueSource, RemoteVideo } from '@core/protocols/catalogue'
+import { videoFields, type CatalogueSource, type RemoteVideo } from '@core/protocols/catalogue'
 import type { AbortOptions } from '@core/util/abort'
 import type { Library } from '../library/index'
 
@@ -11,16 +11,7 @@ import type { Library } from '../library/index'
  */
 export function librarySource (library: Pick<Library, 'entries' | 'byContentId' | 'manifest'>): CatalogueSource {
   return {
-    list: (): RemoteVideo[] => library.entries().map(e => ({
-      filename: e.filename,
-      title: e.title,
-      size: e.size,
-      mime: e.mime,
-      contentId: e.contentId,
-      chunks: e.chunks,
-      chunkSize: e.chunkSize,
-      ...(e.duration == null ? {} : { duration: e.duration })
-    })),
+    list: (): RemoteVideo[] => library.entries().map(videoFields),
     manifest: async (contentId: ContentId, options?: AbortOptions): Promise<Manifest | undefined> =>
       library.byContentId(contentId) == null ? undefined : await library.manifest(contentId, options)
   }

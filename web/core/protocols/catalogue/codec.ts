@@ -31,6 +31,20 @@ export const remoteVideoSchema = z.object({
 }).refine(v => v.chunks === Math.ceil(v.size / v.chunkSize), 'chunks does not match size and chunkSize')
 export type RemoteVideo = z.infer<typeof remoteVideoSchema>
 
+/** A video's shared fields out of a larger entry (a library, published or remote one): nothing else goes along. */
+export function videoFields (e: RemoteVideo): RemoteVideo {
+  return {
+    filename: e.filename,
+    title: e.title,
+    size: e.size,
+    mime: e.mime,
+    contentId: e.contentId,
+    chunks: e.chunks,
+    chunkSize: e.chunkSize,
+    ...(e.duration == null ? {} : { duration: e.duration })
+  }
+}
+
 /** Why a request was refused: the asker treats `unknown` as "no such video" and `busy` as "later". */
 export const ERROR_CODES = ['unknown', 'busy', 'bad-request', 'failed'] as const
 export type CatalogueErrorCode = typeof ERROR_CODES[number]

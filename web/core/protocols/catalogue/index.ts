@@ -1,5 +1,5 @@
 export { PROTOCOL, MAX_LIST_ENTRIES, MAX_LIST_BYTES } from './constants'
-export { type RemoteVideo, type CatalogueRequest, remoteVideoSchema } from './codec'
+export { type RemoteVideo, type CatalogueRequest, remoteVideoSchema, videoFields } from './codec'
 export { CatalogueServer, catalogueServer, type CatalogueServerInit, type CatalogueSource } from './server'
 export { askList, askManifest } from './client'
 export * from './errors'
