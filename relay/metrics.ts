@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { SuperSeedDecision } from '@core/protocols/chunk/super-seed'
 
 /** Values the relay's gauges read when Prometheus scrapes (`GET /metrics`). */
 export interface RelayMetricsSources {
@@ -39,6 +40,8 @@ export interface RelayMetrics {
   addLibp2pBytesServed(bytes: number): void
   /** One upload stored (`pipbingo_uploads_total`). */
   addUpload(): void
+  /** One super-seeding decision on a library chunk (`pipbingo_super_seed_decisions_total{decision}`). */
+  addSuperSeedDecision(decision: SuperSeedDecision): void
   /** The Prometheus text exposition of every metric. */
   text(): Promise<string>
 }
@@ -54,6 +57,13 @@ export function createRelayMetrics (sources: RelayMetricsSources, options: Relay
 
   const httpBytes = new Counter({ name: 'pipbingo_http_bytes_served_total', help: 'Bytes of video sent over HTTP (/videos)', registers })
   const libp2pBytes = new Counter({ name: 'pipbingo_libp2p_bytes_served_total', help: 'Bytes of chunks sent over libp2p', registers })
+  const superSeed = new Counter({
+    name: 'pipbingo_super_seed_decisions_total',
+    help: 'Chunk requests to the origin by super-seeding decision: first (sent for the first time), same (again to its recipient), unlisted (another had it, but it or the requester is not in the tracker\'s swarm), held (answered ELSEWHERE)',
+    labelNames: ['decision'],
+    registers
+  })
+  for (const decision of ['first', 'same', 'unlisted', 'held']) superSeed.inc({ decision }, 0)
   const uploads = new Counter({ name: 'pipbingo_uploads_total', help: 'Videos uploaded and added to the library', registers })
 
   const gauge = (name: string, help: string, read: (() => number) | undefined): void => {
@@ -92,6 +102,7 @@ export function createRelayMetrics (sources: RelayMetricsSources, options: Relay
     addHttpBytesServed: bytes => { add(httpBytes, bytes) },
     addLibp2pBytesServed: bytes => { add(libp2pBytes, bytes) },
     addUpload: () => { uploads.inc() },
+    addSuperSeedDecision: decision => { superSeed.inc({ decision }) },
     text: async () => await registry.metrics()
   }
 }

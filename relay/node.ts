@@ -10,7 +10,7 @@ import type { SingleKadDHT } from '@libp2p/kad-dht'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId, PrivateKey, TLSCertificate } from '@libp2p/interface'
 import { catalogueServer, type CatalogueServer, type CatalogueServerInit } from '@core/protocols/catalogue'
-import { chunkProtocol, SuperSeed, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
+import { chunkProtocol, SuperSeed, type ChunkProtocol, type SuperSeedDecision, type UploadEvent } from '@core/protocols/chunk'
 import { trackerServer, type TrackerRegistry, type TrackerServer } from '@core/protocols/tracker'
 import type { ContentId } from '@core/content/manifest'
 import type { ChunkStore } from '@core/store/types'
@@ -50,6 +50,8 @@ export interface RelayNodeInit {
   store: ChunkStore
   registry: TrackerRegistry
   onUpload(event: UploadEvent): void
+  /** Each super-seeding decision on a chunk request (SuperSeed). */
+  onSuperSeed?(decision: SuperSeedDecision): void
   /** How long the DHT's provider records live (dht.ts: DHT_PROVIDER_TTL_MS unless a test shortens it). */
   dhtProviderTtlMs?: number
   /** Where the DHT keeps provider records, bounded (provider-limits.ts); made here when not given. */
@@ -78,7 +80,7 @@ export const RELAYED_DURATION_LIMIT_MS = 2 * 60_000
  */
 export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
   // each chunk of the library enters a crowd about once: the tracker says who is still in it
-  const superSeed = new SuperSeed({ present: (contentId, peer) => init.registry.holds(contentId as ContentId, peer) })
+  const superSeed = new SuperSeed({ present: (contentId, peer) => init.registry.holds(contentId as ContentId, peer), onDecision: init.onSuperSeed })
   let node: RelayNode | undefined
   node = await createLibp2p({
     start: false,

@@ -154,6 +154,7 @@ export async function createRelay (config: RelayConfig, options: CreateRelayOpti
     registry,
     dhtProviderTtlMs: options.dhtProviderTtlMs,
     onUpload: e => { metrics.addLibp2pBytesServed(e.bytes) },
+    onSuperSeed: decision => { metrics.addSuperSeedDecision(decision) },
     onAnnounce: (peer, entries) => { holders?.announced(peer, entries) },
     catalogue: {
       source: librarySource(library),

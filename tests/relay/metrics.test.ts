@@ -14,6 +14,9 @@ describe('relay metrics', () => {
     metrics.addHttpBytesServed(24)
     metrics.addLibp2pBytesServed(262_144)
     metrics.addUpload()
+    metrics.addSuperSeedDecision('first')
+    metrics.addSuperSeedDecision('held')
+    metrics.addSuperSeedDecision('held')
     metrics.addHttpBytesServed(-5) // ignored
     metrics.addHttpBytesServed(Number.NaN) // ignored
     let text = await metrics.text()
@@ -25,6 +28,9 @@ describe('relay metrics', () => {
     expect(value(text, 'pipbingo_tracker_entries')).toBe(9)
     expect(value(text, 'pipbingo_library_videos')).toBe(0)
     expect(value(text, 'pipbingo_published_videos')).toBe(0)
+    expect(value(text, 'pipbingo_super_seed_decisions_total\\{decision="first"\\}')).toBe(1)
+    expect(value(text, 'pipbingo_super_seed_decisions_total\\{decision="held"\\}')).toBe(2)
+    expect(value(text, 'pipbingo_super_seed_decisions_total\\{decision="unlisted"\\}')).toBe(0)
     peers = 7
     text = await metrics.text()
     expect(value(text, 'pipbingo_peers_connected')).toBe(7)

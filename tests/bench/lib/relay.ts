@@ -3,6 +3,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
 import { relayConfigSchema } from '../../../relay/config'
 import { createRelay, type Relay } from '../../../relay/relay'
+import type { SuperSeedDecision } from '@core/protocols/chunk'
 import type { RelayProcess } from './bridge-process'
 
 export interface BenchRelay {
@@ -11,6 +12,8 @@ export interface BenchRelay {
   tcpAddr: Multiaddr
   /** Bytes the origin served so far: libp2p and HTTP, from GET /metrics. */
   servedBytes(): Promise<{ libp2p: number, http: number, total: number }>
+  /** Its super-seeding decisions so far (`pipbingo_super_seed_decisions_total`), by decision. */
+  superSeed(): Promise<Record<SuperSeedDecision, number>>
   stop(): Promise<void>
 }
 
@@ -50,6 +53,11 @@ export async function startBenchRelay (libraryDir: string, stateDir: string, opt
       const libp2p = metric(text, 'pipbingo_libp2p_bytes_served_total')
       const http = metric(text, 'pipbingo_http_bytes_served_total')
       return { libp2p, http, total: libp2p + http }
+    },
+    async superSeed () {
+      const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
+      const of = (d: SuperSeedDecision): number => metric(text, `pipbingo_super_seed_decisions_total{decision="${d}"}`)
+      return { first: of('first'), same: of('same'), unlisted: of('unlisted'), held: of('held') }
     },
     async stop () {
       await relay.stop()

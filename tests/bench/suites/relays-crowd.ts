@@ -154,6 +154,7 @@ async function runPhase (ctx: BenchContext, layout: Layout, p: PhaseInit): Promi
     watch = crowd.watch(PHASE_MS, STALL_MS, () => `${p.tag}: ${reports.size}/${PEERS} complete`)
     const served = async (): Promise<Array<{ libp2p: number, http: number }>> => await Promise.all(relays.map(async r => await r.servedBytes()))
     const before = await served()
+    const decisionsBefore = await a.superSeed()
     ctx.progress(`${p.tag}: ${PEERS} peers up in ${crowd.processes} processes; joining`)
     const t0 = Date.now() + 300
     names.forEach((n, k) => crowd!.join(k % RELAYS.length, n, t0 + Math.round(k * JOIN_WINDOW_MS / (PEERS - 1))))
@@ -166,6 +167,8 @@ async function runPhase (ctx: BenchContext, layout: Layout, p: PhaseInit): Promi
     }
     watch.stop()
     const after = await served()
+    const decisionsAfter = await a.superSeed()
+    ctx.progress(`${p.tag}: relay A's super-seeding decisions: ${Object.entries(decisionsAfter).map(([d, n]) => `${d} ${n - decisionsBefore[d as keyof typeof decisionsBefore]}`).join(', ')}`)
     const { results, unhandled, loopDelayMs } = await crowd.verify()
     const wrong = results.filter(v => v.sha256 !== p.expected)
     if (wrong.length > 0) throw new Error(`${wrong.length} peer(s) hold a file that differs from the source: ${wrong.map(v => `${v.name} ${v.sha256}`).join(', ')}`)

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { SuperSeed } from '@core/protocols/chunk/super-seed'
+import { SuperSeed, type SuperSeedDecision } from '@core/protocols/chunk/super-seed'
 
-function setup (listed: Set<string>): { seed: SuperSeed, advance(ms: number): void } {
+function setup (listed: Set<string>): { seed: SuperSeed, advance(ms: number): void, decisions: SuperSeedDecision[] } {
   let t = 1000
-  const seed = new SuperSeed({ present: (_c, peer) => listed.has(peer), recentMs: 8000, now: () => t })
-  return { seed, advance: ms => { t += ms } }
+  const decisions: SuperSeedDecision[] = []
+  const seed = new SuperSeed({ present: (_c, peer) => listed.has(peer), recentMs: 8000, now: () => t, onDecision: d => decisions.push(d) })
+  return { seed, advance: ms => { t += ms }, decisions }
 }
 
 describe('SuperSeed', () => {
@@ -47,5 +48,20 @@ describe('SuperSeed', () => {
     advance(9000)
     expect(seed.admit('b', 'c1', 5)).toBe(true)
     expect((seed as any).sent.get('c1').size).toBe(1)
+  })
+
+  it('says why each chunk went or was held back (the relay counts them in /metrics)', () => {
+    const listed = new Set(['a', 'b'])
+    const { seed, advance, decisions } = setup(listed)
+    seed.admit('a', 'c1', 0) // first
+    seed.admit('a', 'c1', 0) // same
+    seed.admit('b', 'c1', 0) // held
+    seed.admit('outsider', 'c1', 0) // unlisted: the requester
+    listed.delete('a')
+    seed.admit('b', 'c1', 1) // first
+    seed.admit('a', 'c1', 1) // unlisted: the requester left
+    advance(8000)
+    seed.admit('b', 'c1', 1) // first again: the window passed
+    expect(decisions).toEqual(['first', 'same', 'held', 'unlisted', 'first', 'unlisted', 'first'])
   })
 })

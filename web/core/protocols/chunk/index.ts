@@ -12,7 +12,7 @@ import { ChunkServer, type UploadEvent } from './server'
 export { PROTOCOL } from './constants'
 export { ChunkChannel, type HaveSubscription, type HaveUpdateListener } from './channel'
 export { ChunkServer, type UploadEvent } from './server'
-export { SuperSeed, type SuperSeedInit } from './super-seed'
+export { SuperSeed, type SuperSeedInit, type SuperSeedDecision } from './super-seed'
 export * from './errors'
 
 export interface ChunkProtocolComponents {

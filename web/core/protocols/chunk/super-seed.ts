@@ -17,9 +17,19 @@
  * reaches whom, the requester can.
  */
 
+/**
+ * Why a chunk was sent or held back: `first` (not sent before, or not
+ * since `recentMs`), `same` (again to the member it went to), `unlisted`
+ * (it went to another, but that one or the requester is not in the swarm
+ * the tracker knows: nothing held back), `held` (ELSEWHERE).
+ */
+export type SuperSeedDecision = 'first' | 'same' | 'unlisted' | 'held'
+
 export interface SuperSeedInit {
   /** Whether `peer` is still in the swarm of `contentId` (the tracker lists it). */
   present(contentId: string, peer: string): boolean
+  /** Each decision, for the relay's metrics (`pipbingo_super_seed_decisions_total`). */
+  onDecision?(decision: SuperSeedDecision): void
   /** How long a chunk sent to a member is held back from others (5 min). */
   recentMs?: number
   now?: () => number
@@ -57,8 +67,13 @@ export class SuperSeed {
     this.sweep(now)
     let chunks = this.sent.get(contentId)
     const last = chunks?.get(index)
-    if (last != null && last.peer !== peer && now - last.at < this.recentMs &&
-      this.init.present(contentId, last.peer) && this.init.present(contentId, peer)) return false
+    const decision: SuperSeedDecision = last == null || now - last.at >= this.recentMs
+      ? 'first'
+      : last.peer === peer
+        ? 'same'
+        : this.init.present(contentId, last.peer) && this.init.present(contentId, peer) ? 'held' : 'unlisted'
+    this.init.onDecision?.(decision)
+    if (decision === 'held') return false
     if (chunks == null) {
       chunks = new Map()
       this.sent.set(contentId, chunks)
