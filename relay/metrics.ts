@@ -59,11 +59,11 @@ export function createRelayMetrics (sources: RelayMetricsSources, options: Relay
   const libp2pBytes = new Counter({ name: 'pipbingo_libp2p_bytes_served_total', help: 'Bytes of chunks sent over libp2p', registers })
   const superSeed = new Counter({
     name: 'pipbingo_super_seed_decisions_total',
-    help: 'Chunk requests to the origin by super-seeding decision: first (sent for the first time), same (again to its recipient), unlisted (another had it, but it or the requester is not in the tracker\'s swarm), held (answered ELSEWHERE)',
+    help: 'Chunk requests to the origin by super-seeding decision: first (sent for the first time), same (again to its recipient), unlisted (another had it, but it or the requester is not in the tracker\'s swarm), isolated (held back but for the requester saying it reaches no holder), held (answered ELSEWHERE)',
     labelNames: ['decision'],
     registers
   })
-  for (const decision of ['first', 'same', 'unlisted', 'held']) superSeed.inc({ decision }, 0)
+  for (const decision of ['first', 'same', 'unlisted', 'isolated', 'held']) superSeed.inc({ decision }, 0)
   const uploads = new Counter({ name: 'pipbingo_uploads_total', help: 'Videos uploaded and added to the library', registers })
 
   const gauge = (name: string, help: string, read: (() => number) | undefined): void => {

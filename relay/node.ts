@@ -112,7 +112,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
           defaultDurationLimit: RELAYED_DURATION_LIMIT_MS
         }
       }),
-      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, admit: (peer, contentId, index) => superSeed.admit(peer, contentId, index) }),
+      chunk: chunkProtocol({ store: init.store, onUpload: init.onUpload, admit: (peer, contentId, index, isolated) => superSeed.admit(peer, contentId, index, isolated) }),
       wssCertificate: wssCertificate(),
       tracker: trackerServer({
         registry: init.registry,

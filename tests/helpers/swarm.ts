@@ -39,8 +39,8 @@ export async function startOrigin (contents: TestContent[]): Promise<Origin> {
     chunk: chunkProtocol({
       store,
       onUpload: e => { uploaded.bytes += e.bytes },
-      admit: (peer, contentId, index) => {
-        const sent = superSeed.admit(peer, contentId, index)
+      admit: (peer, contentId, index, isolated) => {
+        const sent = superSeed.admit(peer, contentId, index, isolated)
         asked.push({ peer, contentId, index, sent })
         return sent
       }

@@ -57,7 +57,7 @@ export async function startBenchRelay (libraryDir: string, stateDir: string, opt
     async superSeed () {
       const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
       const of = (d: SuperSeedDecision): number => metric(text, `pipbingo_super_seed_decisions_total{decision="${d}"}`)
-      return { first: of('first'), same: of('same'), unlisted: of('unlisted'), held: of('held') }
+      return { first: of('first'), same: of('same'), unlisted: of('unlisted'), isolated: of('isolated'), held: of('held') }
     },
     async stop () {
       await relay.stop()

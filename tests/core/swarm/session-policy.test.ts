@@ -235,6 +235,30 @@ describe('SwarmSession: peers first, the origin last', () => {
     }
   })
 
+  it('a session with no HTTP fallback (another relay\'s video) that reaches no peer gets from the origin\'s node what it says others hold', async () => {
+    // CI, relays e2e: a bridge on relay C stalled 90 s: the origin (relay A) said ELSEWHERE for every chunk, which it had
+    // sent to a tab on relay B that the bridge could not reach, and a video of another relay has no HTTP to stand in
+    origin = await startOrigin([content])
+    const b = await startPeer(origin)
+    peers.push(b)
+    // a seeder the origin sent every chunk to, listed by the tracker, and that nobody can reach (no address)
+    const f = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    origin.registry.announce(f, [], [{ contentId: content.contentId, complete: true }])
+    for (const i of content.manifest.hashes.keys()) expect(origin.superSeed.admit(f, content.contentId, i)).toBe(true)
+    const session = b.session(content, { isolatedMs: 1000 })
+    try {
+      await session.start()
+      await session.done
+      expect(digest(await readAll(b.store, content))).toBe(digest(content.bytes))
+      expect(session.stats.bytesFromPeers).toBe(content.manifest.size)
+      // it said it was isolated: the node sent what it had held back, each chunk once
+      const sent = origin.asked.filter(a => a.peer === b.node.peerId.toString() && a.sent).map(a => a.index)
+      expect(sent.sort((x, y) => x - y)).toEqual([...content.manifest.hashes.keys()])
+    } finally {
+      session.stop()
+    }
+  })
+
   it('a session whose connected peers hold nothing it lacks, while the node says the rest is elsewhere, takes the rest over HTTP', async () => {
     // the 100-peer bench once stalled for good this way: groups of members connected only to each other,
     // all waiting on chunks the origin had sent to members none of them reached

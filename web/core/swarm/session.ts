@@ -12,7 +12,7 @@ import type { HttpChunkSource } from './http-source'
 import { atRiskChunks, originPolicy, type OriginDecision } from './origin-policy'
 import { pick } from './picker'
 import { originShare } from './share'
-import { HttpSourceState, PeerSource, type SourceState } from './sources'
+import { HttpSourceState, OriginStandInState, PeerSource, type SourceState } from './sources'
 import { TransferStats } from './stats'
 
 export interface SwarmSessionInit {
@@ -121,6 +121,12 @@ const ORIGIN_DOWN_MS = 10_000
  * crowd 6 times over HTTP).
  */
 const ISOLATED_MS = 60_000
+/**
+ * The same for a session with no other downloader, told ELSEWHERE by the
+ * origin's node: a holder it does not reach (no crowd to protect, so not as
+ * long); as long as a holder being connected counts as pending.
+ */
+const LONE_ISOLATED_MS = PENDING_WAIT_MS
 /** How often canTrade() scans what connected peers hold. */
 const TRADE_CHECK_MS = 1000
 /** About how many idle members of a swarm draw a grant each second, whatever its size (p2p-media-loader's 1/N). */
@@ -170,7 +176,8 @@ export class SwarmSession extends EventTarget {
   private readonly now: () => number
   private readonly peers = new Map<string, PeerSource>()
   private readonly banned = new Set<string>()
-  private readonly http?: HttpSourceState
+  /** HTTP, or for a content with no HTTP copy the origin's node standing in for it (OriginStandInState). */
+  private readonly http?: HttpSourceState | OriginStandInState
   private readonly inFlight = new Set<number>()
   private readonly waiters = new Map<number, Array<{ resolve(): void, reject(err: Error): void }>>()
   /** When a reader started waiting for each chunk in `waiters`. */
@@ -206,6 +213,8 @@ export class SwarmSession extends EventTarget {
   private tradeCheckedAt?: number
   /** HTTP stands in for the origin's node (see pumpNow): a refusal from the node then sends the chunk to HTTP. */
   private standIn = false
+  /** The origin's node has answered ELSEWHERE: a holder exists, reached or not. */
+  private toldElsewhere = false
   /** Chunks outside the share the origin may serve, drawn when the session sat idle. */
   private idleGrant: ReadonlySet<number> = NONE
   /** This session's share of the origin's chunks for `members`, computed when first needed after they change. */
@@ -233,6 +242,7 @@ export class SwarmSession extends EventTarget {
     this.discovered = init.locator == null || init.chunks == null
     this.riskChunks = Math.ceil(DEFAULT_RISK_BYTES / init.manifest.chunkSize)
     if (init.http != null) this.http = new HttpSourceState(init.httpSlots ?? 4, this.now, 10_000, init.manifest.chunkSize)
+    else if (init.chunks != null) this.http = new OriginStandInState(() => this.originNode(), init.httpSlots ?? 4, this.now, 10_000, init.manifest.chunkSize)
     this.done = new Promise<void>((resolve, reject) => { this.resolveDone = resolve; this.rejectDone = reject })
     this.done.catch(() => {}) // a stopped session is not an unhandled error
   }
@@ -253,7 +263,7 @@ export class SwarmSession extends EventTarget {
   /** Sources currently known, for stats and UIs. */
   sources (): Array<{ id: string, kind: string, inFlight: number, chunks: number, banned: boolean }> {
     const out = [...this.peers.values()].map(p => ({ id: p.id, kind: p.kind, inFlight: p.inFlight.size, chunks: p.have?.count() ?? 0, banned: p.banned }))
-    if (this.http != null) out.push({ id: 'http', kind: 'http', inFlight: this.http.inFlight.size, chunks: this.have.length, banned: false })
+    if (this.http instanceof HttpSourceState) out.push({ id: 'http', kind: 'http', inFlight: this.http.inFlight.size, chunks: this.have.length, banned: false })
     return out
   }
 
@@ -627,9 +637,11 @@ export class SwarmSession extends EventTarget {
     // isolated: no connected peer holds anything this session lacks (none at all, or only peers stuck on
     // the same chunks as us) — in a crowd where most dials fail, whole groups of members waited on chunks
     // the node said were elsewhere, at members none of them reached, and nothing moved for good
-    if (this.members.length === 0 || this.canTrade(now)) this.isolatedSince = undefined
+    // alone, the node's ELSEWHERE says the same of holders this session does not reach (a seeder it cannot connect to)
+    if ((this.members.length === 0 && !this.toldElsewhere) || this.canTrade(now)) this.isolatedSince = undefined
     else this.isolatedSince ??= now
-    this.standIn = originNode.length === 0 || now - (this.originDownSince ?? now) >= ORIGIN_DOWN_MS || now - (this.isolatedSince ?? now) >= (this.init.isolatedMs ?? ISOLATED_MS)
+    const isolatedMs = this.members.length > 0 ? (this.init.isolatedMs ?? ISOLATED_MS) : Math.min(this.init.isolatedMs ?? ISOLATED_MS, LONE_ISOLATED_MS)
+    this.standIn = originNode.length === 0 || now - (this.originDownSince ?? now) >= ORIGIN_DOWN_MS || now - (this.isolatedSince ?? now) >= isolatedMs
     if (this.inFlight.size > 0) this.idleSince = undefined
     else this.idleSince ??= now
     if (decision.share && this.idleSince != null && now - this.idleSince >= SHARE_IDLE_MS) {
@@ -706,6 +718,12 @@ export class SwarmSession extends EventTarget {
     return this.tradeable
   }
 
+  /** The origin's node among the sources, once the locator named it. */
+  private originNode (): PeerSource | undefined {
+    for (const p of this.peers.values()) if (p.kind === 'origin' && !p.banned) return p
+    return undefined
+  }
+
   private hasOtherPeers (): boolean {
     for (const p of this.peers.values()) if (p.kind === 'peer' && !p.banned) return true
     return false
@@ -777,7 +795,9 @@ export class SwarmSession extends EventTarget {
     this.inFlight.add(index)
     const request = source instanceof PeerSource
       ? source.channel!.getChunk(this.contentId, index, { signal })
-      : this.init.http!.getChunk(this.manifest, index, { signal })
+      : source instanceof OriginStandInState
+        ? source.origin()!.channel!.getChunk(this.contentId, index, { signal, isolated: true })
+        : this.init.http!.getChunk(this.manifest, index, { signal })
     request
       .then(async data => { await this.accept(index, data, source, originWhy) })
       .catch((err: any) => { this.failed(index, source, err) })
@@ -800,7 +820,8 @@ export class SwarmSession extends EventTarget {
     }
     this.have.set(index)
     if (source.kind === 'peer' && this.firstPeerByteAt == null) this.firstPeerByteAt = this.now()
-    this.stats.received(source, data.byteLength)
+    // the stand-in's bytes are the origin node's
+    this.stats.received(source instanceof OriginStandInState ? (source.origin() ?? source) : source, data.byteLength)
     source.rate.add(data.byteLength)
     this.log.trace('chunk %d of %s from %s', index, this.contentId, source.id)
     this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: source.id, bytes: data.byteLength, originWhy } }))
@@ -822,6 +843,7 @@ export class SwarmSession extends EventTarget {
       // session that reaches no peer turns to HTTP instead (standIn)
       this.log.trace('chunk %d of %s: the origin says it is in the swarm', index, this.contentId)
       if (this.idleGrant.has(index) && !this.standIn) this.idleGrant = new Set([...this.idleGrant].filter(i => i !== index))
+      this.toldElsewhere = true
       return
     }
     this.log('chunk %d of %s from %s failed: %s', index, this.contentId, source.id, err?.message ?? err)

@@ -122,6 +122,32 @@ export class PeerSource extends SourceState {
   }
 }
 
+/**
+ * For a content with no HTTP copy (a video of another relay): the origin's
+ * node standing in where HTTP would (the picker sees an `http` source), its
+ * requests flagged `isolated`, which the node sends even when it says the
+ * chunk went to a member moments ago (super-seed.ts). It offers only the
+ * chunks that just failed at the node (ELSEWHERE, mostly): never a second
+ * set of slots on it. Usable while the origin's node is.
+ */
+export class OriginStandInState extends SourceState {
+  readonly id = 'origin-stand-in'
+  readonly kind: SourceKind = 'http'
+
+  constructor (readonly origin: () => PeerSource | undefined, slots: number, now: () => number, forgetFailuresMs: number, chunkSize?: number) {
+    super(slots, now, forgetFailuresMs, chunkSize)
+  }
+
+  has (index: number): boolean {
+    const origin = this.origin()
+    return origin != null && origin.has(index) && origin.failed.has(index)
+  }
+
+  usable (): boolean {
+    return this.origin()?.usable() ?? false
+  }
+}
+
 export class HttpSourceState extends SourceState {
   readonly id = 'http'
   readonly kind: SourceKind = 'http'

@@ -18,6 +18,7 @@ describe('chunk protocol codec', () => {
     ['have request', { type: FrameType.HaveRequest, id: 7, contentId: CID }],
     ['have response', { type: FrameType.HaveResponse, id: 8, status: Status.Ok, bitfield: new Uint8Array([0xf0, 0x01]) }],
     ['chunk request', { type: FrameType.ChunkRequest, id: 0xffffffff, contentId: CID, index: 123456 }],
+    ['chunk request of an isolated requester', { type: FrameType.ChunkRequest, id: 3, contentId: CID, index: 7, isolated: true }],
     ['chunk response', { type: FrameType.ChunkResponse, id: 9, status: Status.Ok, index: 3, data: new Uint8Array(1000).fill(5) }],
     ['busy response', { type: FrameType.ChunkResponse, id: 9, status: Status.Busy, index: 3, data: new Uint8Array(0) }],
     ['cancel', { type: FrameType.Cancel, id: 42 }],
@@ -37,6 +38,8 @@ describe('chunk protocol codec', () => {
     ['have request without content id', [1, 0, 0, 0, 1]],
     ['have request with a short content id', [1, 0, 0, 0, 1, ...new Array(31).fill(1)]],
     ['chunk request missing the index', [3, 0, 0, 0, 1, ...new Array(32).fill(1)]],
+    ['chunk request with an unknown flag', [3, 0, 0, 0, 1, ...new Array(32).fill(1), 0, 0, 0, 1, 0x02]],
+    ['chunk request with two flag bytes', [3, 0, 0, 0, 1, ...new Array(32).fill(1), 0, 0, 0, 1, 0x01, 0x01]],
     ['chunk response without status', [4, 0, 0, 0, 1]],
     ['chunk response with an unknown status', [4, 0, 0, 0, 1, 9, 0, 0, 0, 0]],
     ['error status carrying data', [4, 0, 0, 0, 1, 2, 0, 0, 0, 0, 1, 2, 3]],
@@ -49,6 +52,14 @@ describe('chunk protocol codec', () => {
   ]
   it.each(malformed)('rejects %s', (_, bytes) => {
     expect(() => decodeFrame(new Uint8Array(bytes))).toThrow(expect.objectContaining({ name: 'FrameDecodeError' }))
+  })
+
+  it('sends the flags byte of a chunk request only when a flag is set: a plain request is what it was before', () => {
+    const plain = encodeFrame({ type: FrameType.ChunkRequest, id: 1, contentId: CID, index: 2 }).subarray()
+    const flagged = encodeFrame({ type: FrameType.ChunkRequest, id: 1, contentId: CID, index: 2, isolated: true }).subarray()
+    expect(flagged.byteLength).toBe(plain.byteLength + 1)
+    expect(flagged.at(-1)).toBe(0x01)
+    expect(encodeFrame({ type: FrameType.ChunkRequest, id: 1, contentId: CID, index: 2, isolated: false }).subarray()).toEqual(plain)
   })
 
   it('rejects an oversized frame, and refuses to encode one', () => {

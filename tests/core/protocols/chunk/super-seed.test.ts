@@ -60,8 +60,10 @@ describe('SuperSeed', () => {
     listed.delete('a')
     seed.admit('b', 'c1', 1) // first
     seed.admit('a', 'c1', 1) // unlisted: the requester left
+    listed.add('a')
+    expect(seed.admit('b', 'c1', 1, true)).toBe(true) // isolated: held back but for the flag
     advance(8000)
-    seed.admit('b', 'c1', 1) // first again: the window passed
-    expect(decisions).toEqual(['first', 'same', 'held', 'unlisted', 'first', 'unlisted', 'first'])
+    seed.admit('a', 'c1', 1) // first again: the window passed
+    expect(decisions).toEqual(['first', 'same', 'held', 'unlisted', 'first', 'unlisted', 'isolated', 'first'])
   })
 })

@@ -107,8 +107,9 @@ export class ChunkChannel extends EventTarget {
    * Chunk `index` as the peer sent it. NOT verified here: the caller stores
    * it through ChunkStore.putChunk, which checks the hash.
    */
-  async getChunk (contentId: string, index: number, options?: AbortOptions): Promise<Uint8Array> {
-    const frame = await this.request(FrameType.ChunkResponse, id => ({ type: FrameType.ChunkRequest, id, contentId, index }), index, options)
+  async getChunk (contentId: string, index: number, options?: AbortOptions & { isolated?: boolean }): Promise<Uint8Array> {
+    const isolated = options?.isolated === true ? { isolated: true } : {}
+    const frame = await this.request(FrameType.ChunkResponse, id => ({ type: FrameType.ChunkRequest, id, contentId, index, ...isolated }), index, options)
     if (frame.type !== FrameType.ChunkResponse) throw new ProtocolViolationError()
     if (frame.status !== Status.Ok) throw statusError(frame.status)
     return frame.data

@@ -49,13 +49,20 @@ export enum Status {
 export type Frame =
   | { type: FrameType.HaveRequest, id: number, contentId: string }
   | { type: FrameType.HaveResponse, id: number, status: Status, bitfield: Uint8Array }
-  | { type: FrameType.ChunkRequest, id: number, contentId: string, index: number }
+  /**
+   * `isolated`: the requester reaches no holder of the chunk (it tried, for a while), so an
+   * origin sends it even if it went to another member moments ago (super-seed.ts). One
+   * optional flags byte after the index, sent only when set (bit 0).
+   */
+  | { type: FrameType.ChunkRequest, id: number, contentId: string, index: number, isolated?: boolean }
   | { type: FrameType.ChunkResponse, id: number, status: Status, index: number, data: Uint8Array }
   | { type: FrameType.Cancel, id: number }
   | { type: FrameType.HaveSubscribe, id: number, contentId: string }
   | { type: FrameType.HaveUpdate, id: number, indexes: number[] }
 
 const HEADER = 5 // type + id
+/** CHUNK_REQUEST's flags byte: the requester is isolated (see Frame). */
+const REQUEST_ISOLATED = 0x01
 
 /** Encode a frame with its length prefix, ready for `stream.send()`. Chunk data is not copied. */
 export function encodeFrame (frame: Frame): Uint8ArrayList {
@@ -72,9 +79,10 @@ export function encodeFrame (frame: Frame): Uint8ArrayList {
       body = frame.bitfield
       break
     case FrameType.ChunkRequest:
-      head = header(frame.type, frame.id, CONTENT_ID_BYTES + 4)
+      head = header(frame.type, frame.id, CONTENT_ID_BYTES + 4 + (frame.isolated === true ? 1 : 0))
       head.set(contentIdBytes(frame.contentId), HEADER)
       view(head).setUint32(HEADER + CONTENT_ID_BYTES, frame.index)
+      if (frame.isolated === true) head[HEADER + CONTENT_ID_BYTES + 4] = REQUEST_ISOLATED
       break
     case FrameType.ChunkResponse:
       head = header(frame.type, frame.id, 5)
@@ -123,14 +131,18 @@ export function decodeFrame (input: Uint8Array | Uint8ArrayList): Frame {
     case FrameType.HaveResponse:
       expectLength(rest >= 1, 'HAVE_RESPONSE')
       return { type, id, status: status(bytes[HEADER] as number), bitfield: bytes.slice(HEADER + 1) }
-    case FrameType.ChunkRequest:
-      expectLength(rest === CONTENT_ID_BYTES + 4, 'CHUNK_REQUEST')
+    case FrameType.ChunkRequest: {
+      expectLength(rest === CONTENT_ID_BYTES + 4 || rest === CONTENT_ID_BYTES + 5, 'CHUNK_REQUEST')
+      const flags = rest === CONTENT_ID_BYTES + 5 ? bytes[HEADER + CONTENT_ID_BYTES + 4] as number : 0
+      if ((flags & ~REQUEST_ISOLATED) !== 0) throw new FrameDecodeError(`CHUNK_REQUEST has unknown flags ${flags}`)
       return {
         type,
         id,
         contentId: toHex(bytes.subarray(HEADER, HEADER + CONTENT_ID_BYTES)),
-        index: v.getUint32(HEADER + CONTENT_ID_BYTES)
+        index: v.getUint32(HEADER + CONTENT_ID_BYTES),
+        ...(flags === REQUEST_ISOLATED ? { isolated: true } : {})
       }
+    }
     case FrameType.ChunkResponse: {
       expectLength(rest >= 5, 'CHUNK_RESPONSE')
       const s = status(bytes[HEADER] as number)

@@ -32,7 +32,7 @@ export interface ChunkProtocolInit {
   onUpload?(event: UploadEvent): void
   canUpload?(peer: string, contentId: string): boolean
   /** The origin's super-seeding (super-seed.ts): false answers ELSEWHERE. */
-  admit?(peer: string, contentId: string, index: number): boolean
+  admit?(peer: string, contentId: string, index: number, isolated: boolean): boolean
   beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
 }
 

@@ -38,8 +38,8 @@ export interface ChunkServerInit {
   canUpload?(peer: string, contentId: string): boolean
   /** Awaited before each chunk is sent: an upload limit waits here. */
   beforeUpload?(bytes: number, options: { signal: AbortSignal }): Promise<void>
-  /** Asked once a chunk is ready to send; false answers ELSEWHERE instead (the origin's SuperSeed). */
-  admit?(peer: string, contentId: string, index: number): boolean
+  /** Asked once a chunk is ready to send; false answers ELSEWHERE instead (the origin's SuperSeed). `isolated`: the request's flag. */
+  admit?(peer: string, contentId: string, index: number, isolated: boolean): boolean
 }
 
 /**
@@ -190,7 +190,7 @@ export class ChunkServer {
       const { status, data } = await this.prepare(frame, signal)
       if (signal.aborted) return
       // asked once the chunk is ready to go: a request cancelled while it waited took nothing
-      if (status === Status.Ok && this.init.admit?.(peer, contentId, index) === false) {
+      if (status === Status.Ok && this.init.admit?.(peer, contentId, index, frame.isolated === true) === false) {
         await reply(Status.Elsewhere)
         return
       }

@@ -14,16 +14,19 @@
  * player's session takes what its playback waits for over HTTP when the
  * origin says ELSEWHERE (picker.ts), and so does a session that has had no
  * peer to trade with for a while (session.ts): the origin cannot tell who
- * reaches whom, the requester can.
+ * reaches whom, the requester can. A content with no HTTP copy (a video of
+ * another relay) asks the origin's node instead, its request flagged
+ * `isolated`, which is sent whatever was sent before.
  */
 
 /**
  * Why a chunk was sent or held back: `first` (not sent before, or not
  * since `recentMs`), `same` (again to the member it went to), `unlisted`
  * (it went to another, but that one or the requester is not in the swarm
- * the tracker knows: nothing held back), `held` (ELSEWHERE).
+ * the tracker knows: nothing held back), `isolated` (it would be held back,
+ * but the requester says it reaches no holder), `held` (ELSEWHERE).
  */
-export type SuperSeedDecision = 'first' | 'same' | 'unlisted' | 'held'
+export type SuperSeedDecision = 'first' | 'same' | 'unlisted' | 'isolated' | 'held'
 
 export interface SuperSeedInit {
   /** Whether `peer` is still in the swarm of `contentId` (the tracker lists it). */
@@ -61,8 +64,11 @@ export class SuperSeed {
   /**
    * Whether to send chunk `index` of `contentId` to `peer` now; a yes
    * counts as sent (two requests in flight for one chunk get one yes).
+   * `isolated` (the request's flag: the requester tried and reaches no
+   * holder) is a yes: a requester could as well not announce, and be
+   * `unlisted`; this one stays in the swarm, and others may get it from it.
    */
-  admit (peer: string, contentId: string, index: number): boolean {
+  admit (peer: string, contentId: string, index: number, isolated = false): boolean {
     const now = this.now()
     this.sweep(now)
     let chunks = this.sent.get(contentId)
@@ -71,7 +77,7 @@ export class SuperSeed {
       ? 'first'
       : last.peer === peer
         ? 'same'
-        : this.init.present(contentId, last.peer) && this.init.present(contentId, peer) ? 'held' : 'unlisted'
+        : !(this.init.present(contentId, last.peer) && this.init.present(contentId, peer)) ? 'unlisted' : isolated ? 'isolated' : 'held'
     this.init.onDecision?.(decision)
     if (decision === 'held') return false
     if (chunks == null) {
