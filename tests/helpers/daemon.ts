@@ -34,7 +34,8 @@ export function spawnDaemon (main: string, args: string[], env: NodeJS.ProcessEn
   const child = spawn(command!, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEBUG: '', ...env }
+    // PIPBINGO_DAEMON_DEBUG=<debug pattern> (e.g. 'pipbingo:*'): the daemons' debug lines, kept in `output`
+    env: { ...process.env, DEBUG: process.env.PIPBINGO_DAEMON_DEBUG ?? '', ...env }
   })
   const output: string[] = []
   const waiters = new Set<(line: string) => void>()
