@@ -170,6 +170,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     tracker: node.services.tracker,
     dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: dhtLog }),
     trackerAt: addrs => node.services.tracker.at(addrs),
+    selfId: node.peerId.toString(),
     onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
   })
   // names: this bridge registers its own with the relay's tracker, and looks others up there (routing/names.ts)

@@ -151,6 +151,7 @@ export class TabPeer extends EventTarget {
       tracker: node.services.tracker,
       dht: new DhtLocator({ dht: node.services.dht, peerId: node.peerId, peerStore: node.peerStore, addresses: () => node.getMultiaddrs(), log: dhtLog }),
       trackerAt: addrs => node.services.tracker.at(addrs),
+      selfId: node.peerId.toString(),
       onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
     })
     const announcer = new Announcer({ locator, log: defaultLogger().forComponent('pipbingo:tab:announce') })

@@ -103,6 +103,7 @@ export async function startBenchPeer (tracker: Multiaddr, storeDir: string, name
       tracker: node.services.tracker,
       dht,
       trackerAt: addrs => node.services.tracker.at(addrs),
+      selfId: node.peerId.toString(),
       onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
     })
   const announcer = new Announcer({ locator, log: logger(`pipbingo:bench:${name}:announcer`) })

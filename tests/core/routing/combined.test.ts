@@ -78,4 +78,52 @@ describe('CombinedLocator: the tracker and the DHT together', () => {
     held.answer([{ id: holder.peerId, multiaddrs: holder.getMultiaddrs(), complete: true, origin: false }])
     expect((await find).providers.map(p => p.id.toString())).toEqual([holder.peerId.toString()])
   })
+
+  it('takes a provider a catalogue named as the content\'s relay for its origin, even when told after the lookup', async () => {
+    const { contentId, tracker } = await setup()
+    const held = heldDht()
+    const locator = new CombinedLocator({ tracker, dht: held.dht })
+    const other = await createTestNode()
+    cleanup.push(async () => { await other.stop() })
+    await locator.findSwarm(contentId)
+    held.answer([{ id: other.peerId, multiaddrs: other.getMultiaddrs(), complete: true, origin: false }])
+    await new Promise(resolve => setImmediate(resolve))
+    const origin = async (): Promise<boolean | undefined> => (await locator.findSwarm(contentId)).providers.find(p => p.id.equals(other.peerId))?.origin
+    expect(await origin()).toBe(false)
+    // the hint comes after the lookup's answer (a tab that reads /manifest late): the next find applies it
+    locator.originOf(contentId, other.peerId.toString())
+    expect(await origin()).toBe(true)
+    expect(held.lookups).toBe(1)
+  })
+
+  it('tells an origin relay again what it holds once that relay has forgotten it (a lost connection drops a peer\'s announcements)', async () => {
+    // relay A seeds the content; this node is attached to relay B, which does not have it
+    const content = await makeContent(400_000, { seed: 63, name: 'seeded.mp4' })
+    const a = await startRelay([{ name: 'seeded.mp4', bytes: content.bytes }])
+    cleanup.push(async () => { await a.close() })
+    const b = await startRelay([])
+    cleanup.push(async () => { await b.close() })
+    const node = await createTestNode({ tracker: trackerClient({ tracker: tcpAddr(b) }) })
+    cleanup.push(async () => { await node.stop() })
+    const held = heldDht()
+    const self = node.peerId.toString()
+    const locator = new CombinedLocator({ tracker: node.services.tracker, dht: held.dht, trackerAt: addrs => node.services.tracker.at(addrs), selfId: self, originRetellMs: 0 })
+    const registry = a.relay.registry
+    const listed = async (): Promise<void> => await new Promise<void>(resolve => {
+      if (registry.holds(content.contentId, self)) { resolve(); return }
+      const off = registry.onChange(() => { if (registry.holds(content.contentId, self)) { off(); resolve() } })
+    })
+    await locator.announce([{ contentId: content.contentId, complete: false }])
+    // the DHT names A as the origin: A's tracker is asked, and told
+    const find = locator.findSwarm(content.contentId)
+    held.answer([{ id: a.relay.node.peerId, multiaddrs: [tcpAddr(a)], complete: true, origin: true }])
+    await find
+    await listed()
+    // A forgets it, as when its last connection to this node closed
+    registry.removePeer(self)
+    expect(registry.holds(content.contentId, self)).toBe(false)
+    const next = await locator.findSwarm(content.contentId)
+    expect(next.providers.some(p => p.id.equals(a.relay.node.peerId) && p.origin)).toBe(true)
+    await listed()
+  })
 })
