@@ -39,7 +39,7 @@ interface Library { dir: string, filenames: string[] }
  * the DHT to name the holder of a video only relay A's library holds, with
  * the tracker's answer on its own relay as the baseline. Three real relays
  * (createRelay, in the bench's process) joined into one DHT by dialling each
- * other; a fresh client per run (startBenchPeer with `dht`: a DHT server and
+ * other; a fresh client per run (startBenchPeer with `dht`: a DHT client and
  * a tracker client, as a bridge), which asks for 30 distinct videos of A
  * through the DHT alone (DhtLocator.findProviders, what CombinedLocator
  * waits for) and then for 30 of C's through C's tracker.
@@ -170,6 +170,6 @@ function lookupRow (suite: string, runs: LookupRun[]): Row {
     baselineName: '(b) the tracker of the client\'s own relay (C) for a video in C\'s library',
     ratio: ratios.median,
     ratioRange: [ratios.min, ratios.max],
-    notes: `Three real relays (createRelay, loopback, in the bench's process; A and C with ${VIDEOS} one-chunk videos each, B with one) joined into one DHT (/pipbingo/kad/1.0.0) by dialling each other, A's records findable from C before the timing starts. Per run, a fresh client as a bridge is (a libp2p node with the DHT as a server and a tracker client), connected to relay C only, asks DhtLocator.findProviders (the DHT alone: what CombinedLocator waits for beside the tracker) for ${VIDEOS} distinct videos of A, one after another: each content is asked once, so no answer is a cached one, but the client's routing table and connections are warm after the first lookup (reported apart). The time is the whole call: the lookup ends when the query has asked the closest peers, not at the first provider. Baseline: the same client asks relay C's tracker (findProviders) for ${VIDEOS} videos of C's library. Value and baseline are the medians of each run's ${VIDEOS} lookups (median over runs; range over runs); no target (the issue asks for the figure). Per run: ${perRun}.`
+    notes: `Three real relays (createRelay, loopback, in the bench's process; A and C with ${VIDEOS} one-chunk videos each, B with one) joined into one DHT (/pipbingo/kad/1.0.0) by dialling each other, A's records findable from C before the timing starts. Per run, a fresh client as a bridge is (a libp2p node with the DHT as a client, as a bridge on loopback runs it, and a tracker client), connected to relay C only, asks DhtLocator.findProviders (the DHT alone: what CombinedLocator waits for beside the tracker) for ${VIDEOS} distinct videos of A, one after another: each content is asked once, so no answer is a cached one, but the client's routing table and connections are warm after the first lookup (reported apart). The time is the whole call: the lookup ends when the query has asked the closest peers, not at the first provider. Baseline: the same client asks relay C's tracker (findProviders) for ${VIDEOS} videos of C's library. Value and baseline are the medians of each run's ${VIDEOS} lookups (median over runs; range over runs); no target (the issue asks for the figure). Per run: ${perRun}.`
   }
 }
