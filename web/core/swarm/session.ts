@@ -123,8 +123,9 @@ const ORIGIN_DOWN_MS = 10_000
 const ISOLATED_MS = 60_000
 /**
  * The same for a session with no other downloader, told ELSEWHERE by the
- * origin's node: a holder it does not reach (no crowd to protect, so not as
- * long); as long as a holder being connected counts as pending.
+ * origin's node while the locator lists a seeder it does not reach (no
+ * crowd to protect, so not as long); as long as a holder being connected
+ * counts as pending.
  */
 const LONE_ISOLATED_MS = PENDING_WAIT_MS
 /** How often canTrade() scans what connected peers hold. */
@@ -637,8 +638,12 @@ export class SwarmSession extends EventTarget {
     // isolated: no connected peer holds anything this session lacks (none at all, or only peers stuck on
     // the same chunks as us) — in a crowd where most dials fail, whole groups of members waited on chunks
     // the node said were elsewhere, at members none of them reached, and nothing moved for good
-    // alone, the node's ELSEWHERE says the same of holders this session does not reach (a seeder it cannot connect to)
-    if ((this.members.length === 0 && !this.toldElsewhere) || this.canTrade(now)) this.isolatedSince = undefined
+    // alone (no other downloader listed), when the node says ELSEWHERE and the locator lists a seeder this
+    // session does not reach (a tab it cannot connect to) — not a crowd it has not heard of yet: a crowd's
+    // first finds list few members, and counting those sessions isolated after 10 s sent a 100-peer crowd
+    // 10× the file over HTTP (the flash-crowd bench, 2026-12-07)
+    const unreached = this.members.length === 0 && this.toldElsewhere && this.listsUnreachedSeeder()
+    if ((this.members.length === 0 && !unreached) || this.canTrade(now)) this.isolatedSince = undefined
     else this.isolatedSince ??= now
     const isolatedMs = this.members.length > 0 ? (this.init.isolatedMs ?? ISOLATED_MS) : Math.min(this.init.isolatedMs ?? ISOLATED_MS, LONE_ISOLATED_MS)
     this.standIn = originNode.length === 0 || now - (this.originDownSince ?? now) >= ORIGIN_DOWN_MS || now - (this.isolatedSince ?? now) >= isolatedMs
@@ -716,6 +721,12 @@ export class SwarmSession extends EventTarget {
     for (let i = 0; i < this.have.length; i++) if (!this.have.has(i)) missing.push(i)
     this.tradeable = [...this.peers.values()].some(p => p.kind === 'peer' && p.usable() && missing.some(i => p.has(i)))
     return this.tradeable
+  }
+
+  /** The locator lists a seeder (a holder of every chunk) that this session has no usable channel to. */
+  private listsUnreachedSeeder (): boolean {
+    for (const p of this.peers.values()) if (p.kind === 'peer' && !p.banned && p.complete && !p.usable()) return true
+    return false
   }
 
   /** The origin's node among the sources, once the locator named it. */
