@@ -246,9 +246,14 @@ describe('SwarmSession: peers first, the origin last', () => {
     origin.registry.announce(f, [], [{ contentId: content.contentId, complete: true }])
     for (const i of content.manifest.hashes.keys()) expect(origin.superSeed.admit(f, content.contentId, i)).toBe(true)
     const session = b.session(content, { isolatedMs: 1000 })
+    const from = new Set<string>()
+    session.addEventListener('chunk', (e) => { from.add((e as CustomEvent<ChunkEvent>).detail.source) })
     try {
       await session.start()
       await session.done
+      // said as the origin's node's, in the stats and in the chunk events (a tab's chunk map colours by them)
+      expect([...from]).toEqual([origin.node.peerId.toString()])
+      expect(session.stats.snapshot().bySource[origin.node.peerId.toString()]).toBe(content.manifest.size)
       expect(digest(await readAll(b.store, content))).toBe(digest(content.bytes))
       expect(session.stats.bytesFromPeers).toBe(content.manifest.size)
       // it said it was isolated: the node sent what it had held back, each chunk once

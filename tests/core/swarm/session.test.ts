@@ -7,6 +7,7 @@ import { PROTOCOL } from '@core/protocols/chunk'
 import { decodeFrame, encodeFrame, FrameType, Status } from '@core/protocols/chunk/codec'
 import { Bitfield } from '@core/swarm/bitfield'
 import { FillingStore, LyingStore, SlowStore } from '../../helpers/stores'
+import { MemoryChunkStore } from '@core/store/memory-store'
 
 describe('SwarmSession between real libp2p nodes', () => {
   let content: TestContent
@@ -46,6 +47,35 @@ describe('SwarmSession between real libp2p nodes', () => {
     expect(fromP1).toBeGreaterThan(0.8 * content.manifest.size)
     expect(p1.uploaded.bytes).toBe(fromP1)
     expect(origin.uploaded.bytes - originBefore).toBe(content.manifest.size - fromP1)
+  })
+
+  it('tells the tracker again when it forgot this peer mid-download (a relay drops a peer\'s announcements with its last connection)', async () => {
+    origin = await startOrigin([content])
+    // chunks land only once the test lets them: the download outlasts what the test does
+    let open!: () => void
+    const gate = new Promise<void>(resolve => { open = resolve })
+    class GatedStore extends MemoryChunkStore {
+      override async putChunk (contentId: string, index: number, data: Uint8Array): Promise<void> {
+        await gate
+        await super.putChunk(contentId, index, data)
+      }
+    }
+    const b = await peer(new GatedStore())
+    const self = b.node.peerId.toString()
+    const listed = async (): Promise<void> => await new Promise<void>(resolve => {
+      if (origin.registry.holds(content.contentId, self)) { resolve(); return }
+      const off = origin.registry.onChange(() => { if (origin.registry.holds(content.contentId, self)) { off(); resolve() } })
+    })
+    const session = b.session(content)
+    await session.start()
+    await listed()
+    origin.registry.removePeer(self)
+    expect(origin.registry.holds(content.contentId, self)).toBe(false)
+    // the next find's answer does not name it: it announces again (no renewal is due for minutes)
+    await listed()
+    open()
+    await session.done
+    expect(digest(await readAll(b.store, content))).toBe(digest(content.bytes))
   })
 
   it('ends with DiskFullError when its store is full, keeping the chunks it stored, instead of asking again and again', async () => {

@@ -15,6 +15,8 @@ export interface AnnouncerInit {
 }
 
 const RETRY_MS = 2000
+/** A content a tracker forgot is told again at most this often. */
+const RETELL_MS = 5000
 
 /**
  * Keeps the locator told what this peer holds: a change is announced
@@ -24,6 +26,7 @@ const RETRY_MS = 2000
 export class Announcer {
   private readonly held = new Map<ContentId, boolean>()
   private readonly dirty = new Set<ContentId>()
+  private readonly retold = new Map<ContentId, number>()
   private timer?: ReturnType<typeof setTimeout>
   private renew?: ReturnType<typeof setInterval>
   private sending?: Promise<void>
@@ -52,7 +55,24 @@ export class Announcer {
   remove (contentId: ContentId): void {
     if (!this.held.delete(contentId)) return
     this.dirty.delete(contentId)
+    this.retold.delete(contentId)
     this.init.locator.withdraw([contentId]).catch((err: Error) => this.init.log('withdraw failed: %s', err.message))
+  }
+
+  /**
+   * A tracker's answer about `contentId` did not list this peer, which holds
+   * it: the relay forgot it (a relay drops a peer's announcements when its
+   * last connection to the peer closes; renewals come only every 5 min, and
+   * meanwhile the origin's super-seeding counts the peer out of the swarm).
+   * Told again now, at most every 5 s.
+   */
+  forgotten (contentId: ContentId): void {
+    if (!this.held.has(contentId)) return
+    const now = Date.now()
+    if (now - (this.retold.get(contentId) ?? 0) < RETELL_MS) return
+    this.retold.set(contentId, now)
+    this.dirty.add(contentId)
+    this.timer ??= setTimeout(() => { this.timer = undefined; this.flush(false) }, this.init.debounceMs ?? 50)
   }
 
   /** Announce everything again now (our addresses changed, or the tracker came back). */

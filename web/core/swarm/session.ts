@@ -427,6 +427,12 @@ export class SwarmSession extends EventTarget {
       ? view.members.filter(id => id !== this.init.selfId)
       : view.providers.filter(p => !p.origin && !p.complete && p.id.toString() !== this.init.selfId).map(p => p.id.toString())
     if (answered) this.downloaders = Math.max(view.downloaders ?? 0, members.length + 1)
+    // a tracker's view (it has members) that does not name this session's peer, which announced the content:
+    // told again (not at the first find, which may cross the first announcement)
+    if (answered && this.discovered && view.members != null && this.init.selfId != null &&
+      !view.members.includes(this.init.selfId) && !view.providers.some(p => p.id.toString() === this.init.selfId)) {
+      this.init.announcer?.forgotten(this.contentId)
+    }
     for (const p of view.providers) {
       const id = p.id.toString()
       if (id === this.init.selfId || this.banned.has(id)) continue
@@ -831,11 +837,12 @@ export class SwarmSession extends EventTarget {
     }
     this.have.set(index)
     if (source.kind === 'peer' && this.firstPeerByteAt == null) this.firstPeerByteAt = this.now()
-    // the stand-in's bytes are the origin node's
-    this.stats.received(source instanceof OriginStandInState ? (source.origin() ?? source) : source, data.byteLength)
+    // the stand-in's bytes are the origin node's (stats, chunk maps)
+    const from = source instanceof OriginStandInState ? (source.origin() ?? source) : source
+    this.stats.received(from, data.byteLength)
     source.rate.add(data.byteLength)
     this.log.trace('chunk %d of %s from %s', index, this.contentId, source.id)
-    this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: source.id, bytes: data.byteLength, originWhy } }))
+    this.dispatchEvent(new CustomEvent<ChunkEvent>('chunk', { detail: { index, source: from.id, bytes: data.byteLength, originWhy } }))
     this.waiters.get(index)?.forEach(w => w.resolve())
     this.waiters.delete(index)
     this.waitingSince.delete(index)
