@@ -122,10 +122,10 @@ const ORIGIN_DOWN_MS = 10_000
  */
 const ISOLATED_MS = 60_000
 /**
- * The same for a session with no other downloader, told ELSEWHERE by the
- * origin's node while the locator lists a seeder it does not reach (no
- * crowd to protect, so not as long); as long as a holder being connected
- * counts as pending.
+ * The same for a session of a content with no HTTP copy and no other
+ * downloader, told ELSEWHERE by the origin's node while the locator lists
+ * a seeder it does not reach (no crowd to protect, so not as long); as long
+ * as a holder being connected counts as pending.
  */
 const LONE_ISOLATED_MS = PENDING_WAIT_MS
 /** How often canTrade() scans what connected peers hold. */
@@ -644,11 +644,12 @@ export class SwarmSession extends EventTarget {
     // isolated: no connected peer holds anything this session lacks (none at all, or only peers stuck on
     // the same chunks as us) — in a crowd where most dials fail, whole groups of members waited on chunks
     // the node said were elsewhere, at members none of them reached, and nothing moved for good
-    // alone (no other downloader listed), when the node says ELSEWHERE and the locator lists a seeder this
-    // session does not reach (a tab it cannot connect to) — not a crowd it has not heard of yet: a crowd's
-    // first finds list few members, and counting those sessions isolated after 10 s sent a 100-peer crowd
-    // 10× the file over HTTP (the flash-crowd bench, 2026-12-07)
-    const unreached = this.members.length === 0 && this.toldElsewhere && this.listsUnreachedSeeder()
+    // for a content with no HTTP copy, also alone (no other downloader listed) when the node says ELSEWHERE
+    // and the locator lists a seeder this session does not reach (a tab it cannot connect to): nothing else
+    // can stand in. Not with HTTP: sessions of a crowd that saw no member yet (failed or early finds) took
+    // that for it and sent a 100-peer crowd 2.9–10× the file over HTTP (the flash-crowd bench, 2026-12-07;
+    // 1.38× without); there a tab's chunks held back wait out the super-seed window, as before
+    const unreached = this.http instanceof OriginStandInState && this.members.length === 0 && this.toldElsewhere && this.listsUnreachedSeeder()
     if ((this.members.length === 0 && !unreached) || this.canTrade(now)) this.isolatedSince = undefined
     else this.isolatedSince ??= now
     const isolatedMs = this.members.length > 0 ? (this.init.isolatedMs ?? ISOLATED_MS) : Math.min(this.init.isolatedMs ?? ISOLATED_MS, LONE_ISOLATED_MS)
