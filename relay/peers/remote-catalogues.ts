@@ -2,7 +2,7 @@ import type { Connection, Logger, PeerId } from '@libp2p/interface'
 import { filenameKey } from '@core/content/filename'
 import type { ContentId, Manifest } from '@core/content/manifest'
 import { askList, askManifest, type RemoteVideo } from '@core/protocols/catalogue'
-import type { AbortOptions } from '@core/util/abort'
+import { delay, type AbortOptions } from '@core/util/abort'
 import { RemoteManifestError } from './errors'
 import { ManifestCache } from './manifest-cache'
 
@@ -74,6 +74,7 @@ export class RemoteCatalogues {
   private merged: RemoteEntry[] = []
   private byId = new Map<ContentId, RemoteEntry>()
   private stopped = false
+  private readonly stopping = new AbortController()
 
   constructor (private readonly init: RemoteCataloguesInit) {
     for (const peer of init.relays) {
@@ -161,6 +162,7 @@ export class RemoteCatalogues {
 
   stop (): void {
     this.stopped = true
+    this.stopping.abort()
     for (const state of this.relays.values()) {
       clearInterval(state.poller)
       clearTimeout(state.grace)
@@ -223,7 +225,8 @@ export class RemoteCatalogues {
         if (!state.up || this.stopped) return
         if (this.byId.get(video.contentId)?.relay !== state.key || this.cache.has(video.contentId) || this.fetching.has(video.contentId)) continue
         if (ManifestCache.estimate(video.chunks) > this.cache.free()) continue
-        if (!first) await sleep(this.prefetchIntervalMs)
+        // stop() ends the pause at once
+        if (!first) await delay(this.prefetchIntervalMs, { signal: this.stopping.signal }).catch(() => {})
         first = false
         if (!state.up || this.stopped) return
         // a failure is logged by fetch(); a viewer's request later asks again
@@ -266,8 +269,4 @@ export class RemoteCatalogues {
     this.byId = new Map(merged.map(e => [e.contentId, e]))
     this.cache.retain(id => ids.has(id))
   }
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise<void>(resolve => { setTimeout(resolve, ms).unref?.() })
 }
