@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { trackerClient } from '@core/protocols/tracker'
+import { chunkProtocol } from '@core/protocols/chunk'
+import { MemoryChunkStore } from '@core/store/memory-store'
 import { CombinedLocator } from '@core/routing/combined'
 import type { ContentLocator, Provider } from '@core/routing/types'
 import { makeContent } from '../../helpers/content'
@@ -103,7 +105,10 @@ describe('CombinedLocator: the tracker and the DHT together', () => {
     cleanup.push(async () => { await a.close() })
     const b = await startRelay([])
     cleanup.push(async () => { await b.close() })
-    const node = await createTestNode({ tracker: trackerClient({ tracker: tcpAddr(b) }) })
+    // with the chunk protocol: relay A asks an announcer what it holds, and one that cannot say is not listed
+    const store = new MemoryChunkStore()
+    await store.putManifest(content.manifest)
+    const node = await createTestNode({ tracker: trackerClient({ tracker: tcpAddr(b) }), chunk: chunkProtocol({ store }) })
     cleanup.push(async () => { await node.stop() })
     const held = heldDht()
     const self = node.peerId.toString()
