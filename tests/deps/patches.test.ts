@@ -55,17 +55,17 @@ describe('patches/', () => {
       const first = stream.onDrain()
       remote.resume()
       await first
-      // the peer reads nothing again: a second onDrain() must wait, not answer with the first promise
+      // the peer reads nothing again: a second onDrain() must wait for a drain of its own, not answer
+      // with the first, already resolved promise. A window update still in flight may drain the stream
+      // again at any time (that is a real drain), so what is asserted is the order: it settles only
+      // after a 'drain' event that came after it was asked for.
       remote.pause()
       await fill()
-      let settled = false
-      const second = stream.onDrain().then(() => { settled = true }, () => { settled = true })
-      // yamux has had every chance to move bytes: many turns of the event loop, not a timer
-      for (let i = 0; i < 50; i++) await new Promise<void>(resolve => setImmediate(resolve))
-      expect(settled).toBe(false)
+      let drains = 0
+      stream.addEventListener('drain', () => { drains++ })
+      const second = stream.onDrain().then(() => drains)
       remote.resume()
-      await second
-      expect(settled).toBe(true)
+      expect(await second).toBeGreaterThan(0)
     } finally {
       await a.stop()
       await b.stop()
