@@ -1,10 +1,11 @@
-import { createRequire } from 'node:module'
 import type { ChatService } from '../chat/service'
 import type { PeerDirectory } from '../chat/names'
 import type { ContactStore } from '../contacts/store'
 import { PREFERRED } from '../crypto/suites'
+// a JSON import, not a read at run time: the production bundle (tools/build.mjs) carries it wherever it is
+import packageJson from '../../package.json' with { type: 'json' }
 
-const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+const VERSION: string = packageJson.version
 
 export interface IpcStatusDeps {
   name: string

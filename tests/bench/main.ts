@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ensureNodeBuild } from './lib/bridge-process'
 import { machineInfo } from './lib/machine'
 import { renderReport } from './report'
 import * as bridge from './suites/bridge'
@@ -73,6 +74,8 @@ async function main (): Promise<number> {
   }
   const machine = await machineInfo(repoRoot)
   progress(`${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}; ${runs} runs per measurement; temp ${root}`)
+  // the relay and the bridge run as `npm run relay`/`bridge` run them: the production build
+  await ensureNodeBuild()
   const started = performance.now()
   const rows: Row[] = []
   let failed = 0

@@ -7,8 +7,16 @@ import { fileURLToPath } from 'node:url'
 /** The repository: child processes run there, as `npm run bridge` does. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
-/** How a bridge is started: the way `npm run bridge` does (tsx), or a bundle of the same code (no loader). */
-export type BridgeEntry = { kind: 'tsx' } | { kind: 'bundle', path: string }
+/** How a bridge is started: the production build `npm run bridge` runs (dist/node/bridge.js), or its sources through tsx (development, the tests). */
+export type BridgeEntry = { kind: 'built' } | { kind: 'tsx' }
+
+/** The programs tools/build.mjs bundles. */
+const BUILT = { bridge: join(REPO_ROOT, 'dist', 'node', 'bridge.js'), relay: join(REPO_ROOT, 'dist', 'node', 'relay.js') }
+
+/** Build dist/node if its sources changed since its last build, as `npm run bridge` and `npm run relay` do first. The bench calls it once, before any suite. */
+export async function ensureNodeBuild (): Promise<void> {
+  await timeToExit([join(REPO_ROOT, 'tools', 'build.mjs'), 'node', '--quiet'])
+}
 
 /** Memory of a process, from /proc/<pid>/status, in bytes. */
 export interface ProcMemory {
@@ -143,7 +151,7 @@ export interface BridgeFolders {
  * the relay is not connected yet, the bridge's `✅ Connected` line is awaited.
  */
 export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<BridgeProcess> {
-  const script = entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [entry.path]
+  const script = entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [BUILT.bridge]
   const started = performance.now()
   const p = spawnNode([...options.nodeArgs ?? [], ...script,
     '--relay-http', folders.relayHttp, '--cache', folders.cacheDir, '--data-dir', folders.dataDir,
@@ -177,14 +185,14 @@ export interface RelayProcess extends Spawned {
 }
 
 /**
- * The relay as `npm run relay` runs it (`node --import tsx relay/main.ts`),
+ * The relay as `npm run relay` runs it (the production build, dist/node/relay.js),
  * ports ephemeral, timed from spawn to `GET /health` OK (its addresses are
  * read from its console, in English whatever this machine's locale).
  * `libraryDir` defaults to `<dir>/library`; `args` adds flags.
  */
 export async function startRelayProcess (dir: string, options: { libraryDir?: string, args?: string[] } = {}): Promise<RelayProcess> {
   const started = performance.now()
-  const p = spawnNode(['--import', 'tsx', 'relay/main.ts', '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
+  const p = spawnNode([BUILT.relay, '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
     '--library', options.libraryDir ?? join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web'),
     '--lang', 'en', ...(options.args ?? [])])
   try {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { bundleBridge } from '../lib/bridge-bundle'
 import { measureDownload, type DownloadMeasure } from '../lib/bridge-download'
 import { MemorySampler, procCpu, procMemory, spawnNode, startBridgeProcess, startRelayProcess, stopProcess, timeToExit, type BridgeEntry, type BridgeProcess, type ProcMemory } from '../lib/bridge-process'
 import { readFileStream, readUrl, startPlainFileServer } from '../lib/bridge-read'
@@ -27,22 +26,22 @@ interface Env {
   dir: string
   relay: BenchRelay
   expected: string
-  bundle?: string
   samples: BridgeSamples
 }
 
 /**
  * The bridge daemon as a user runs it: a child process
- * `node --import tsx node-bridge/main.ts` (what `npm run bridge` runs),
+ * `node dist/node/bridge.js` (what `npm run bridge` runs, the production
+ * build of tools/build.mjs),
  * every port ephemeral, against a real relay (createRelay, in this process)
  * whose temporary library holds a 1 GiB file of pseudo-random bytes.
  * Per run:
  * 1. start-ups, in a rotating order: the bridge to ready (spawn → `/health`
  *    OK and `/stats` relay_connected) with fresh folders; baselines `node -e ''`
- *    (spawn → exit) and the relay's own start-up (`node --import tsx
- *    relay/main.ts`, spawn → `/health` OK, empty library); diagnostics: the
- *    bridge's modules imported through tsx (spawn → exit), and the same bridge
- *    bundled by esbuild, run without tsx;
+ *    (spawn → exit) and the relay's own start-up (`node dist/node/relay.js`,
+ *    spawn → `/health` OK, empty library); diagnostics: the bridge's modules
+ *    imported through tsx (spawn → exit), and the same bridge run from its
+ *    sources through tsx (development);
  * 2. memory: a fresh bridge downloads the 1 GiB file (POST /download → the
  *    `seeding` event on /events) while /proc/<pid>/status is sampled every
  *    50 ms; the row is the kernel's VmHWM (peak RSS since spawn) at the end;
@@ -70,18 +69,16 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   const relay = await startBenchRelay(libraryDir, join(dir, 'relay'))
   ctx.progress(`${name}: relay up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
   const samples: BridgeSamples = {
-    nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], bundleReady: [], bridgeReadyCached: [], cachedRehashed: [],
-    readyMemory: [], bundleReadyMemory: [], downloads: [], knob: [], streamPeak: [],
+    nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], tsxReady: [], bridgeReadyCached: [], cachedRehashed: [],
+    readyMemory: [], tsxReadyMemory: [], downloads: [], knob: [], streamPeak: [],
     stream: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], streamUnverifiedAgain: [], streamCpu: { first: [], steady: [], off: [] }, load: [loadAverage()], knobFlag: KNOB
   }
   try {
-    const bundled = await bundleBridge(join(dir, 'bundle'))
-    samples.bundleWhy = bundled.why
-    const env: Env = { ctx, dir, relay, expected, bundle: bundled.path, samples }
+    const env: Env = { ctx, dir, relay, expected, samples }
     samples.nodeMemory = await bareNodeMemory()
-    // warm-up, not counted: tsx's transform cache, the disk cache of node_modules
-    ctx.progress(`${name}: warm-up start (tsx compiles and caches the bridge's modules)`)
-    await stopProcess(await startBridgeProcess({ kind: 'tsx' }, await folders(env, 'warm-up')))
+    // warm-up, not counted: the page cache of the build, tsx's transform cache (for the diagnostic)
+    ctx.progress(`${name}: warm-up starts (the build's files read once, tsx compiles and caches the bridge's modules)`)
+    for (const kind of ['built', 'tsx'] as const) await stopProcess(await startBridgeProcess({ kind }, await folders(env, `warm-up-${kind}`)))
     for (let r = 0; r < ctx.runs; r++) {
       const tag = `${name} run ${r + 1}/${ctx.runs}`
       for (let k = 0; k < STARTS_PER_RUN; k++) await startUps(env, `${tag}.${k + 1}`, r * STARTS_PER_RUN + k)
@@ -145,7 +142,7 @@ async function startUps (env: Env, tag: string, turn: number): Promise<void> {
       return `relay ${relay.readyMs.toFixed(0)} ms`
     },
     async () => {
-      const { ms, memory } = await bridgeOnce({ kind: 'tsx' }, 'tsx')
+      const { ms, memory } = await bridgeOnce({ kind: 'built' }, 'built')
       samples.bridgeReady.push(ms)
       samples.readyMemory.push(memory)
       return `bridge ${ms.toFixed(0)} ms (RSS ${(memory.rss / 1e6).toFixed(0)} MB)`
@@ -156,11 +153,10 @@ async function startUps (env: Env, tag: string, turn: number): Promise<void> {
       return `tsx import of the bridge's modules ${ms.toFixed(0)} ms`
     },
     async () => {
-      if (env.bundle == null) return 'no bundle'
-      const { ms, memory } = await bridgeOnce({ kind: 'bundle', path: env.bundle }, 'bundle')
-      samples.bundleReady.push(ms)
-      samples.bundleReadyMemory.push(memory)
-      return `bundled bridge ${ms.toFixed(0)} ms (RSS ${(memory.rss / 1e6).toFixed(0)} MB)`
+      const { ms, memory } = await bridgeOnce({ kind: 'tsx' }, 'tsx')
+      samples.tsxReady.push(ms)
+      samples.tsxReadyMemory.push(memory)
+      return `bridge through tsx ${ms.toFixed(0)} ms (RSS ${(memory.rss / 1e6).toFixed(0)} MB)`
     }
   ]
   const said: string[] = []
@@ -172,7 +168,7 @@ async function startUps (env: Env, tag: string, turn: number): Promise<void> {
 async function downloadAndStream (env: Env, tag: string, r: number): Promise<void> {
   const { samples, ctx } = env
   const f = await folders(env, `download-${r}`)
-  let bridge: BridgeProcess | undefined = await startBridgeProcess({ kind: 'tsx' }, f)
+  let bridge: BridgeProcess | undefined = await startBridgeProcess({ kind: 'built' }, f)
   try {
     const m = await measureDownload(bridge, env.relay, FILENAME)
     samples.downloads.push(m)
@@ -215,7 +211,7 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
     ctx.progress(`${tag}: ${said.join(', ')}`)
 
     await stopProcess(bridge)
-    bridge = await startBridgeProcess({ kind: 'tsx' }, f)
+    bridge = await startBridgeProcess({ kind: 'built' }, f)
     const stats = await (await fetch(`${bridge.url}/stats`)).json()
     if (stats.seeding_files !== 1) throw new Error(`the restarted bridge seeds ${stats.seeding_files} files, expected 1`)
     samples.bridgeReadyCached.push(bridge.readyMs)
@@ -239,12 +235,12 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
     for (let k = 0; k < VERIFY_ROUNDS; k++) {
       if (k > 0) {
         await stopProcess(bridge)
-        bridge = await startBridgeProcess({ kind: 'tsx' }, f)
+        bridge = await startBridgeProcess({ kind: 'built' }, f)
       }
       await timed(samples.streamVerifyFirst, 'first read (hashes)', samples.streamCpu.first)
       await timed(samples.streamVerifySteady, 'second read (remembered)', samples.streamCpu.steady)
       await stopProcess(bridge)
-      bridge = await startBridgeProcess({ kind: 'tsx' }, f, { env: { PIPBINGO_BENCH_UNVERIFIED_READS: '1' } })
+      bridge = await startBridgeProcess({ kind: 'built' }, f, { env: { PIPBINGO_BENCH_UNVERIFIED_READS: '1' } })
       await timed(samples.streamUnverified, 'verification off', samples.streamCpu.off)
       await timed(samples.streamUnverifiedAgain, 'verification off, again', samples.streamCpu.off)
     }
@@ -269,7 +265,7 @@ async function knobExperiment (env: Env): Promise<void> {
   const f = await folders(env, 'knob')
   let bridge: BridgeProcess | undefined
   try {
-    bridge = await startBridgeProcess({ kind: 'tsx' }, f, { nodeArgs: [KNOB] })
+    bridge = await startBridgeProcess({ kind: 'built' }, f, { nodeArgs: [KNOB] })
     const m = await measureDownload(bridge, env.relay, FILENAME)
     if (await sha256OfFile(join(f.cacheDir, FILENAME)) !== env.expected) throw new Error('the bridge\'s cached file differs from the source')
     env.samples.knob.push(m)
