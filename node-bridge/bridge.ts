@@ -36,6 +36,7 @@ import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type DamageEvent, type ScanProgress } from './store/index'
 import { nameKey } from '@core/routing/names'
 import { RelayIceServers } from '@core/ice/ice-servers'
+import { useNodeSha256 } from './sha256'
 
 export interface Bridge {
   readonly config: BridgeConfig
@@ -95,6 +96,7 @@ const MANIFEST_ATTEMPTS = 5
  */
 export async function createBridge (config: BridgeConfig, options: CreateBridgeOptions = {}): Promise<Bridge> {
   const logger = options.logger ?? defaultLogger()
+  useNodeSha256()
   // damage found while the store opens is counted and told; its re-fetch is the resumed partial the manager lists
   const damage = { chunks: 0, refetch: async (_contentId: string): Promise<void> => {} }
   const store = await FsChunkStore.open({

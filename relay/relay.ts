@@ -23,6 +23,7 @@ import { SlidingWindowLimit } from './published/limits'
 import { createHolderCheck, PublishedCatalogue } from './published/index'
 import { isWebSocketsAddr, publicAddressFilter } from './public-address'
 import { CertificateReloader, type LoadedCertificate } from './tls/index'
+import { useNodeSha256 } from '../node-bridge/sha256'
 
 export interface Relay {
   readonly config: RelayConfig
@@ -80,6 +81,7 @@ export interface CreateRelayOptions {
 export async function createRelay (config: RelayConfig, options: CreateRelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? defaultLogger()
   const log = logger.forComponent('pipbingo:relay')
+  useNodeSha256()
   // first, so that a bad certificate stops the relay before anything is opened
   const tls = config.tlsCert != null && config.tlsKey != null
     ? await CertificateReloader.open({ certFile: config.tlsCert, keyFile: config.tlsKey }, { onReloaded: options.onCertificate, onWarning: options.onWarning })
