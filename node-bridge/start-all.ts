@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { langFromArgs } from './messages'
+import { DAEMON_NODE_FLAGS } from './node-flags'
 
 /**
  * `npm start`: the relay and the bridge together, each in its own process,
@@ -16,9 +17,9 @@ let stopping = false
 
 const built = !import.meta.url.endsWith('.ts')
 
-/** How to run a program: its bundle beside this one, or its TypeScript through tsx. */
+/** How to run a program: its bundle beside this one, or its TypeScript through tsx; with the daemons' V8 flags either way. */
 function program (bundle: string, source: string): string[] {
-  return built ? [fileURLToPath(new URL(`./${bundle}.js`, import.meta.url))] : ['--import', 'tsx', source]
+  return [...DAEMON_NODE_FLAGS, ...built ? [fileURLToPath(new URL(`./${bundle}.js`, import.meta.url))] : ['--import', 'tsx', source]]
 }
 
 function start (name: string, script: string[], args: string[]): ChildProcess {

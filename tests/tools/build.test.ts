@@ -51,3 +51,12 @@ describe('tools/build.mjs', () => {
     await expect(run('wbe')).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown argument\(s\): wbe/) })
   })
 })
+
+describe('the daemons\' V8 flags (node-bridge/node-flags.ts)', () => {
+  it('are what npm run relay and npm run bridge pass (package.json repeats them)', async () => {
+    const { DAEMON_NODE_FLAGS } = await import('../../node-bridge/node-flags')
+    const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    for (const program of ['relay', 'bridge']) expect(scripts[program]).toContain(`node ${DAEMON_NODE_FLAGS.join(' ')} dist/node/${program}.js`)
+    expect(await readFile(join(ROOT, 'README.md'), 'utf8')).toContain(`node ${DAEMON_NODE_FLAGS.join(' ')} dist/node/relay.js`)
+  })
+})

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { DAEMON_NODE_FLAGS } from '../../../node-bridge/node-flags'
 
 /** The repository: child processes run there, as `npm run bridge` does. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -151,9 +152,10 @@ export interface BridgeFolders {
  * the relay is not connected yet, the bridge's `✅ Connected` line is awaited.
  */
 export async function startBridgeProcess (entry: BridgeEntry, folders: BridgeFolders, options: { nodeArgs?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<BridgeProcess> {
-  const script = entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [BUILT.bridge]
+  // `nodeArgs` replaces the daemons' V8 flags (DAEMON_NODE_FLAGS, what npm run bridge passes)
+  const script = [...options.nodeArgs ?? DAEMON_NODE_FLAGS, ...entry.kind === 'tsx' ? ['--import', 'tsx', 'node-bridge/main.ts'] : [BUILT.bridge]]
   const started = performance.now()
-  const p = spawnNode([...options.nodeArgs ?? [], ...script,
+  const p = spawnNode([...script,
     '--relay-http', folders.relayHttp, '--cache', folders.cacheDir, '--data-dir', folders.dataDir,
     '--api-port', '0', '--p2p-port', '0', '--ws-port', '0', '--ipc-port', '0'], { env: options.env })
   try {
@@ -192,7 +194,7 @@ export interface RelayProcess extends Spawned {
  */
 export async function startRelayProcess (dir: string, options: { libraryDir?: string, args?: string[] } = {}): Promise<RelayProcess> {
   const started = performance.now()
-  const p = spawnNode([BUILT.relay, '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
+  const p = spawnNode([...DAEMON_NODE_FLAGS, BUILT.relay, '--http-port', '0', '--tcp-port', '0', '--ws-port', '0',
     '--library', options.libraryDir ?? join(dir, 'library'), '--data-dir', join(dir, 'data'), '--web-root', join(dir, 'web'),
     '--lang', 'en', ...(options.args ?? [])])
   try {
