@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { ensureNodeBuild } from './lib/bridge-process'
 import { machineInfo } from './lib/machine'
 import { renderReport } from './report'
+import * as anchors from './suites/anchors'
 import * as bridge from './suites/bridge'
 import * as browser from './suites/browser'
 import * as browserCrowd from './suites/browser-crowd'
@@ -22,7 +23,7 @@ import { renderTable } from './table'
 import type { BenchContext, Row, Suite } from './types'
 
 /** Every suite, in the order they run. A new suite is a file in suites/ and one line here. */
-const SUITES: Suite[] = [originDownload, offload, flashCrowd, relays, hostileSoak, browser, secondViewer, browserCrowd, bridge, ipc, publishHashing]
+const SUITES: Suite[] = [originDownload, offload, flashCrowd, relays, hostileSoak, browser, secondViewer, browserCrowd, bridge, anchors, ipc, publishHashing]
 
 /** The whole bench stops by itself past this, whatever hangs (flash-crowd alone took 7–18 minutes on a busy 2-core machine; the browser suites add 15). */
 const WATCHDOG_MS = 60 * 60_000
