@@ -56,6 +56,8 @@ export interface BridgeSamples {
   streamCpu: Record<'first' | 'steady' | 'off', Array<{ process: number, main: number }>>
   /** A minimal node:http server in a child process piping fs.createReadStream, MB/s per run. */
   plainHttp: number[]
+  /** GET /videos of the same file from a relay process (the production build), MB/s per run. */
+  videos: number[]
   /** 1-minute load average at the start and at the end of the suite. */
   load: number[]
   nodeMemory?: ProcMemory
@@ -165,8 +167,11 @@ export function bridgeRows (s: BridgeSamples): Row[] {
   plain.notes = 'The ceiling of an HTTP server on loopback with this client, in a process of its own as the bridge is.'
   const stream = targeted(withBaseline(row(`GET /stream/<file> from the bridge's cache (complete file), node:http client, body counted and dropped, ${GIB}`, s.stream, 'MB/s'),
     s.stream, s.plainHttp, 'the minimal node:http server, same run'), STREAM_TARGET)
-  stream.notes = `The bridge child serves from its cache; the client is the bench process. Ratios pair the reads of one run: what the bridge's own handler costs, apart from what HTTP costs (against fs.createReadStream: ${text(spread(pairedRatios(s.stream, s.file)))}). The bytes of /stream were checked once against the source's SHA-256. The three reads rotate their order per run. ${load}`
-  rows.push(fileRow, plain, stream)
+  stream.notes = `The bridge child serves from its cache; the client is the bench process. Ratios pair the reads of one run: what the bridge's own handler costs, apart from what HTTP costs (against fs.createReadStream: ${text(spread(pairedRatios(s.stream, s.file)))}). The bytes of /stream were checked once against the source's SHA-256. The four reads (with /videos) rotate their order per run. ${load}`
+  const videos = targeted(withBaseline(row(`relay GET /videos/<file> (process of its own, node dist/node/relay.js), same client, ${GIB}`, s.videos, 'MB/s'),
+    s.videos, s.plainHttp, 'the minimal node:http server, same run'), STREAM_TARGET)
+  videos.notes = `The origin's HTTP fallback as users run it, from its library (the same bytes, in the page cache), in the same rotation as /stream. Its bytes were checked once against the source's SHA-256. ${load}`
+  rows.push(fileRow, plain, stream, videos)
 
   const verified = targeted(withBaseline(row(`bridge GET /stream with serve-time verification vs without, same run: first read after a restart (every chunk hashed), ${GIB}`, s.streamVerifyFirst, 'MB/s'),
     s.streamVerifyFirst, s.streamUnverified, 'a bridge with verification off, same round'), VERIFY_TARGET)

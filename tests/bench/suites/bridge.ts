@@ -25,6 +25,8 @@ interface Env {
   ctx: BenchContext
   dir: string
   relay: BenchRelay
+  /** `http://…/videos/<file>` of a relay process (the production build) over the same library: `GET /videos` against the minimal server. */
+  videosUrl: string
   expected: string
   samples: BridgeSamples
 }
@@ -46,8 +48,9 @@ interface Env {
  *    `seeding` event on /events) while /proc/<pid>/status is sampled every
  *    50 ms; the row is the kernel's VmHWM (peak RSS since spawn) at the end;
  * 3. throughput: `GET /stream/<file>` of that bridge (the file now in its
- *    cache) vs fs.createReadStream of the same file, and a minimal node:http
- *    server (its own child process) sending that file, in a rotating order;
+ *    cache), `GET /videos/<file>` of a relay process over the library,
+ *    fs.createReadStream of the same file, and a minimal node:http server
+ *    (its own child process) sending that file, in a rotating order;
  * 4. the same bridge restarted over its cache (1 GiB file held) to ready;
  *    then, twice over, GET /stream twice from a bridge that has verified
  *    nothing yet (the first read hashes every chunk, the second finds them
@@ -67,14 +70,16 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   ctx.progress(`${name}: written in ${((performance.now() - t) / 1000).toFixed(1)} s; starting the relay (it hashes its library)`)
   t = performance.now()
   const relay = await startBenchRelay(libraryDir, join(dir, 'relay'))
-  ctx.progress(`${name}: relay up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  // the HTTP origin as users run it, a process of its own like the minimal server it is compared with
+  const relayProcess = await startRelayProcess(join(dir, 'relay-process'), { libraryDir }).catch(async err => { await relay.stop(); throw err })
+  ctx.progress(`${name}: relays up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
   const samples: BridgeSamples = {
     nodeExit: [], tsxImport: [], relayReady: [], bridgeReady: [], tsxReady: [], bridgeReadyCached: [], cachedRehashed: [],
     readyMemory: [], tsxReadyMemory: [], downloads: [], knob: [], streamPeak: [],
-    stream: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], streamUnverifiedAgain: [], streamCpu: { first: [], steady: [], off: [] }, load: [loadAverage()], knobFlag: KNOB
+    stream: [], videos: [], file: [], plainHttp: [], streamVerifyFirst: [], streamVerifySteady: [], streamUnverified: [], streamUnverifiedAgain: [], streamCpu: { first: [], steady: [], off: [] }, load: [loadAverage()], knobFlag: KNOB
   }
   try {
-    const env: Env = { ctx, dir, relay, expected, samples }
+    const env: Env = { ctx, dir, relay, videosUrl: `${relayProcess.httpUrl}/videos/${encodeURIComponent(FILENAME)}`, expected, samples }
     samples.nodeMemory = await bareNodeMemory()
     // warm-up, not counted: the page cache of the build, tsx's transform cache (for the diagnostic)
     ctx.progress(`${name}: warm-up starts (the build's files read once, tsx compiles and caches the bridge's modules)`)
@@ -88,6 +93,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
   } finally {
     samples.load.push(loadAverage())
     await relay.stop()
+    await stopProcess(relayProcess)
     await rm(dir, { recursive: true, force: true })
   }
   return bridgeRows(samples)
@@ -179,6 +185,7 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
     // GET /stream from the cache vs the same file read from disk, in a rotating order
     const streamUrl = `${bridge.url}/stream/${encodeURIComponent(FILENAME)}`
     if (r === 0 && (await readUrl(streamUrl, { hash: true })).sha256 !== env.expected) throw new Error('GET /stream sent other bytes than the file')
+    if (r === 0 && (await readUrl(env.videosUrl, { hash: true })).sha256 !== env.expected) throw new Error('GET /videos sent other bytes than the file')
     const pid = bridge.pid
     const reads: Array<[number[], () => Promise<{ bytes: number, ms: number }>, string]> = [
       [samples.stream, async () => {
@@ -191,6 +198,7 @@ async function downloadAndStream (env: Env, tag: string, r: number): Promise<voi
         }
       }, 'GET /stream'],
       [samples.file, async () => await readFileStream(cached), 'fs.createReadStream'],
+      [samples.videos, async () => await readUrl(env.videosUrl), 'relay GET /videos'],
       [samples.plainHttp, async () => {
         const server = await startPlainFileServer(cached)
         try {
