@@ -31,7 +31,7 @@ export interface DownloadMeasure {
  * would (POST /download, then the `seeding` event of GET /events), while
  * its /proc/<pid>/status is sampled every 50 ms.
  */
-export async function measureDownload (bridge: BridgeProcess, relay: BenchRelay, filename: string): Promise<DownloadMeasure> {
+export async function measureDownload (bridge: BridgeProcess, relay: Pick<BenchRelay, 'servedBytes'>, filename: string): Promise<DownloadMeasure> {
   const idle = await procMemory(bridge.pid)
   const servedBefore = await relay.servedBytes()
   const done = nextEvent<any>(bridge.url, (event, data) => event === 'state' && data.status?.filename === filename && ['seeding', 'failed', 'cancelled'].includes(data.to),

@@ -40,20 +40,10 @@ export async function startBenchRelay (libraryDir: string, stateDir: string, opt
     await relay.stop()
     throw new Error('the relay has no TCP address')
   }
-  const metric = (text: string, name: string): number => {
-    const line = text.split('\n').find(l => l.startsWith(`${name} `))
-    if (line == null) throw new Error(`the relay exports no ${name}`)
-    return Number(line.split(' ')[1])
-  }
   return {
     relay,
     tcpAddr,
-    async servedBytes () {
-      const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
-      const libp2p = metric(text, 'pipbingo_libp2p_bytes_served_total')
-      const http = metric(text, 'pipbingo_http_bytes_served_total')
-      return { libp2p, http, total: libp2p + http }
-    },
+    servedBytes: async () => await servedBytesOf(relay.httpUrl()),
     async superSeed () {
       const text = await (await fetch(`${relay.httpUrl()}/metrics`)).text()
       const of = (d: SuperSeedDecision): number => metric(text, `pipbingo_super_seed_decisions_total{decision="${d}"}`)
@@ -63,6 +53,20 @@ export async function startBenchRelay (libraryDir: string, stateDir: string, opt
       await relay.stop()
     }
   }
+}
+
+function metric (text: string, name: string): number {
+  const line = text.split('\n').find(l => l.startsWith(`${name} `))
+  if (line == null) throw new Error(`the relay exports no ${name}`)
+  return Number(line.split(' ')[1])
+}
+
+/** Bytes the relay at `httpUrl` served so far (its GET /metrics): libp2p and HTTP. A relay process's, too. */
+export async function servedBytesOf (httpUrl: string): Promise<{ libp2p: number, http: number, total: number }> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text()
+  const libp2p = metric(text, 'pipbingo_libp2p_bytes_served_total')
+  const http = metric(text, 'pipbingo_http_bytes_served_total')
+  return { libp2p, http, total: libp2p + http }
 }
 
 /**

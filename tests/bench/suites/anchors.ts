@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { httpGet, leech, startSeeder, writeChildScripts, type ChildDownload, type Seeder } from '../lib/anchors-children'
 import { prepareAnchorTools, type AnchorTools } from '../lib/anchors-setup'
 import { measureDownload } from '../lib/bridge-download'
-import { procCpu, startBridgeProcess, stopProcess } from '../lib/bridge-process'
+import { procCpu, startBridgeProcess, startRelayProcess, stopProcess, type RelayProcess } from '../lib/bridge-process'
 import { sha256OfFile, writePseudoRandomFile } from '../lib/files'
-import { startBenchRelay, type BenchRelay } from '../lib/relay'
+import { servedBytesOf } from '../lib/relay'
 import { megabytesPerSecond, MiB, pairedRatios, spread } from '../lib/stats'
 import { formatNumber } from '../table'
 import { checkTarget, type BenchContext, type Row, type Target } from '../types'
@@ -28,7 +28,7 @@ interface Sample {
   ms: number
   peakRss: number
   cpuSeconds: number
-  /** CPU of the side that served: the WebTorrent seeder's process, or this process (the relay runs in it). */
+  /** CPU of the side that served: the WebTorrent seeder's process, or the relay's. */
   serverCpu: number
   /** Bridge only: bytes the relay served over HTTP (its fallback) rather than libp2p. */
   overHttp?: number
@@ -37,7 +37,8 @@ interface Sample {
 interface Env {
   ctx: BenchContext
   dir: string
-  relay: BenchRelay
+  /** The relay as `npm run relay` runs it (the production build), a process of its own like the seeder. */
+  relay: RelayProcess
   seeder: Seeder
   tools: AnchorTools
   expected: string
@@ -77,7 +78,7 @@ async function measureAll (ctx: BenchContext, dir: string, tools: AnchorTools): 
   const file = join(libraryDir, FILENAME)
   const expected = await writePseudoRandomFile(file, SIZE, 5)
   ctx.progress(`${name}: starting the relay and the WebTorrent seeder (each hashes the file)`)
-  const relay = await startBenchRelay(libraryDir, join(dir, 'relay'))
+  const relay = await startRelayProcess(join(dir, 'relay'), { libraryDir })
   let seeder: Seeder | undefined
   try {
     seeder = await startSeeder(tools, file)
@@ -98,7 +99,7 @@ async function measureAll (ctx: BenchContext, dir: string, tools: AnchorTools): 
     return rows(samples, tools, seeder, load)
   } finally {
     await seeder?.stop()
-    await relay.stop()
+    await stopProcess(relay)
   }
 }
 
@@ -110,7 +111,7 @@ function loadAverage (): number {
 async function folders (env: Env, label: string): Promise<{ relayHttp: string, cacheDir: string, dataDir: string }> {
   const root = join(env.dir, label)
   await mkdir(root)
-  return { relayHttp: env.relay.relay.httpUrl(), cacheDir: join(root, 'cache'), dataDir: join(root, 'data') }
+  return { relayHttp: env.relay.httpUrl, cacheDir: join(root, 'cache'), dataDir: join(root, 'data') }
 }
 
 /** The downloaded file must be the source, byte for byte; it is removed once checked. */
@@ -124,12 +125,13 @@ function fromChild (d: ChildDownload, serverCpu: number): Sample {
   return { ms: d.ms, peakRss: d.peakRss, cpuSeconds: d.cpuSeconds, serverCpu }
 }
 
-/** This process's CPU (the relay runs in it) over `fn`, seconds. */
-async function withOwnCpu<T> (fn: () => Promise<T>): Promise<{ result: T, cpu: number }> {
-  const before = process.cpuUsage()
+/** The relay process's CPU over `fn`, seconds. */
+async function withRelayCpu<T> (env: Env, fn: () => Promise<T>): Promise<{ result: T, cpu: number }> {
+  const pid = env.relay.child.pid!
+  const before = await procCpu(pid)
   const result = await fn()
-  const used = process.cpuUsage(before)
-  return { result, cpu: (used.user + used.system) / 1e6 }
+  const after = await procCpu(pid)
+  return { result, cpu: after.process - before.process }
 }
 
 const DOWNLOAD: Record<Contender, (env: Env, label: string) => Promise<Sample>> = {
@@ -144,8 +146,8 @@ const DOWNLOAD: Record<Contender, (env: Env, label: string) => Promise<Sample>> 
   },
 
   async http (env, label) {
-    const url = `${env.relay.relay.httpUrl()}/videos/${encodeURIComponent(FILENAME)}`
-    const { result, cpu } = await withOwnCpu(async () => await httpGet(env.tools, url, join(env.dir, `${label}.bin`)))
+    const url = `${env.relay.httpUrl}/videos/${encodeURIComponent(FILENAME)}`
+    const { result, cpu } = await withRelayCpu(env, async () => await httpGet(env.tools, url, join(env.dir, `${label}.bin`)))
     await verified(result.path, env, 'plain HTTP')
     return fromChild(result, cpu)
   },
@@ -156,7 +158,7 @@ const DOWNLOAD: Record<Contender, (env: Env, label: string) => Promise<Sample>> 
     const bridge = await startBridgeProcess({ kind: 'built' }, f)
     try {
       const before = await procCpu(bridge.pid)
-      const { result: m, cpu } = await withOwnCpu(async () => await measureDownload(bridge, env.relay, FILENAME))
+      const { result: m, cpu } = await withRelayCpu(env, async () => await measureDownload(bridge, { servedBytes: async () => await servedBytesOf(env.relay.httpUrl) }, FILENAME))
       const after = await procCpu(bridge.pid)
       if (m.fromOrigin !== SIZE || m.fromPeers !== 0) throw new Error(`the bridge counted ${m.fromOrigin} bytes from the origin and ${m.fromPeers} from peers, expected ${SIZE} and 0`)
       await verified(join(f.cacheDir, FILENAME), env, 'bridge')
@@ -199,7 +201,7 @@ function rows (samples: Record<Contender, Sample[]>, tools: AnchorTools, seeder:
   const sameNode = process.versions.node === tools.nodeVersion ? `Node ${tools.nodeVersion} for all three` : `WebTorrent and HTTP on Node ${tools.nodeVersion}, the bridge on this bench's Node ${process.versions.node}`
   return [
     row(METRICS.speed, 'http', 'baseline: plain HTTP GET /videos/<file> from the relay, Node fetch → file, child process', {
-      notes: `Timed in the child from the request to the file flushed (fdatasync). Peak RSS ${formatNumber(med(values(METRICS.rss, 'http')))} MB, CPU ${formatNumber(med(values(METRICS.cpu, 'http')))} s; the relay (in the bench's process) used ${serving('http')} s meanwhile.`
+      notes: `Timed in the child from the request to the file flushed (fdatasync). Peak RSS ${formatNumber(med(values(METRICS.rss, 'http')))} MB, CPU ${formatNumber(med(values(METRICS.cpu, 'http')))} s; the relay (\`node dist/node/relay.js\`, a process of its own) used ${serving('http')} s meanwhile.`
     }),
     against(METRICS.speed, 'webtorrent', 'http', 'plain HTTP', `${wt}, one seeder, loopback TCP`),
     {
@@ -208,7 +210,7 @@ function rows (samples: Record<Contender, Sample[]>, tools: AnchorTools, seeder:
         `WebTorrent: webtorrent@${tools.webtorrentVersion} installed by npm (--ignore-scripts) into a temporary folder, node-datachannel overridden to a version with a prebuilt binary; seeder and leecher with dht, tracker, lsd, utp, webSeeds, natUpnp and natPmp off, listening on 127.0.0.1 only; ` +
         `the leecher gets the .torrent file (piece length ${seeder.pieceLength / 1024} KiB, the default for this size) and addPeer()s the seeder; timed from add() to 'done' with the file flushed (fdatasync), module loading not counted. ` +
         `Bridge: the production build as \`npm run bridge\` runs it (dist/node/bridge.js), timed from POST /download to the seeding event; it took ${formatNumber(httpShare * 100)} % of the bytes over the relay's HTTP fallback, the rest over libp2p (noise + yamux; the BitTorrent wire is unencrypted). ` +
-        `Serving side, CPU seconds per download: the WebTorrent seeder ${serving('webtorrent')}, the relay ${serving('bridge')} (the bench's process, which also samples the bridge's memory). ` +
+        `Serving side, CPU seconds per download: the WebTorrent seeder ${serving('webtorrent')}, the relay ${serving('bridge')} (\`node dist/node/relay.js\`, as \`npm run relay\` runs it). ` +
         `Load average (1 min) before the first download and after the last: ${load.map(formatNumber).join(' and ')} on ${cpus().length} cores.`
     },
     row(METRICS.rss, 'http', 'baseline: plain HTTP client (as above)', {
