@@ -214,12 +214,12 @@ function rows (samples: Record<Contender, Sample[]>, tools: AnchorTools, seeder:
         `Load average (1 min) before the first download and after the last: ${load.map(formatNumber).join(' and ')} on ${cpus().length} cores.`
     },
     row(METRICS.rss, 'http', 'baseline: plain HTTP client (as above)', {
-      notes: 'ru_maxrss of the child (getrusage): the peak since it started, module loading included. The floor of a Node process that downloads.'
+      notes: 'VmHWM of the child (/proc/self/status at the end): the peak RSS of its own program since it started, module loading included (not getrusage\'s ru_maxrss, which on Linux carries the RSS of the parent at fork: 1,658 MB in a full bench). The floor of a Node process that downloads.'
     }),
     against(METRICS.rss, 'webtorrent', 'http', 'plain HTTP', `${wt}, the leecher`),
     {
       ...against(METRICS.rss, 'bridge', 'webtorrent', 'WebTorrent', 'bridge / WebTorrent', RSS_TARGET),
-      notes: 'The bridge\'s VmHWM (the kernel\'s peak RSS since spawn, /proc/<pid>/status) once seeding; the leecher\'s ru_maxrss, the same quantity since its start. Both include start-up: the bridge\'s modules (libp2p, WebRTC, express) are loaded before the download starts, WebTorrent\'s too.'
+      notes: 'The bridge\'s VmHWM (the kernel\'s peak RSS since spawn, /proc/<pid>/status) once seeding; the leecher\'s VmHWM, the same quantity since its start. Both include start-up: the bridge\'s modules (libp2p, WebRTC, express) are loaded before the download starts, WebTorrent\'s too.'
     },
     row(METRICS.cpu, 'http', 'baseline: plain HTTP client (as above)'),
     against(METRICS.cpu, 'webtorrent', 'http', 'plain HTTP', `${wt}, the leecher`),
