@@ -8,7 +8,8 @@ import { DAEMON_NODE_FLAGS } from './node-flags'
  * `npm start`: the relay and the bridge together, each in its own process,
  * their lines prefixed. Built (dist/node/start-all.js, tools/build.mjs), it
  * runs the built relay.js and bridge.js beside it; run from its source
- * (`tsx node-bridge/start-all.ts`), it runs theirs through tsx. The bridge starts at once: it retries until the relay is up.
+ * (`tsx node-bridge/start-all.ts`), it runs theirs through tsx. The bridge
+ * starts at once: it retries until the relay is up.
  * A signal stops both; if one exits on its own, the other is stopped too.
  * Arguments after `--` go to the bridge; `--lang` goes to the relay too.
  */

@@ -38,7 +38,7 @@ const SHARED_INPUTS = ['package-lock.json', 'tsconfig.json', 'tools/build.mjs']
 
 /** Where the relay serves the app from: its --web-root's variable, else dist/web (relay/config.ts). */
 const WEB_OUT = process.env.PIPBINGO_WEB_ROOT != null && process.env.PIPBINGO_WEB_ROOT !== '' ? resolve(ROOT, process.env.PIPBINGO_WEB_ROOT) : join(ROOT, 'dist', 'web')
-export const NODE_OUT = join(ROOT, 'dist', 'node')
+const NODE_OUT = join(ROOT, 'dist', 'node')
 
 /** The Node programs: output name → source. */
 const NODE_ENTRIES = {
@@ -54,7 +54,8 @@ async function files (path) {
   if (!info.isDirectory()) return [path]
   const out = []
   for (const entry of await readdir(path, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(join(entry.parentPath, entry.name))
+    // parentPath from Node 20.12, path before it
+    if (entry.isFile()) out.push(join(entry.parentPath ?? entry.path, entry.name))
   }
   return out
 }
