@@ -10,9 +10,9 @@
  *   bundled by esbuild → dist/node/{relay,bridge,cli,start-all}.js, shared
  *   code in chunks beside them. Packages are bundled too (node-datachannel,
  *   a native addon, stays an import): a bridge that loads one bundle instead
- *   of ~1,500 modules is ready in about half the time and holds ~60 MB less
- *   than one compiled by tsx at start-up (docs/BENCHMARKS.md, "start-up to
- *   ready"). tsx stays for development and the tests, which run the sources.
+ *   of ~1,500 modules is ready in about a third of the time and holds ~25 MB
+ *   less than one compiled by tsx at start-up (docs/BENCHMARKS.md, "start-up
+ *   to ready"). tsx stays for development and the tests, which run the sources.
  *
  * Each part is built only when its inputs changed since its last build: the
  * paths, sizes and modification times of its inputs are hashed into

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { AnchorTools } from './anchors-setup'
+import { stopProcess } from './bridge-process'
 
 /** A leecher or an HTTP download that takes longer than this is stuck (256 MiB over loopback takes seconds). */
 const DOWNLOAD_LIMIT_MS = 3 * 60_000
@@ -134,15 +135,6 @@ function spawnChild (tools: AnchorTools, script: string, args: string[], limitMs
   return { child, output, json, exited }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
-async function stopChild (c: Child, graceMs = 5_000): Promise<void> {
-  if (c.child.exitCode != null || c.child.signalCode != null) return
-  c.child.kill('SIGTERM')
-  const timer = setTimeout(() => { c.child.kill('SIGKILL') }, graceMs)
-  await c.exited
-  clearTimeout(timer)
-}
-
 /** Run a child that downloads and exits, and return what it reported; killed if anything fails. */
 async function downloadChild (tools: AnchorTools, script: string, args: string[]): Promise<ChildDownload> {
   const c = spawnChild(tools, script, args, DOWNLOAD_LIMIT_MS)
@@ -152,7 +144,7 @@ async function downloadChild (tools: AnchorTools, script: string, args: string[]
     if (code !== 0) throw new Error(`${script} exited with ${code}:\n${c.output.slice(-15).join('\n')}`)
     return result
   } finally {
-    await stopChild(c)
+    await stopProcess(c)
   }
 }
 
@@ -171,9 +163,9 @@ export async function startSeeder (tools: AnchorTools, file: string): Promise<Se
   const timer = setTimeout(() => { c.child.kill('SIGKILL') }, SEED_LIMIT_MS)
   try {
     const { port, pieceLength } = await c.json as { port: number, pieceLength: number }
-    return { pid: c.child.pid!, port, torrentFile, pieceLength, stop: async () => { await stopChild(c) } }
+    return { pid: c.child.pid!, port, torrentFile, pieceLength, stop: async () => { await stopProcess(c) } }
   } catch (err) {
-    await stopChild(c)
+    await stopProcess(c)
     throw err
   } finally {
     clearTimeout(timer)

@@ -121,7 +121,7 @@ export function spawnNode (args: string[], options: { env?: NodeJS.ProcessEnv } 
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves once it has exited. */
-export async function stopProcess (p: Spawned, graceMs = 5_000): Promise<void> {
+export async function stopProcess (p: Pick<Spawned, 'child' | 'exited'>, graceMs = 5_000): Promise<void> {
   if (p.child.exitCode != null || p.child.signalCode != null) return
   p.child.kill('SIGTERM')
   const timer = setTimeout(() => { p.child.kill('SIGKILL') }, graceMs)
