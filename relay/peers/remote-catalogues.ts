@@ -48,6 +48,12 @@ interface RelayState {
   up: boolean
   polling: boolean
   prefetching: boolean
+  /**
+   * Videos whose manifest could not be fetched ahead: not asked ahead again
+   * until the list changes or the link comes up again (a viewer's request
+   * still asks), so that a relay that lies is not asked after every poll.
+   */
+  prefetchFailed: Set<ContentId>
   poller?: ReturnType<typeof setInterval>
   grace?: ReturnType<typeof setTimeout>
 }
@@ -61,6 +67,8 @@ interface RelayState {
  * and ahead, after each list, for the videos whose manifests fit in the
  * cache's free room. Fetched ahead, a manifest is there when the relay that
  * lists the video has left: its viewers here can still start it from peers.
+ * One that could not be fetched ahead is asked ahead again only when the
+ * list changes or the link comes up again.
  */
 export class RemoteCatalogues {
   private readonly relays = new Map<string, RelayState>()
@@ -79,7 +87,7 @@ export class RemoteCatalogues {
   constructor (private readonly init: RemoteCataloguesInit) {
     for (const peer of init.relays) {
       const key = peer.toString()
-      if (!this.relays.has(key)) this.relays.set(key, { peer, key, videos: [], fingerprint: '[]', up: false, polling: false, prefetching: false })
+      if (!this.relays.has(key)) this.relays.set(key, { peer, key, videos: [], fingerprint: '[]', up: false, polling: false, prefetching: false, prefetchFailed: new Set() })
     }
     this.cache = new ManifestCache(init.maxCachedManifestBytes ?? DEFAULT_MAX_CACHED_MANIFEST_BYTES)
     this.ask = init.ask ?? { list: askList, manifest: askManifest }
@@ -118,6 +126,7 @@ export class RemoteCatalogues {
     clearTimeout(state.grace)
     state.grace = undefined
     state.up = true
+    state.prefetchFailed.clear()
     clearInterval(state.poller)
     state.poller = setInterval(() => { void this.poll(state) }, this.pollIntervalMs)
     state.poller.unref?.()
@@ -223,14 +232,14 @@ export class RemoteCatalogues {
       let first = true
       for (const video of state.videos) {
         if (!state.up || this.stopped) return
-        if (this.byId.get(video.contentId)?.relay !== state.key || this.cache.has(video.contentId) || this.fetching.has(video.contentId)) continue
+        if (this.byId.get(video.contentId)?.relay !== state.key || this.cache.has(video.contentId) || this.fetching.has(video.contentId) || state.prefetchFailed.has(video.contentId)) continue
         if (ManifestCache.estimate(video.chunks) > this.cache.free()) continue
         // stop() ends the pause at once
         if (!first) await delay(this.prefetchIntervalMs, { signal: this.stopping.signal }).catch(() => {})
         first = false
         if (!state.up || this.stopped) return
         // a failure is logged by fetch(); a viewer's request later asks again
-        await this.manifest(video.contentId).catch(() => {})
+        await this.manifest(video.contentId).catch(() => { state.prefetchFailed.add(video.contentId) })
       }
     } finally {
       state.prefetching = false
@@ -242,6 +251,7 @@ export class RemoteCatalogues {
     if (fingerprint === state.fingerprint) return
     state.videos = videos
     state.fingerprint = fingerprint
+    state.prefetchFailed.clear()
     this.merge()
     for (const listener of [...this.listeners]) {
       try {

@@ -76,12 +76,18 @@ beforeAll(async () => {
   other = await makeContent(300_000, { seed: 22, name: 'other.mp4' })
   fake = await startFake()
   fake.answer = req => req.type === 'list' ? json({ ok: true, entries: [video(listed)] }) : json({ ok: true, manifest: other.manifest })
+  // B asks for the manifest ahead, once, as soon as it has the list
+  const prefetched = fake.next('manifest')
   b = await startRelay([{ name: 'own.mp4', bytes: pseudoRandomBytes(100_000, 23) }], {
     peerRelays: [fake.addr],
     peerRelayPollMs: 200
   })
   events = await openEvents(`${b.relay.httpUrl()}/events`)
   await events.until<ListEntry[]>('catalogue', l => l.some(e => e.contentId === listed.contentId))
+  await prefetched
+  // a viewer's request joins that fetch if it is still running: when it is
+  // answered, B has given up on fetching it ahead, and asks only for viewers
+  expect((await fetch(`${b.relay.httpUrl()}/manifest/${listed.contentId}`)).status).toBe(502)
 })
 
 afterAll(async () => {

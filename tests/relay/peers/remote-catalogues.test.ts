@@ -133,4 +133,45 @@ describe('RemoteCatalogues', () => {
     expect(asked).toHaveLength(before)
     remote.stop()
   })
+  it('asks ahead once for a manifest that fails, not after every poll, and again when the list changes', async () => {
+    const x = await peer()
+    const [lied, added] = await Promise.all([
+      makeContent(2 * 16_384, { seed: 14, name: 'lied.mp4', chunkSize: 16_384 }),
+      makeContent(2 * 16_384, { seed: 15, name: 'added.mp4', chunkSize: 16_384 })
+    ])
+    let list = [video(lied!)]
+    const asked: string[] = []
+    // each poll is a timer of its own: when list() is called for the n-th time,
+    // everything the (n-1)-th poll started (all microtasks here) has run
+    const polls: Array<() => void> = []
+    const poll = async (n: number): Promise<void> => { await new Promise<void>(resolve => { polls[n] = resolve }) }
+    let listed = 0
+    const remote = new RemoteCatalogues({
+      relays: [x],
+      connection: () => ({ newStream: async () => { throw new Error('unused') } }),
+      pollIntervalMs: 5,
+      prefetchIntervalMs: 0,
+      log: defaultLogger().forComponent('test'),
+      ask: {
+        list: async () => { polls[++listed]?.(); return list },
+        manifest: async (_c, contentId): Promise<Manifest | undefined> => {
+          asked.push(contentId === lied!.contentId ? 'lied.mp4' : 'added.mp4')
+          throw Object.assign(new Error('not this content'), { name: 'ContentIdMismatchError' })
+        }
+      }
+    })
+    const fourth = poll(4)
+    remote.up(x)
+    await fourth
+    expect(asked).toEqual(['lied.mp4'])
+    // a viewer's request still asks, and is refused
+    await expect(remote.manifest(lied!.contentId)).rejects.toThrow(/not this video's/)
+    expect(asked).toEqual(['lied.mp4', 'lied.mp4'])
+    // a new list: both are asked ahead, once
+    list = [video(lied!), video(added!)]
+    const later = poll(listed + 4)
+    await later
+    expect(asked).toEqual(['lied.mp4', 'lied.mp4', 'lied.mp4', 'added.mp4'])
+    remote.stop()
+  })
 })
