@@ -92,7 +92,24 @@ describe('pick', () => {
       [[1, 'o'], [2, 'o']]],
     ['spreadFrom past every unheld chunk wraps to the first',
       { chunkCount: 5, have: i => i >= 3, spreadFrom: 4, sources: [source('o', 'origin', 'all', 5)] },
-      [[0, 'o'], [1, 'o'], [2, 'o']]]
+      [[0, 'o'], [1, 'o'], [2, 'o']]],
+    // alone with the origin (no share), HTTP is the node's fallback, not a channel beside it
+    // (httpShare: the session's stand-in cases; () => false when HTTP does not stand in)
+    ['alone: what the busy origin node will serve once a slot frees does not go to HTTP',
+      { chunkCount: 4, httpShare: () => false, sources: [source('o', 'origin', 'all', 1), source('h', 'http', 'all', 4)] },
+      [[0, 'o']]],
+    ['alone: HTTP takes what the node cannot serve now (it rests after a stall, or it failed the chunk)',
+      { chunkCount: 3, httpShare: () => false, sources: [{ ...source('o', 'origin', 'all', 0), resting: true }, source('h', 'http', 'all', 4)] },
+      [[0, 'h'], [1, 'h'], [2, 'h']]],
+    ['alone: HTTP takes a chunk the node failed, not the others',
+      { chunkCount: 3, httpShare: () => false, sources: [source('o', 'origin', 'all', 0, [1]), source('h', 'http', 'all', 4)] },
+      [[1, 'h']]],
+    ['alone: a chunk at risk goes to HTTP when the node is busy',
+      { chunkCount: 3, httpShare: () => false, urgent: new Set([2]), sources: [source('o', 'origin', 'all', 0), source('h', 'http', 'all', 4)] },
+      [[2, 'h']]],
+    ['alone, HTTP standing in (no httpShare): it takes what the busy node cannot',
+      { chunkCount: 3, sources: [source('o', 'origin', 'all', 1), source('h', 'http', 'all', 4)] },
+      [[0, 'o'], [1, 'h'], [2, 'h']]]
   ]
 
   it.each(cases)('%s', (_, over, expected) => {

@@ -89,6 +89,32 @@ describe('SwarmSession: peers first, the origin last', () => {
     expect(session.timeToFirstPeerByteMs).toBeUndefined()
   })
 
+  it('a download alone with the origin: HTTP takes only what the node cannot serve yet, not what waits for its slots', async () => {
+    origin = await startOrigin([content])
+    const http = await startHttpOrigin([content])
+    try {
+      const b = await startPeer(origin, { httpBase: http.url })
+      peers.push(b)
+      // no stall on a loaded machine: this is about full slots, not a resting node
+      const session = b.session(content, { stallMs: 60_000 })
+      const from = new Map<number, string>()
+      session.addEventListener('chunk', (e) => { const d = (e as CustomEvent<ChunkEvent>).detail; from.set(d.index, d.source) })
+      await session.start()
+      await session.done
+      expect(digest(await readAll(b.store, content))).toBe(digest(content.bytes))
+      // in order, alone: HTTP had the first chunks while the node's channel and bitfield came, the node all
+      // the rest (its slots full most of the time: before, HTTP took what it had no free slot for, 20 %)
+      const overHttp = [...from].filter(([, s]) => s === 'http').map(([i]) => i)
+      const fromNode = [...from].filter(([, s]) => s === origin.node.peerId.toString()).map(([i]) => i)
+      expect(overHttp.length + fromNode.length).toBe(content.manifest.hashes.length)
+      expect(fromNode.length).toBeGreaterThan(0)
+      if (overHttp.length > 0) expect(Math.max(...overHttp)).toBeLessThan(Math.min(...fromNode))
+      expect(session.stats.bytesFromHttp).toBe(overHttp.length * content.manifest.chunkSize)
+    } finally {
+      await http.close()
+    }
+  })
+
   it('a holder reached only over a relayed path is tried again, and the origin waits for it', async () => {
     origin = await startOrigin([content])
     const a = await seeder()

@@ -17,7 +17,8 @@
  * `originAllowed` and no peer that could give it holds it (and then only a
  * chunk of `originShare` when there is one, and over HTTP only what
  * `httpShare` allows: the origin's node says when another member just got
- * the chunk, HTTP cannot). Both come from the origin
+ * the chunk, HTTP cannot; alone, HTTP takes what the node cannot serve at
+ * all, not what waits for one of its slots). Both come from the origin
  * policy (origin-policy.ts). A busy peer, and for a player a resting one,
  * is otherwise worth waiting for: every byte the origin sends is a byte
  * the swarm did not carry. A source that failed a chunk is not asked for
@@ -56,7 +57,13 @@ export interface PickInput {
   originAllowed: boolean
   /** When set, only those of them in this session's share (share.ts): other downloaders take the rest. */
   originShare?: (index: number) => boolean
-  /** With a share, the ones HTTP may take when the origin's node cannot (originShare when absent). */
+  /**
+   * The chunks HTTP may take when the origin's node cannot take them now:
+   * with a share, originShare when absent; alone (no share), every chunk
+   * when absent, else these and those no origin node can serve now (none,
+   * resting, or it failed the chunk) — not those it will serve once a slot
+   * frees.
+   */
   httpShare?: (index: number) => boolean
   /**
    * A resting holder (it stalled or said busy) keeps the origin off its
@@ -115,6 +122,16 @@ export function pick (input: PickInput): Assignment[] {
 
   const usable = (s: SourceView, i: number): boolean => s.has(i) && !(s.failed?.has(i) ?? false)
   const hasFree = (s: SourceView): boolean => (free.get(s.id) ?? 0) > 0
+  // HTTP cannot say "elsewhere", and is the origin's fallback, not a second channel beside its node:
+  // urgent chunks; among other downloaders only what httpShare allows; alone, what httpShare allows
+  // (the session's stand-in cases) or what no origin node can serve now (none, resting after a stall,
+  // or it failed the chunk) — not a chunk the node will serve as soon as one of its slots is free
+  const httpMay = (i: number): boolean => {
+    if (input.urgent.has(i)) return true
+    if (input.originShare != null) return (input.httpShare ?? input.originShare)(i)
+    if (input.httpShare == null || input.httpShare(i)) return true
+    return !origins.some(o => usable(o, i) && o.resting !== true)
+  }
   const out: Assignment[] = []
   const choose = (i: number): void => {
     let best: SourceView | undefined
@@ -124,8 +141,7 @@ export function pick (input: PickInput): Assignment[] {
     // the origin only when a reader waits for the chunk, or no peer can give it
     if (best == null && (input.urgent.has(i) || (input.originAllowed && (input.originShare?.(i) ?? true) && !peers.some(p => usable(p, i) && (p.resting !== true || input.waitForResting === true))))) {
       best = origins.find(o => usable(o, i) && hasFree(o))
-      // among other downloaders, HTTP (which cannot say "elsewhere") takes only what httpShare allows
-      if (best == null && (input.originShare == null || input.urgent.has(i) || (input.httpShare ?? input.originShare)(i))) best = https.find(h => usable(h, i) && hasFree(h))
+      if (best == null && httpMay(i)) best = https.find(h => usable(h, i) && hasFree(h))
     }
     if (best == null) return
     free.set(best.id, (free.get(best.id) ?? 0) - 1)
