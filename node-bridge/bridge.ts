@@ -226,6 +226,12 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
         }
       }
     },
+    async entry (contentId, opts) {
+      const listed = (await relayHttp.list(opts)).find(e => e.contentId === contentId)
+      // another relay of the network seeds it: the DHT names that relay, its origin
+      if (listed?.relay != null) locator.originOf(contentId, listed.relay)
+      return listed
+    },
     session: ({ contentId, manifest, remoteName, originHttp }) => new SwarmSession({
       contentId,
       manifest,

@@ -13,7 +13,16 @@ export interface JobSource {
   manifest(contentId: ContentId, options: AbortOptions): Promise<Manifest>
   /** A swarm session that fetches the content into the cache. */
   session(init: { contentId: ContentId, manifest: Manifest, remoteName: string, originHttp: boolean }): SwarmSession
+  /**
+   * The catalogue's entry of a content (undefined when it lists none): asked
+   * by a download found in the cache at start, which knows neither its name
+   * at the origin nor whether the relay has its bytes.
+   */
+  entry?(contentId: ContentId, options: AbortOptions): Promise<{ filename: string, origin?: boolean } | undefined>
 }
+
+/** How long a resumed download waits for the catalogue before it runs with what the cache says. */
+export const ENTRY_TIMEOUT_MS = 10_000
 
 export interface JobInit {
   /** The name the download is known by (`/status` key, `/stream/:filename`). */
@@ -23,8 +32,9 @@ export interface JobInit {
   /**
    * The relay holds its bytes (its library): `/videos/:name` is a fallback.
    * False for a video only peers hold (published from a browser, or in
-   * another relay's library); unknown (a download found in the cache at
-   * start) counts as true.
+   * another relay's library). Unknown for a download found in the cache at
+   * start: its run asks the catalogue (JobSource.entry) first, and counts
+   * it true if the catalogue cannot be reached.
    */
   originHttp?: boolean
   contentId: ContentId
@@ -46,8 +56,9 @@ export interface JobInit {
  */
 export class DownloadJob {
   readonly filename: string
-  readonly remoteName: string
-  readonly originHttp: boolean
+  /** Its name at the origin; a resumed download learns it from the catalogue. */
+  remoteName: string
+  originHttp: boolean
   readonly contentId: ContentId
   state: DownloadState
   manifest?: Manifest
@@ -79,11 +90,14 @@ export class DownloadJob {
   private readonly catalogueChunks: number
   /** The catalogue's title, when the download came from it. */
   title?: string
+  /** Whether remoteName and originHttp come from the catalogue (not a guess from the cache). */
+  private catalogued: boolean
 
   constructor (init: JobInit) {
     this.filename = init.filename
     this.remoteName = init.remoteName
     this.originHttp = init.originHttp ?? true
+    this.catalogued = init.originHttp != null
     this.contentId = init.contentId
     this.state = init.state
     this.manifest = init.manifest
@@ -145,6 +159,7 @@ export class DownloadJob {
     signal.throwIfAborted()
     this.manifest = manifest
     this.totalBytes = manifest.size
+    if (!this.catalogued && source.entry != null) await this.askCatalogue(source.entry, signal)
     const session = source.session({ contentId: this.contentId, manifest, remoteName: this.remoteName, originHttp: this.originHttp })
     this.session = session
     signal.addEventListener('abort', () => { session.stop() }, { once: true })
@@ -161,6 +176,25 @@ export class DownloadJob {
     this.resumed = this.heldChunks > 0 && !session.complete
     for (const w of this.sessionWaiters.splice(0)) w.resolve(session)
     await session.done
+  }
+
+  /**
+   * A download found in the cache at start: its name at the origin, and
+   * whether the relay has its bytes, from the catalogue — a video the relay
+   * does not list (another relay's, a published one, one removed since) has
+   * no HTTP fallback, where `/videos` would answer 404 to every try. A
+   * catalogue that cannot be reached leaves the guess (the cached name, HTTP
+   * on) and is asked again at the next run.
+   */
+  private async askCatalogue (entry: NonNullable<JobSource['entry']>, signal: AbortSignal): Promise<void> {
+    try {
+      const listed = await entry(this.contentId, { signal: AbortSignal.any([signal, AbortSignal.timeout(ENTRY_TIMEOUT_MS)]) })
+      this.remoteName = listed?.filename ?? this.remoteName
+      this.originHttp = listed != null && listed.origin !== false
+      this.catalogued = true
+    } catch {
+      signal.throwIfAborted()
+    }
   }
 
   /** Stop the run (its partial stays in the cache unless the manager deletes it). */
