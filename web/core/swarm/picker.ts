@@ -17,8 +17,9 @@
  * `originAllowed` and no peer that could give it holds it (and then only a
  * chunk of `originShare` when there is one, and over HTTP only what
  * `httpShare` allows: the origin's node says when another member just got
- * the chunk, HTTP cannot; alone, HTTP takes what the node cannot serve at
- * all, not what waits for one of its slots). Both come from the origin
+ * the chunk, HTTP cannot; alone, HTTP takes what a reader is blocked on
+ * and what the node cannot serve at all, not what waits for one of its
+ * slots). Both come from the origin
  * policy (origin-policy.ts). A busy peer, and for a player a resting one,
  * is otherwise worth waiting for: every byte the origin sends is a byte
  * the swarm did not carry. A source that failed a chunk is not asked for
@@ -60,9 +61,9 @@ export interface PickInput {
   /**
    * The chunks HTTP may take when the origin's node cannot take them now:
    * with a share, originShare when absent; alone (no share), every chunk
-   * when absent, else these and those no origin node can serve now (none,
-   * resting, or it failed the chunk) — not those it will serve once a slot
-   * frees.
+   * when absent, else these, those a reader is blocked on, and those no
+   * origin node can serve now (none, resting, or it failed the chunk) — not
+   * those it will serve once a slot frees.
    */
   httpShare?: (index: number) => boolean
   /**
@@ -124,12 +125,13 @@ export function pick (input: PickInput): Assignment[] {
   const hasFree = (s: SourceView): boolean => (free.get(s.id) ?? 0) > 0
   // HTTP cannot say "elsewhere", and is the origin's fallback, not a second channel beside its node:
   // urgent chunks; among other downloaders only what httpShare allows; alone, what httpShare allows
-  // (the session's stand-in cases) or what no origin node can serve now (none, resting after a stall,
-  // or it failed the chunk) — not a chunk the node will serve as soon as one of its slots is free
+  // (the session's stand-in cases), what a reader is blocked on, or what no origin node can serve now
+  // (none, resting after a stall, or it failed the chunk) — not a chunk the node will serve as soon
+  // as one of its slots is free
   const httpMay = (i: number): boolean => {
     if (input.urgent.has(i)) return true
     if (input.originShare != null) return (input.httpShare ?? input.originShare)(i)
-    if (input.httpShare == null || input.httpShare(i)) return true
+    if (input.httpShare == null || input.httpShare(i) || (input.blocked?.has(i) ?? false)) return true
     return !origins.some(o => usable(o, i) && o.resting !== true)
   }
   const out: Assignment[] = []
