@@ -1,13 +1,26 @@
 /**
  * The web app: Svelte 5 over this tab's peer (web/peer/). `window.pipbingo`
  * is the page's scripting surface (tests and the bench use it): `stats()`,
- * `ready`, `play(nameOrId)`, `setUploadLimit(bytesPerSecond)`.
+ * `ready`, `play(nameOrId)`, `setUploadLimit(bytesPerSecond)`, and `chat`
+ * (send, negotiate, history, peers, contacts: web/peer/chat/).
  */
 import { mount } from 'svelte'
 import App from './app/App.svelte'
 import { PLAYER_READY_EVENT } from './app/player-events'
 import { AppState } from './app/state/app.svelte'
 import './app/theme.css'
+import type { MessageRecord } from './peer/chat/chat-db'
+import type { ChatPeer } from './peer/chat/tab-chat'
+import type { TabPeer } from './peer/tab-peer'
+
+/** A contact as the page shows it: no key material, only what identifies it. */
+interface ContactView {
+  peerId: string
+  name: string
+  publicKey: string | null
+  fingerprint: string | null
+  keyChanged: boolean
+}
 
 declare global {
   interface Window {
@@ -18,6 +31,15 @@ declare global {
       play: (nameOrId: string) => Promise<void>
       /** Bytes per second this tab uploads at most (Infinity: no limit, 0: none). */
       setUploadLimit: (bytesPerSecond: number) => void
+      chat: {
+        /** Send a message (sealed; keys are negotiated first if needed) to a peer id or a name. */
+        send: (to: string, text: string) => Promise<MessageRecord>
+        /** Negotiate keys now; resolves with the session's fingerprint. */
+        negotiate: (to: string) => Promise<string>
+        history: (peer?: string) => Promise<MessageRecord[]>
+        peers: () => ChatPeer[]
+        contacts: () => ContactView[]
+      }
     }
   }
 }
@@ -49,6 +71,12 @@ async function play (nameOrId: string): Promise<void> {
   await ready
 }
 
+function peer (): TabPeer {
+  const p = app.peer.peer
+  if (p == null) throw new Error('This tab has no peer: chat needs peer-to-peer')
+  return p
+}
+
 const wanted = new URL(location.href).searchParams.get('play')
 window.pipbingo = {
   stats: () => app.peer.peer?.snapshot(),
@@ -57,5 +85,14 @@ window.pipbingo = {
     if (entry != null && !document.querySelector('video')?.src) await playerReady(entry.contentId)
   }),
   play,
-  setUploadLimit: (bytesPerSecond: number) => { app.peer.peer?.setUploadLimit(bytesPerSecond) }
+  setUploadLimit: (bytesPerSecond: number) => { app.peer.peer?.setUploadLimit(bytesPerSecond) },
+  chat: {
+    send: async (to, text) => await peer().chat.send(to, text),
+    negotiate: async (to) => await peer().chat.negotiate(to),
+    history: async (of) => await peer().chat.history(of),
+    peers: () => peer().chat.list(),
+    contacts: () => peer().chat.contacts().map(c => ({
+      peerId: c.peerId, name: c.name, publicKey: c.publicKey ?? null, fingerprint: c.session?.fingerprint ?? null, keyChanged: c.keyChanged != null
+    }))
+  }
 }

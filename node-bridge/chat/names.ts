@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ContactStore } from '../contacts/store'
 import { toBase64 } from '../crypto/base64'
-import { isKemPublicKey } from '../crypto/suites'
+import { isKemPublicKey } from '@core/protocols/chat/kem'
 import { AmbiguousPeerError, PeerNotFoundError } from './errors'
 
 export interface AnnouncedPeer {

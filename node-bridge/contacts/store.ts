@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { isKemPublicKey } from '../crypto/suites'
+import { isKemPublicKey } from '@core/protocols/chat/kem'
 import { removeLeftovers, writeFileAtomic } from './atomic-file'
 import { ContactNotFoundError, ContactsFullError, ContactsUnreadableError } from './errors'
 

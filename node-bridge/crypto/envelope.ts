@@ -3,7 +3,7 @@ import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { decodeKey, fromBase64, toBase64 } from './base64'
 import { DecryptionError, InvalidKeyError, MalformedCiphertextError } from './errors'
-import { PREFERRED, suiteForPublicKey, suiteForSecretKey, suiteForVersion, type KemSuite } from './suites'
+import { PREFERRED, suiteForPublicKey, suiteForSecretKey, suiteForVersion, type KemSuite } from '@core/protocols/chat/kem'
 
 const NONCE_BYTES = 24
 const TAG_BYTES = 16

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { toBase64 } from './base64'
 import { InvalidKeyError } from './errors'
-import { PREFERRED, suiteForSecretKey, type KemSuite } from './suites'
+import { PREFERRED, suiteForSecretKey, type KemSuite } from '@core/protocols/chat/kem'
 import { removeLeftovers } from '../contacts/atomic-file'
 
 export interface KeypairReply {

@@ -1,7 +1,7 @@
 import type { ChatService } from '../chat/service'
 import type { PeerDirectory } from '../chat/names'
 import type { ContactStore } from '../contacts/store'
-import { PREFERRED } from '../crypto/suites'
+import { PREFERRED } from '@core/protocols/chat/kem'
 // a JSON import, not a read at run time: the production bundle (tools/build.mjs) carries it wherever it is
 import packageJson from '../../package.json' with { type: 'json' }
 

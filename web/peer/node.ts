@@ -8,13 +8,14 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
+import { chatProtocol, type ChatProtocol, type ChatProtocolInit } from '@core/protocols/chat'
 import { chunkProtocol, type ChunkProtocol, type UploadEvent } from '@core/protocols/chunk'
 import { trackerClient, type TrackerClient } from '@core/protocols/tracker'
 import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
 import { contentDht } from '@core/routing/dht'
 
-export type TabNode = Libp2p<{ identify: unknown, ping: unknown, chunk: ChunkProtocol, tracker: TrackerClient, dht: KadDHT }>
+export type TabNode = Libp2p<{ identify: unknown, ping: unknown, chunk: ChunkProtocol, tracker: TrackerClient, dht: KadDHT, chat: ChatProtocol }>
 
 export interface TabNodeInit {
   privateKey: PrivateKey
@@ -23,6 +24,8 @@ export interface TabNodeInit {
   /** The relay's WebSockets address, ending in /p2p/<relay id>. */
   relay: Multiaddr
   store: ChunkStore
+  /** The chat's keys, history and events (web/peer/chat/). */
+  chat: ChatProtocolInit
   /**
    * The configuration of each new RTCPeerConnection, asked for every time:
    * the relay's TURN credentials expire (RelayIceServers). Default: no ICE
@@ -40,7 +43,7 @@ export interface TabNodeInit {
  * (the relayed connection carries only the signalling). Runs the chunk
  * protocol over the tab's store and asks the relay's tracker who holds what,
  * and the relays' DHT as a client (its queries start at the relay; a tab
- * answers none).
+ * answers none). Runs the chat protocol too (web/peer/chat/).
  */
 export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
   return await createLibp2p({
@@ -64,7 +67,8 @@ export async function createTabNode (init: TabNodeInit): Promise<TabNode> {
       tracker: trackerClient({ tracker: init.relay }),
       // the DHT checks a new contact with a ping
       ping: ping(),
-      dht: contentDht({ server: false })
+      dht: contentDht({ server: false }),
+      chat: chatProtocol(init.chat)
     }
   }) as unknown as TabNode
 }

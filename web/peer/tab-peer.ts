@@ -1,4 +1,5 @@
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { parseManifest, verifyManifest, type ContentId, type Manifest } from '@core/content/manifest'
@@ -14,13 +15,22 @@ import { delay } from '@core/util/abort'
 import { RelayIceServers } from '@core/ice/ice-servers'
 import { loadOrCreateIdentity } from './identity'
 import { createTabNode, type TabNode } from './node'
-import { PeerBook, tabUserAgent } from './peer-book'
+import { cleanName, PeerBook, tabUserAgent } from './peer-book'
+import { openChatDb } from './chat/chat-db'
+import { TabChat } from './chat/tab-chat'
+import { TabChatKeys } from './chat/tab-keys'
 import { acquireProfile, type Profile } from './profile'
 import { fetchRelayIce, fetchRelayInfo } from './relay-info'
 import { IdbChunkStore } from './store/index'
 import { idbName, TAB_CHUNK_TIMEOUT_MS, type SwReply, type SwRequest } from './sw-protocol'
 import { storeFile, type StoreFileOptions } from './store-file'
 import { describeStats, type ChunkOrigin, type TabStats } from './tab-stats'
+
+/** The name this tab's chat announces: its display name, else `peer-` and the end of its peer id (as a bridge's). */
+function chatName (displayName: string | undefined, peerId: string): string {
+  const name = cleanName(displayName ?? '')
+  return name === '' ? `peer-${peerId.slice(-8)}` : name
+}
 
 /** The version tabs announce in their identify user agent. */
 const TAB_VERSION = '0.1.0'
@@ -63,6 +73,7 @@ interface Parts {
   book: PeerBook
   /** Contents being watched: never evicted from the store. */
   pinned: Set<ContentId>
+  chat: TabChat
 }
 
 /**
@@ -87,6 +98,8 @@ export class TabPeer extends EventTarget {
   /** Every attempt to reach a peer directly, for the stats and the Network page. */
   readonly dials = new DialStats()
   private readonly pinned: Set<ContentId>
+  /** Direct messages with other tabs and bridges (web/peer/chat/). */
+  readonly chat: TabChat
   private readonly watched = new Map<ContentId, Watched>()
   /** Where the origin serves a content over HTTP (`/videos/…`), null when only peers hold it. */
   private readonly originUrls = new Map<ContentId, string | null>()
@@ -108,6 +121,7 @@ export class TabPeer extends EventTarget {
     this.limiter = parts.limiter
     this.book = parts.book
     this.pinned = parts.pinned
+    this.chat = parts.chat
     this.log = defaultLogger().forComponent('pipbingo:tab')
     this.p2pOn = init.p2p ?? true
     this.uploadLimit = init.uploadLimit ?? Infinity
@@ -133,19 +147,26 @@ export class TabPeer extends EventTarget {
       initial: { ice, at: fetchedAt },
       log: defaultLogger().forComponent('pipbingo:tab:ice')
     })
+    const privateKey = await loadOrCreateIdentity(profile.name)
+    const chatDb = await openChatDb(profile.name)
+    const selfId = peerIdFromPrivateKey(privateKey).toString()
+    const chat = new TabChat(chatDb, await TabChatKeys.open(chatDb, selfId, () => { chat.dispatchEvent(new Event('contacts')) }),
+      () => chatName(init.displayName, selfId), defaultLogger().forComponent('pipbingo:tab:chat'))
     const stats = new TransferStats()
     const book = new PeerBook()
     const limiter = new UploadLimiter(init.p2p === false ? 0 : init.uploadLimit ?? Infinity)
     const node = await createTabNode({
-      privateKey: await loadOrCreateIdentity(profile.name),
+      privateKey,
       userAgent: tabUserAgent(TAB_VERSION, init.displayName ?? ''),
       relay,
       store,
       rtcConfiguration: async () => await iceServers.rtcConfiguration(),
       canUpload: () => limiter.allow(),
       beforeUpload: async (bytes, options) => { await limiter.take(bytes, options) },
-      onUpload: e => { stats.uploaded(e.bytes); book.uploaded(e) }
+      onUpload: e => { stats.uploaded(e.bytes); book.uploaded(e) },
+      chat: chat.protocolInit()
     })
+    chat.attach(node)
     const dhtLog = defaultLogger().forComponent('pipbingo:tab:dht')
     const locator = new CombinedLocator({
       tracker: node.services.tracker,
@@ -155,7 +176,7 @@ export class TabPeer extends EventTarget {
       onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
     })
     const announcer = new Announcer({ locator, log: defaultLogger().forComponent('pipbingo:tab:announce') })
-    peer = new TabPeer(init, { profile, store, node, relay, locator, announcer, stats, limiter, book, pinned })
+    peer = new TabPeer(init, { profile, store, node, relay, locator, announcer, stats, limiter, book, pinned, chat })
     await peer.startNode()
     return peer
   }
@@ -173,6 +194,8 @@ export class TabPeer extends EventTarget {
   /** Tell the tracker about everything the store holds. */
   private async announceStore (): Promise<void> {
     this.announcer.start()
+    // the chat's name, as the bridges register theirs: other peers find this tab by it
+    this.announcer.set(await this.chat.nameKey() as ContentId, true)
     for (const contentId of await this.store.listContents()) {
       const have = await this.store.have(contentId)
       if (have != null && have.count() > 0) this.announcer.set(contentId, have.isComplete())
@@ -413,6 +436,7 @@ export class TabPeer extends EventTarget {
     for (const w of this.watched.values()) w.session.stop()
     this.announcer.stop()
     await this.node.stop()
+    this.chat.close()
     await this.store.close()
     this.profile.release()
   }

@@ -7,8 +7,8 @@ import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 import { describe, expect, it } from 'vitest'
 import { decryptMessage, encryptMessage } from '../../../node-bridge/crypto/envelope'
 import { generateKeypair } from '../../../node-bridge/crypto/keypair'
-import { PREFERRED, suiteForVersion } from '../../../node-bridge/crypto/suites'
-import { deriveSessionKey, sessionCiphers } from '../../../node-bridge/crypto/session'
+import { PREFERRED, suiteForVersion } from '../../../web/core/protocols/chat/kem'
+import { deriveSessionKey, sessionCiphers } from '../../../web/core/protocols/chat/session-keys'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')

@@ -1,7 +1,7 @@
 import type { Libp2p } from 'libp2p'
 import { chatProtocol, type ChatEvent, type ChatKeys, type ChatProtocol, type ChatProtocolInit, type FileReceiver, type SessionCiphers } from '@core/protocols/chat'
-import { deriveSessionKey, sessionCiphers } from '../../../../node-bridge/crypto/session'
-import { PREFERRED } from '../../../../node-bridge/crypto/suites'
+import { deriveSessionKey, sessionCiphers } from '../../../../web/core/protocols/chat/session-keys'
+import { PREFERRED } from '../../../../web/core/protocols/chat/kem'
 import { createTestNode } from '../../../helpers/nodes'
 
 export type ChatNode = Libp2p<{ chat: ChatProtocol }>

@@ -1,7 +1,7 @@
 import * as hybrid from '@noble/post-quantum/hybrid.js'
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
 import type { KEM } from '@noble/post-quantum/utils.js'
-import { fromBase64 } from '@core/protocols/chat/base64'
+import { fromBase64 } from './base64'
 
 /**
  * The KEMs of the ciphertext format, by version byte (README.md). Version 1

@@ -1,7 +1,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { FrameAuthError } from '@core/protocols/chat/errors'
-import type { FrameCipher, Handshake, SessionCiphers } from '@core/protocols/chat/types'
+import { FrameAuthError } from './errors'
+import type { FrameCipher, Handshake, SessionCiphers } from './types'
 
 const NONCE_BYTES = 12
 const TAG_BYTES = 16
@@ -27,19 +27,33 @@ export function deriveSessionKey (h: Handshake): Uint8Array {
   return hkdf(sha256, ikm, transcript.digest(), utf8(`${LABEL} session`), 32)
 }
 
+/** A session's keys as a host keeps them: one AES-256-GCM key per direction, not extractable. */
+export interface DirectionKeys {
+  outbound: CryptoKey
+  inbound: CryptoKey
+  fingerprint: string
+}
+
 /**
  * One AES-256-GCM key per direction (`<from>><to>` in the HKDF info, so a
- * frame cannot be reflected back to its sender), WebCrypto for speed: files
- * are sealed frame by frame. A random 96-bit nonce per frame.
+ * frame cannot be reflected back to its sender), imported into WebCrypto
+ * as non-extractable keys: a tab keeps these in IndexedDB, never the
+ * session key they come from.
  */
+export async function directionKeys (sessionKey: Uint8Array, self: string, peer: string): Promise<DirectionKeys> {
+  const direction = async (from: string, to: string): Promise<CryptoKey> =>
+    await importKey(hkdf(sha256, sessionKey, undefined, utf8(`${LABEL} ${from}>${to}`), 32))
+  return { outbound: await direction(self, peer), inbound: await direction(peer, self), fingerprint: sessionFingerprint(sessionKey) }
+}
+
+/** The ciphers of a session: WebCrypto for speed (files are sealed frame by frame), a random 96-bit nonce per frame. */
+export function ciphersOf (keys: DirectionKeys): SessionCiphers {
+  return { outbound: new AesGcmCipher(keys.outbound), inbound: new AesGcmCipher(keys.inbound), fingerprint: keys.fingerprint }
+}
+
+/** The ciphers of a session from its key (the bridge keeps the key itself, in contacts.json). */
 export async function sessionCiphers (sessionKey: Uint8Array, self: string, peer: string): Promise<SessionCiphers> {
-  const direction = async (from: string, to: string): Promise<FrameCipher> =>
-    new AesGcmCipher(await importKey(hkdf(sha256, sessionKey, undefined, utf8(`${LABEL} ${from}>${to}`), 32)))
-  return {
-    outbound: await direction(self, peer),
-    inbound: await direction(peer, self),
-    fingerprint: sessionFingerprint(sessionKey)
-  }
+  return ciphersOf(await directionKeys(sessionKey, self, peer))
 }
 
 /** 16 hex digits both sides can compare (say, over the phone): a hash of the session key, not the key. */

@@ -1,0 +1,67 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import type { DirectionKeys } from '@core/protocols/chat/session-keys'
+
+/**
+ * A profile's chat, in an IndexedDB database of its own
+ * (`pipbingo-chat-<profile>`), apart from the chunk store so that clearing
+ * the video cache never loses a conversation or a key:
+ *
+ * - `identity`: the KEM key pair (`kem`), made on first use. The secret is
+ *   the X-Wing seed as bytes: @noble/post-quantum computes in JavaScript, so
+ *   WebCrypto cannot hold it as a non-extractable key.
+ * - `contacts`: by peer id, the pinned public key (the first one a
+ *   negotiation used), the session's two direction keys as non-extractable
+ *   CryptoKeys (the session key itself is not kept), and a key the peer
+ *   announced since that is not the pinned one.
+ * - `messages`: the history, in the order it happened (an auto-increment
+ *   key), indexed by peer.
+ */
+export const CHAT_DB_VERSION = 1
+
+export interface ContactRecord {
+  peerId: string
+  /** The name its last HELLO announced. */
+  name: string
+  /** Base64 of the KEM public key pinned for it, once keys were negotiated. */
+  publicKey?: string
+  session?: DirectionKeys & { negotiatedAt: string }
+  /** A key it announced or offered that is not the pinned one: flagged, never used. */
+  keyChanged?: { publicKey: string, at: string }
+}
+
+export type MessageState = 'sending' | 'delivered' | 'failed' | 'received'
+
+export interface MessageRecord {
+  seq?: number
+  peer: string
+  direction: 'in' | 'out'
+  /** The protocol's message id (an out message gets it once sent). */
+  id?: string
+  text: string
+  at: string
+  encrypted: boolean
+  state: MessageState
+  error?: string
+}
+
+interface ChatSchema extends DBSchema {
+  identity: { key: string, value: { secretKey: Uint8Array } }
+  contacts: { key: string, value: ContactRecord }
+  messages: { key: number, value: MessageRecord, indexes: { peer: string } }
+}
+
+export type ChatDb = IDBPDatabase<ChatSchema>
+
+export function chatDbName (profile: string): string {
+  return `pipbingo-chat-${profile}`
+}
+
+export async function openChatDb (profile: string): Promise<ChatDb> {
+  return await openDB<ChatSchema>(chatDbName(profile), CHAT_DB_VERSION, {
+    upgrade (db) {
+      db.createObjectStore('identity')
+      db.createObjectStore('contacts', { keyPath: 'peerId' })
+      db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true }).createIndex('peer', 'peer')
+    }
+  })
+}
