@@ -39,6 +39,8 @@ declare global {
         history: (peer?: string) => Promise<MessageRecord[]>
         peers: () => ChatPeer[]
         contacts: () => ContactView[]
+        /** A libp2p ping to the peer, ms (the bench's baseline for a message's round trip). */
+        ping: (to: string) => Promise<number>
       }
     }
   }
@@ -91,6 +93,7 @@ window.pipbingo = {
     negotiate: async (to) => await peer().chat.negotiate(to),
     history: async (of) => await peer().chat.history(of),
     peers: () => peer().chat.list(),
+    ping: async (to) => await peer().chat.ping(to),
     contacts: () => peer().chat.contacts().map(c => ({
       peerId: c.peerId, name: c.name, publicKey: c.publicKey ?? null, fingerprint: c.session?.fingerprint ?? null, keyChanged: c.keyChanged != null
     }))

@@ -1,7 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
+import { ping, type Ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -15,7 +15,7 @@ import type { ChunkStore } from '@core/store/types'
 import { muxer } from '@core/protocols/muxer'
 import { contentDht } from '@core/routing/dht'
 
-export type TabNode = Libp2p<{ identify: unknown, ping: unknown, chunk: ChunkProtocol, tracker: TrackerClient, dht: KadDHT, chat: ChatProtocol }>
+export type TabNode = Libp2p<{ identify: unknown, ping: Ping, chunk: ChunkProtocol, tracker: TrackerClient, dht: KadDHT, chat: ChatProtocol }>
 
 export interface TabNodeInit {
   privateKey: PrivateKey

@@ -263,6 +263,11 @@ export class TabPeer extends EventTarget {
     this.announcer.refresh()
   }
 
+  /** The other peers holding `contentId`, to chat with (the relay left out). */
+  async viewers (contentId: ContentId): Promise<Array<{ peerId: string, name?: string }>> {
+    return await this.chat.viewers(contentId, [this.relayId()], { signal: AbortSignal.timeout(10_000) })
+  }
+
   relayId (): string {
     return this.relay.getComponents().find(c => c.name === 'p2p')?.value ?? ''
   }

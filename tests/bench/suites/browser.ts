@@ -6,6 +6,7 @@ import { openTab, playToComplete, type Tab } from '../lib/browser-tabs'
 import { writePseudoRandomFile } from '../lib/files'
 import { MiB } from '../lib/stats'
 import type { BenchContext, Row } from '../types'
+import { chatRows } from './browser-chat'
 import { offloadRows } from './browser-offload'
 import { catalogueRows, navigationRows, PLAIN_CATALOGUE_HTML, PLAIN_CATALOGUE_PAGE } from './browser-navigation'
 import { seekRows } from './browser-seek'
@@ -50,7 +51,8 @@ export interface BrowserEnv {
  * 1. tab→tab throughput over libp2p WebRTC vs a raw RTCDataChannel between the same two pages;
  * 2. navigation → `playing` of a video another tab holds, vs a plain `<video>` from the origin;
  * 3. seek → `playing` into a region the tab has not fetched, vs the same seek on a plain `<video>`;
- * 4. the origin's bytes when 4 tabs watch one after another, vs 4 plain `<video>` plays.
+ * 4. the origin's bytes when 4 tabs watch one after another, vs 4 plain `<video>` plays;
+ * 5. a chat message tab → tab (send → ACK, p50 and p99) vs a libp2p ping on the same connection.
  */
 export async function run (ctx: BenchContext): Promise<Row[]> {
   const dir = await ctx.tempDir('browser-')
@@ -93,6 +95,7 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     rows.push(...await navigationRows(env))
     rows.push(...await catalogueRows(env))
     rows.push(...await seekRows(env))
+    rows.push(...await chatRows(env))
     // row 4 needs a swarm where nobody holds the sample yet
     await seeder.close()
     rows.push(...await offloadRows(env))

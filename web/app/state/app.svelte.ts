@@ -3,6 +3,7 @@ import { streamUrl } from '../../peer/sw-protocol'
 import { LocalBridge } from '../bridge/bridge.svelte'
 import { answerServiceWorker, registerServiceWorker } from '../sw-client'
 import { Catalogue, type Entry } from './catalogue.svelte'
+import { ChatState } from './chat.svelte'
 import { PeerState } from './peer.svelte'
 import { Posters } from './posters.svelte'
 import { Publisher } from './publisher.svelte'
@@ -11,13 +12,14 @@ import { Settings } from './settings.svelte'
 
 /**
  * The whole app's state, composed once in main.ts: routing, the catalogue,
- * this tab's peer, its settings (per profile), posters, publishing and the
- * local bridge. Components receive the parts they show.
+ * this tab's peer, its chat, its settings (per profile), posters, publishing
+ * and the local bridge. Components receive the parts they show.
  */
 export class AppState {
   readonly router = new Router()
   readonly catalogue: Catalogue
   readonly peer = new PeerState()
+  readonly chat = new ChatState()
   readonly publisher: Publisher
   readonly posters: Posters
   settings = $state.raw<Settings | undefined>(undefined)
@@ -62,6 +64,7 @@ export class AppState {
       })
       answerServiceWorker(async request => await peer.answer(request))
       this.peer.attach(peer)
+      await this.chat.attach(peer.chat, profile.name)
     } catch (err: any) {
       if (this.settings == null) this.startBridge(new Settings(profile?.name ?? 'p0'))
       this.peer.fail(err?.name === 'NoFreeProfileError' || err?.name === 'RelayUnreachableError'

@@ -6,6 +6,7 @@ export type Route =
   | { page: 'downloads' }
   | { page: 'network' }
   | { page: 'settings' }
+  | { page: 'chat', peerId?: string }
   | { page: 'missing', path: string }
 
 export function parseRoute (path: string): Route {
@@ -14,6 +15,8 @@ export function parseRoute (path: string): Route {
   if (watch != null) return { page: 'watch', contentId: watch[1]! }
   // `/share`, not `/publish`: that path is the relay's API (POST /publish)
   if (/^\/share\/?$/.test(path)) return { page: 'publish' }
+  const chat = /^\/chat(?:\/([1-9A-HJ-NP-Za-km-z]{40,60}))?\/?$/.exec(path)
+  if (chat != null) return chat[1] == null ? { page: 'chat' } : { page: 'chat', peerId: chat[1] }
   const page = /^\/(downloads|network|settings)\/?$/.exec(path)?.[1]
   if (page != null) return { page } as Route
   return { page: 'missing', path }

@@ -14,7 +14,10 @@ import type { DirectionKeys } from '@core/protocols/chat/session-keys'
  *   CryptoKeys (the session key itself is not kept), and a key the peer
  *   announced since that is not the pinned one.
  * - `messages`: the history, in the order it happened (an auto-increment
- *   key), indexed by peer.
+ *   key), indexed by peer. A file is a message with `file` set.
+ * - `files`: the bytes of each file received, a Blob by transfer id, kept
+ *   until the person saves it through a download (and after: it is theirs
+ *   to delete with the conversation).
  */
 export const CHAT_DB_VERSION = 1
 
@@ -29,7 +32,16 @@ export interface ContactRecord {
   keyChanged?: { publicKey: string, at: string }
 }
 
-export type MessageState = 'sending' | 'delivered' | 'failed' | 'received'
+export type MessageState = 'sending' | 'delivered' | 'failed' | 'receiving' | 'received'
+
+export interface FileInfo {
+  /** The transfer's id (the protocol's): the key of its bytes in `files`. */
+  transferId?: string
+  name: string
+  size: number
+  /** Hex SHA-256 of the whole file, checked by the receiver before it kept it. */
+  sha256?: string
+}
 
 export interface MessageRecord {
   seq?: number
@@ -42,12 +54,14 @@ export interface MessageRecord {
   encrypted: boolean
   state: MessageState
   error?: string
+  file?: FileInfo
 }
 
 interface ChatSchema extends DBSchema {
   identity: { key: string, value: { secretKey: Uint8Array } }
   contacts: { key: string, value: ContactRecord }
   messages: { key: number, value: MessageRecord, indexes: { peer: string } }
+  files: { key: string, value: Blob }
 }
 
 export type ChatDb = IDBPDatabase<ChatSchema>
@@ -62,6 +76,7 @@ export async function openChatDb (profile: string): Promise<ChatDb> {
       db.createObjectStore('identity')
       db.createObjectStore('contacts', { keyPath: 'peerId' })
       db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true }).createIndex('peer', 'peer')
+      db.createObjectStore('files')
     }
   })
 }

@@ -1,7 +1,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger, PeerId } from '@libp2p/interface'
-import type { ChatEvent, ChatProtocol, ChatProtocolInit, FileReceiver } from '@core/protocols/chat'
+import type { ChatEvent, ChatProtocol, ChatProtocolInit, FileOffer, FileReceiver, IncomingFile, OutgoingFile } from '@core/protocols/chat'
+import type { ContentId } from '@core/content/manifest'
 import { nameKey } from '@core/routing/names'
 import type { TabNode } from '../node'
 import type { ChatDb, ContactRecord, MessageRecord } from './chat-db'
@@ -24,9 +25,24 @@ export class ChatPeerNotFoundError extends Error {
   constructor (who: string) { super(`Peer not found: ${who}`) }
 }
 
-/** Files are not taken by a tab yet: refused with a message the sender sees. */
-const noFiles: FileReceiver = {
-  open: async () => { throw new Error('This peer is a browser tab: it does not take files yet') }
+/**
+ * The largest file a tab sends or takes: a file being received is held in
+ * memory until its SHA-256 is checked, then kept in IndexedDB as a Blob.
+ */
+export const TAB_MAX_FILE_BYTES = 256 * 1024 * 1024
+
+/** A received file's name as the tab offers it for download: one path segment, no control characters. */
+export function safeFileName (claimed: string): string {
+  // eslint-disable-next-line no-control-regex
+  const name = claimed.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '').replace(/^[.\s]+/, '').trim().slice(0, 200)
+  return name === '' ? 'file' : name
+}
+
+/** Progress of a file transfer (not kept: the record is, at its start and end). */
+export interface FileProgress {
+  seq: number
+  bytes: number
+  total: number
 }
 
 /**
@@ -37,11 +53,18 @@ const noFiles: FileReceiver = {
  * message a tab sends is sealed: keys are negotiated before the first one,
  * and a message is never sent in clear when that fails.
  *
- * Events: `message` (a record was added or changed), `peers`, `contacts`.
+ * Files go both ways, up to TAB_MAX_FILE_BYTES, over a direct connection
+ * only (a relayed one would cut them: the protocol refuses); what arrives
+ * is checked (SHA-256) before it is kept, then offered for download.
+ *
+ * Events: `message` (a record was added or changed), `file-progress`
+ * (FileProgress), `peers`, `contacts`.
  */
 export class TabChat extends EventTarget {
   private readonly peers = new Map<string, ChatPeer>()
   private readonly helloWaiters = new Set<() => void>()
+  /** Files being received: transfer id → their record. */
+  private readonly incoming = new Map<string, MessageRecord>()
   private node?: TabNode
 
   constructor (
@@ -55,7 +78,8 @@ export class TabChat extends EventTarget {
 
   /** For the node's `chat` service. */
   protocolInit (): ChatProtocolInit {
-    return { name: this.name, keys: this.keys, receiver: noFiles, onEvent: e => { void this.onEvent(e) } }
+    const receiver: FileReceiver = { open: async offer => await this.receive(offer) }
+    return { name: this.name, keys: this.keys, receiver, maxFileBytes: TAB_MAX_FILE_BYTES, onEvent: e => { void this.onEvent(e) } }
   }
 
   attach (node: TabNode): void {
@@ -96,14 +120,100 @@ export class TabChat extends EventTarget {
    */
   async send (to: string, text: string, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
     const record: MessageRecord = { peer: '', direction: 'out', text, at: new Date().toISOString(), encrypted: false, state: 'sending' }
-    // nobody to hold a conversation with (ChatPeerNotFoundError): said, not stored
+    const given = asPeerId(to)
+    if (given == null) {
+      // a name nobody answers to (ChatPeerNotFoundError): said, not stored
+      record.peer = (await this.resolve(to, options)).toString()
+      record.seq = await this.db.add('messages', record)
+      return await this.deliver(record, to, options)
+    }
+    // to a peer id: in the conversation at once, while the peer is found
+    record.peer = given.toString()
+    record.seq = await this.db.add('messages', record)
+    return await this.deliver(record, to, options)
+  }
+
+  /**
+   * Send a file (sealed, like messages): refused here when it is larger
+   * than TAB_MAX_FILE_BYTES, and by the protocol when only a relayed
+   * connection reaches the peer. The record goes `sending` → `delivered`
+   * (with the SHA-256 the receiver checked) or `failed`.
+   */
+  async sendFile (to: string, file: File, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
+    if (file.size > TAB_MAX_FILE_BYTES) throw new RangeError(`${file.name} is ${file.size} bytes: a tab sends files of at most ${TAB_MAX_FILE_BYTES / 1024 / 1024} MiB`)
     const peer = await this.resolve(to, options)
-    record.peer = peer.toString()
+    const record: MessageRecord = { peer: peer.toString(), direction: 'out', text: '', at: new Date().toISOString(), encrypted: false, state: 'sending', file: { name: file.name, size: file.size } }
     record.seq = await this.db.add('messages', record)
     this.changed(record)
+    const seq = record.seq
     try {
       if (this.keys.session(record.peer) == null) await this.protocol.negotiateKeys(peer, options)
-      const { id, encrypted } = await this.protocol.sendMessage(peer, text, options)
+      const sent = await this.protocol.sendFile(peer, outgoingFile(file), {
+        chunkSize: FILE_CHUNK_BYTES,
+        signal: options?.signal,
+        onProgress: bytes => { this.progress({ seq, bytes, total: file.size }) }
+      })
+      if (!sent.encrypted) throw new Error('The file went out unsealed')
+      Object.assign(record, { encrypted: true, state: 'delivered', file: { ...record.file, transferId: sent.id, sha256: sent.sha256 } })
+    } catch (err: any) {
+      Object.assign(record, { state: 'failed', error: String(err?.message ?? err) })
+    }
+    await this.db.put('messages', record)
+    this.changed(record)
+    return record
+  }
+
+  /** The bytes of a file received, as kept (undefined when there are none). */
+  async fileBlob (seq: number): Promise<Blob | undefined> {
+    const id = (await this.db.get('messages', seq))?.file?.transferId
+    return id == null ? undefined : await this.db.get('files', id)
+  }
+
+  /** An offer the protocol accepted (size within the cap, a direct connection): a record, and the bytes in memory until checked. */
+  private async receive (offer: FileOffer): Promise<IncomingFile> {
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined)
+    if (estimate?.quota != null && estimate.usage != null && offer.size > estimate.quota - estimate.usage) {
+      throw new Error(`This browser has no room for ${offer.size} more bytes`)
+    }
+    const record: MessageRecord = {
+      peer: offer.peer, direction: 'in', text: '', at: new Date().toISOString(), encrypted: this.keys.session(offer.peer) != null, state: 'receiving',
+      file: { transferId: offer.id, name: safeFileName(offer.name), size: offer.size }
+    }
+    record.seq = await this.db.add('messages', record)
+    this.incoming.set(offer.id, record)
+    this.changed(record)
+    let parts: Uint8Array[] = []
+    return {
+      write: async chunk => { parts.push(chunk.slice()) },
+      finish: async () => {
+        await this.db.put('files', new Blob(parts as BlobPart[]), offer.id)
+        parts = []
+        return { savedAs: record.file!.name }
+      },
+      abort: async () => { parts = [] }
+    }
+  }
+
+  private progress (p: FileProgress): void {
+    this.dispatchEvent(new CustomEvent<FileProgress>('file-progress', { detail: p }))
+  }
+
+  /** Send a failed message again (the same record). */
+  async retry (seq: number, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
+    const record = await this.db.get('messages', seq)
+    if (record == null || record.direction !== 'out' || record.state !== 'failed') throw new Error('No failed message to send again')
+    const { error: _, ...rest } = record
+    const again: MessageRecord = { ...rest, state: 'sending' }
+    await this.db.put('messages', again)
+    return await this.deliver(again, record.peer, options)
+  }
+
+  private async deliver (record: MessageRecord, to: string, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
+    this.changed(record)
+    try {
+      const peer = await this.resolve(to, options)
+      if (this.keys.session(record.peer) == null) await this.protocol.negotiateKeys(peer, options)
+      const { id, encrypted } = await this.protocol.sendMessage(peer, record.text, options)
       if (!encrypted) throw new Error('The message went out unsealed') // cannot happen with a session: said loudly if it does
       Object.assign(record, { id, encrypted, state: 'delivered' })
     } catch (err: any) {
@@ -112,6 +222,27 @@ export class TabChat extends EventTarget {
     await this.db.put('messages', record)
     this.changed(record)
     return record
+  }
+
+  /**
+   * The peers that hold a content (the tracker's providers: the viewers of a
+   * video), this tab and `exclude` (the relay: it does not chat) left out,
+   * with the name each said in its HELLO when it did. Their addresses go to
+   * the peer store, so that a message to one of them can dial it.
+   */
+  async viewers (contentId: string, exclude: string[], options?: { signal?: AbortSignal }): Promise<Array<{ peerId: string, name?: string }>> {
+    const node = this.node
+    if (node == null) return []
+    const found = (await node.services.tracker.findProviders(contentId as ContentId, options))
+      .filter(p => !p.id.equals(node.peerId) && !exclude.includes(p.id.toString()))
+    await Promise.all(found.map(async p => { await node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs.map(a => multiaddr(String(a))) }) }))
+    return found.map(p => ({ peerId: p.id.toString(), name: this.peers.get(p.id.toString())?.name }))
+  }
+
+  /** A libp2p ping to a peer (over the connection the chat would use), in ms: the bench's baseline for a message's round trip. */
+  async ping (to: string, options?: { signal?: AbortSignal }): Promise<number> {
+    if (this.node == null) throw new ChatPeerNotFoundError(to)
+    return await this.node.services.ping.ping(await this.resolve(to, options), options)
   }
 
   /** Negotiate keys with a peer now; resolves with the session's fingerprint. */
@@ -143,6 +274,23 @@ export class TabChat extends EventTarget {
         }
         case 'keys':
           this.dispatchEvent(new Event('contacts'))
+          return
+        case 'file-progress': {
+          const record = e.direction === 'in' ? this.incoming.get(e.id) : undefined
+          if (record?.seq != null) this.progress({ seq: record.seq, bytes: e.bytes, total: e.total })
+          return
+        }
+        case 'file-received':
+        case 'file-failed': {
+          if (e.type === 'file-failed' && e.direction === 'out') return // the sender's record says it (sendFile)
+          const record = this.incoming.get(e.id)
+          if (record == null) return
+          this.incoming.delete(e.id)
+          if (e.type === 'file-received') Object.assign(record, { state: 'received', encrypted: e.encrypted, file: { ...record.file, sha256: e.sha256 } })
+          else Object.assign(record, { state: 'failed', error: e.error })
+          await this.db.put('messages', record)
+          this.changed(record)
+        }
       }
     } catch (err: any) {
       this.log.error('chat event %s: %s', e.type, err?.message)
@@ -153,17 +301,33 @@ export class TabChat extends EventTarget {
     this.dispatchEvent(new CustomEvent<MessageRecord>('message', { detail: { ...record } }))
   }
 
-  /** A peer id, the name of a peer that said hello, or a name looked up on the relay's tracker. */
+  /**
+   * A peer id, the name of a peer that said hello, or a name looked up on
+   * the relay's tracker. A peer id with no connection (after a reload, say)
+   * is looked up under the name it last said, so that it can be dialled.
+   */
   private async resolve (to: string, options?: { signal?: AbortSignal }): Promise<PeerId> {
     const known = this.byName(to)
     if (known != null) return peerIdFromString(known)
     const given = asPeerId(to)
-    if (given != null) return given
+    if (given != null) {
+      const name = this.peers.get(to)?.name ?? this.keys.contact(to)?.name
+      if (this.node != null && this.node.getConnections(given).length === 0 && name != null && name !== '') await this.lookup(name, options)
+      return given
+    }
+    await this.lookup(to, options)
+    const id = this.byName(to)
+    if (id == null) throw new ChatPeerNotFoundError(to)
+    return peerIdFromString(id)
+  }
+
+  /** Dial the peers that registered `name` with the tracker (5 at most) and wait for their HELLOs (5 s at most). */
+  private async lookup (name: string, options?: { signal?: AbortSignal }): Promise<void> {
     const node = this.node
-    if (node == null) throw new ChatPeerNotFoundError(to)
-    const found = (await node.services.tracker.findProviders(await nameKey(to), options).catch(() => []))
+    if (node == null) return
+    const found = (await node.services.tracker.findProviders(await nameKey(name), options).catch(() => []))
       .filter(p => !p.id.equals(node.peerId)).slice(0, LOOKUP_MAX_PEERS)
-    if (found.length === 0) throw new ChatPeerNotFoundError(to)
+    if (found.length === 0) return
     let wake = (): void => {}
     const hellos = new Promise<void>(resolve => {
       const timer = setTimeout(resolve, LOOKUP_HELLO_MS)
@@ -176,7 +340,7 @@ export class TabChat extends EventTarget {
           await node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs.map(a => multiaddr(String(a))) })
           await node.dial(p.id, options)
         } catch (err: any) {
-          this.log('dialling %p (registered %s) failed: %s', p.id, to, err?.message)
+          this.log('dialling %p (registered %s) failed: %s', p.id, name, err?.message)
         }
       }))
       wake()
@@ -184,14 +348,28 @@ export class TabChat extends EventTarget {
     } finally {
       this.helloWaiters.delete(wake)
     }
-    const id = this.byName(to)
-    if (id == null) throw new ChatPeerNotFoundError(to)
-    return peerIdFromString(id)
   }
 
   private byName (name: string): string | undefined {
     const wanted = name.normalize('NFC')
     return [...this.peers.values()].find(p => p.online && p.name.normalize('NFC') === wanted)?.peerId
+  }
+}
+
+/** Pieces a tab sends a file in (the protocol's default, what the bridge's CLI sends). */
+const FILE_CHUNK_BYTES = 64 * 1024
+
+/** A File picked in the page, read piece by piece. */
+function outgoingFile (file: File): OutgoingFile {
+  return {
+    name: file.name,
+    size: file.size,
+    async * chunks (chunkSize: number, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < file.size; at += chunkSize) {
+        options?.signal?.throwIfAborted()
+        yield new Uint8Array(await file.slice(at, Math.min(file.size, at + chunkSize)).arrayBuffer())
+      }
+    }
   }
 }
 

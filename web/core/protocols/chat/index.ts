@@ -259,7 +259,15 @@ class ChatProtocolService implements ChatProtocol, Startable {
     const signal = anySignal(options?.signal, AbortSignal.timeout(this.init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS))
     const open = this.components.connectionManager.getConnections(peer).filter(c => c.status === 'open')
     let connection: Connection | undefined = open.find(c => c.limits == null) ?? (direct ? undefined : open[0])
-    connection ??= await this.components.connectionManager.openConnection(peer, { signal })
+    if (connection == null) {
+      try {
+        connection = await this.components.connectionManager.openConnection(peer, { signal })
+      } catch (err: any) {
+        // a file to a peer reached only through a relay: say that, not the failed dial's timeout
+        if (direct && open.length > 0) throw new ChatLimitedConnectionError(`Only a relayed connection to the peer exists, and a direct one could not be made (${String(err?.message ?? err)}): files need a direct connection`)
+        throw err
+      }
+    }
     if (direct && connection.limits != null) throw new ChatLimitedConnectionError()
     const stream = await connection.newStream(PROTOCOL, { signal, runOnLimitedConnection: !direct })
     return new ChatStream(stream, { peer: peer.toString(), ciphers: this.init.keys.session(peer.toString()), tap: this.init.tap })

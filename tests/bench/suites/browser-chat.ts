@@ -1,0 +1,64 @@
+import { openTab } from '../lib/browser-tabs'
+import type { Row } from '../types'
+import type { BrowserEnv } from './browser'
+
+const SUITE = 'browser'
+/** Messages (and pings) timed per run, after one warm-up of each. */
+const MESSAGES = 100
+
+/** The p-th percentile of `samples` (nearest rank). */
+function percentile (samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+/**
+ * Issue 15's row: a chat message tab → tab, timed in the sending page from
+ * `chat.send()` to its resolution (the peer's ACK: a new stream, the
+ * MESSAGE frame sealed with AES-256-GCM, opened and acknowledged, the
+ * history written on both sides), against a libp2p ping on the same
+ * connection, interleaved one for one. Tab A (browser process 1) and a
+ * fresh tab in browser process 2; keys are negotiated and the connection
+ * made by a first message that is not counted.
+ */
+export async function chatRows (env: BrowserEnv): Promise<Row[]> {
+  const { ctx, browserB, origin, seederId } = env
+  const tab = await openTab(browserB, `${origin}/network`)
+  try {
+    ctx.progress(`${SUITE}: ${MESSAGES} chat messages and pings, tab B → tab A`)
+    const got = await tab.page.evaluate(async ({ to, n }) => {
+      const first = await window.pipbingo.chat.send(to, 'warm-up')
+      if (first.state !== 'delivered') throw new Error(`the first message was not delivered: ${first.error ?? first.state}`)
+      await window.pipbingo.chat.ping(to)
+      const message: number[] = []
+      const ping: number[] = []
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now()
+        const sent = await window.pipbingo.chat.send(to, `message ${i}`)
+        message.push(performance.now() - t0)
+        if (sent.state !== 'delivered' || !sent.encrypted) throw new Error(`message ${i}: ${sent.state} ${sent.error ?? ''}`)
+        ping.push(await window.pipbingo.chat.ping(to))
+      }
+      const link = ((window.pipbingo.stats() as any)?.peers ?? []).filter((p: any) => p.id === to).map((p: any) => `${p.transport}${p.direct === true ? '' : ' (relayed)'}`).join(' + ')
+      return { message, ping, link }
+    }, { to: seederId, n: MESSAGES })
+    const notes = `${MESSAGES} messages, each followed by a ping, after one of each as a warm-up (key negotiation, connection); connections B → A: ${got.link || 'none'}`
+    const row = (p: number): Row => {
+      const value = percentile(got.message, p)
+      const baseline = percentile(got.ping, p)
+      return {
+        suite: SUITE,
+        name: `chat message tab → tab (second browser process → tab A), sealed, send → ACK, p${p}`,
+        value,
+        unit: 'ms',
+        baseline,
+        baselineName: `libp2p ping on the same connection, p${p}`,
+        ratio: value / baseline,
+        notes
+      }
+    }
+    return [row(50), row(99)]
+  } finally {
+    await tab.close()
+  }
+}
