@@ -33,6 +33,8 @@ describe('chat between a browser tab and a bridge', () => {
 
   /** Frames Alice's chat wrote and read, as they crossed the stream (sealed or not). */
   const frames: Uint8Array[] = []
+  /** Set: Alice's next sealed MESSAGE frame leaves with its last byte (in the AES-GCM tag) flipped. */
+  let flipNextMessage = false
 
   async function tabRegistered (page: Page, name = tabName): Promise<string> {
     const id = await page.evaluate(() => (window.pipbingo.stats() as any).peerId as string)
@@ -49,7 +51,15 @@ describe('chat between a browser tab and a bridge', () => {
   beforeAll(async () => {
     rig = await startWebRig(['library/sample.mp4'], { netns: true })
     relay = { relay: rig.relay } as unknown as TestRelay
-    alice = await startChatBridge(relay, 'Alice', { chatTap: (_direction, _peer, frame) => { frames.push(frame.slice()) } })
+    alice = await startChatBridge(relay, 'Alice', {
+      chatTap: (direction, _peer, frame) => {
+        if (flipNextMessage && direction === 'out' && frame[0] === 2 && (frame[1]! & 1) === 1) {
+          flipNextMessage = false
+          frame[frame.byteLength - 1]! ^= 0x01 // the tap sees the frame before it is written: on the wire, changed
+        }
+        frames.push(frame.slice())
+      }
+    })
     await nameRegistered(relay, alice, 'Alice')
     toAlice = await alice.ipc()
     await toAlice.request({ command: 'status', action: 'subscribe', data: null })
@@ -134,6 +144,30 @@ describe('chat between a browser tab and a bridge', () => {
     await tab.locator('.list a', { hasText: 'Alice' }).click()
     await tab.locator('.messages li.in', { hasText: 'Are you there?' }).waitFor()
     await tab.locator('nav .unread').waitFor({ state: 'detached', timeout: 5_000 })
+  })
+
+  it('a sealed frame with a flipped byte is refused: said in the conversation, never shown as a message', async () => {
+    flipNextMessage = true
+    const answer = await toAlice.request({ command: 'p2p', action: 'send_message', data: { peer: tabName, message: 'changed on the way' } })
+    expect(answer).toMatchObject({ success: false })
+    expect(flipNextMessage).toBe(false)
+    await tab.waitForFunction(async () => (await window.pipbingo.chat.history()).some(m => m.notice === true && /could not be opened/.test(m.error ?? '')), undefined, { timeout: 10_000, polling: 100 })
+    const history = await tab.evaluate(async () => await window.pipbingo.chat.history())
+    expect(history.some(m => m.text === 'changed on the way')).toBe(false)
+    await tab.locator('.messages li.notice-line', { hasText: 'could not be opened' }).waitFor({ timeout: 5_000 })
+    // the next message, untouched, is taken
+    expect(await toAlice.request({ command: 'p2p', action: 'send_message', data: { peer: tabName, message: 'this one is intact' } })).toMatchObject({ success: true })
+  })
+
+  it('a peer that floods is rate-limited: past the burst its messages are refused, and the tab says so once', async () => {
+    const results = []
+    for (let i = 0; i < 45; i++) results.push(await toAlice.request({ command: 'p2p', action: 'send_message', data: { peer: tabName, message: `flood ${i}` } }))
+    const refused = results.filter(r => r.success === false)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(String(refused[0]!.error)).toContain('slow down')
+    const history = await tab.evaluate(async () => await window.pipbingo.chat.history())
+    expect(history.filter(m => m.text.startsWith('flood ')).length).toBe(45 - refused.length)
+    expect(history.filter(m => m.notice === true && /too much too fast/.test(m.error ?? ''))).toHaveLength(1)
   })
 
   it('a bridge that never talked to the tab reaches it by name alone', async () => {

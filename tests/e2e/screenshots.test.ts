@@ -21,7 +21,7 @@ function pngSize (png: Buffer): { width: number, height: number } {
  * poster, the player's overlay after a WebRTC transfer, a publish in progress.
  */
 describe('the README screenshots', () => {
-  it('are taken: six PNGs, desktop and phone, at their widths and not blank', { timeout: 150_000 }, async () => {
+  it('are taken: eight PNGs, desktop and phone, at their widths and not blank', { timeout: 150_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pipbingo-screenshots-'))
     try {
       const paths = await takeScreenshots(dir, { timeoutMs: 120_000 })

@@ -6,6 +6,8 @@
  *   from the video's first chunks) is shown;
  * - `player-*.png`: the player with its P2P overlay, in tab B (a second
  *   browser process) that got the sample mostly from tab A over WebRTC;
+ * - `chat-*.png`: the Chat page in tab A, a conversation with a tab of the
+ *   second browser process (sealed, its key's fingerprint shown);
  * - `publish-*.png`: the Publish page (`/share`) while a file is being
  *   hashed or stored.
  *
@@ -32,7 +34,7 @@ export const VIEWPORTS = {
   phone: { width: 390, height: 844 }
 } as const
 export type ViewportName = keyof typeof VIEWPORTS
-export const SHOTS = ['catalogue', 'player', 'publish'] as const
+export const SHOTS = ['catalogue', 'player', 'chat', 'publish'] as const
 export type ShotName = typeof SHOTS[number]
 
 export interface ScreenshotOptions {
@@ -104,6 +106,7 @@ export async function takeScreenshots (outDir: string, options: ScreenshotOption
     const shots = new Shooter(outDir, log)
     const tabA = await playerShots(rig, shots, stepTo)
     await catalogueShots(tabA, shots, stepTo)
+    await chatShots(rig, tabA, shots, stepTo)
     await publishShots(rig, tabA, shots, stepTo, options.publishBytes ?? 320 * MiB)
     return shots.paths
   }
@@ -227,6 +230,35 @@ async function catalogueShots (a: Tab, shots: Shooter, stepTo: (step: string) =>
   }, undefined, { timeout: STEP_TIMEOUT_MS })
   await shots.shoot(a.page, 'catalogue', 'desktop')
   await shots.shoot(a.page, 'catalogue', 'phone')
+}
+
+/**
+ * The Chat page in tab A: a conversation with "Bea" (a fresh tab in the
+ * second browser process), a few messages each way, sealed, the session's
+ * fingerprint in the header.
+ */
+async function chatShots (rig: WebRig, a: Tab, shots: Shooter, stepTo: (step: string) => void): Promise<void> {
+  stepTo('Bea (a tab of the second browser) and tab A exchange a few messages')
+  const b = await openNamedTab(rig.browsers[1]!, rig.relay.httpUrl(), 'Bea')
+  try {
+    const say = async (page: Page, to: string, text: string): Promise<void> => {
+      const sent = await page.evaluate(async ({ to, text }) => await window.pipbingo.chat.send(to, text), { to, text })
+      if (sent.state !== 'delivered') throw new Error(`a chat message to ${to} was not delivered: ${sent.error ?? sent.state}`)
+    }
+    await say(b.page, 'Tab A', 'Thanks for the video, it came almost entirely from you!')
+    await say(a.page, 'Bea', 'You are welcome! The relay barely served a byte.')
+    await say(b.page, 'Tab A', 'Sending you the next one tonight.')
+    const idB = (await tabStats(b.page)).peerId as string
+    stepTo('tab A opens the conversation')
+    await a.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Chat/ }).click()
+    await a.page.locator(`a[href="/chat/${idB}"]`).click()
+    await a.page.locator('.messages li.in', { hasText: 'Sending you the next one tonight.' }).waitFor({ timeout: STEP_TIMEOUT_MS })
+    await shots.shoot(a.page, 'chat', 'desktop')
+    await shots.shoot(a.page, 'chat', 'phone')
+    await setViewport(a.page, 'desktop')
+  } finally {
+    await b.close()
+  }
 }
 
 /**

@@ -82,7 +82,7 @@ export class ChatState {
     for (const m of this.messages) {
       const c = conversation(m.peer)
       c.messages.push(m)
-      if (m.direction === 'in' && (m.seq ?? 0) > (this.read[m.peer] ?? 0)) c.unread++
+      if (m.direction === 'in' && m.notice !== true && (m.seq ?? 0) > (this.read[m.peer] ?? 0)) c.unread++
     }
     for (const p of this.peers) if (p.online) conversation(p.peerId)
     // the latest activity first; people online with no message yet after them

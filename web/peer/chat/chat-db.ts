@@ -55,6 +55,8 @@ export interface MessageRecord {
   state: MessageState
   error?: string
   file?: FileInfo
+  /** Not a message: a note in the conversation (something from the peer was refused), in `error`. */
+  notice?: boolean
 }
 
 interface ChatSchema extends DBSchema {

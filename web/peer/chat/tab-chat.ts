@@ -6,6 +6,7 @@ import type { ContentId } from '@core/content/manifest'
 import { nameKey } from '@core/routing/names'
 import type { TabNode } from '../node'
 import type { ChatDb, ContactRecord, MessageRecord } from './chat-db'
+import { PeerRateLimit } from './rate-limit'
 import type { TabChatKeys } from './tab-keys'
 
 /** Peers of one name dialled at most, and how long their HELLOs are awaited (the bridge's figures). */
@@ -17,6 +18,8 @@ export interface ChatPeer {
   peerId: string
   name: string
   online: boolean
+  /** When its last HELLO came (ms since the epoch). */
+  seenAt: number
 }
 
 export class ChatPeerNotFoundError extends Error {
@@ -65,6 +68,9 @@ export class TabChat extends EventTarget {
   private readonly helloWaiters = new Set<() => void>()
   /** Files being received: transfer id → their record. */
   private readonly incoming = new Map<string, MessageRecord>()
+  private readonly rate = new PeerRateLimit()
+  /** When each peer was last said to be over its rate (one notice a minute at most). */
+  private readonly limitedSaid = new Map<string, number>()
   private node?: TabNode
 
   constructor (
@@ -79,7 +85,7 @@ export class TabChat extends EventTarget {
   /** For the node's `chat` service. */
   protocolInit (): ChatProtocolInit {
     const receiver: FileReceiver = { open: async offer => await this.receive(offer) }
-    return { name: this.name, keys: this.keys, receiver, maxFileBytes: TAB_MAX_FILE_BYTES, onEvent: e => { void this.onEvent(e) } }
+    return { name: this.name, keys: this.keys, receiver, maxFileBytes: TAB_MAX_FILE_BYTES, admit: peer => this.rate.admit(peer), onEvent: e => { void this.onEvent(e) } }
   }
 
   attach (node: TabNode): void {
@@ -255,7 +261,7 @@ export class TabChat extends EventTarget {
     try {
       switch (e.type) {
         case 'hello':
-          this.peers.set(e.peer, { peerId: e.peer, name: e.name, online: true })
+          this.peers.set(e.peer, { peerId: e.peer, name: e.name, online: true, seenAt: Date.now() })
           await this.keys.greeted(e.peer, e.name, e.publicKey)
           for (const wake of [...this.helloWaiters]) wake()
           this.dispatchEvent(new Event('peers'))
@@ -275,6 +281,21 @@ export class TabChat extends EventTarget {
         case 'keys':
           this.dispatchEvent(new Event('contacts'))
           return
+        case 'refused': {
+          // said in the conversation, never shown as a message: its bytes could not be trusted
+          if (e.code === 'rate_limited') {
+            const said = this.limitedSaid.get(e.peer) ?? 0
+            if (Date.now() - said < 60_000) return
+            this.limitedSaid.set(e.peer, Date.now())
+          }
+          const error = e.code === 'rate_limited'
+            ? 'This peer sent too much too fast: what it sent over the limit was refused'
+            : `Something from this peer could not be opened and was refused (${e.error})`
+          const notice: MessageRecord = { peer: e.peer, direction: 'in', text: '', at: new Date().toISOString(), encrypted: false, state: 'failed', error, notice: true }
+          notice.seq = await this.db.add('messages', notice)
+          this.changed(notice)
+          return
+        }
         case 'file-progress': {
           const record = e.direction === 'in' ? this.incoming.get(e.id) : undefined
           if (record?.seq != null) this.progress({ seq: record.seq, bytes: e.bytes, total: e.total })
@@ -350,10 +371,19 @@ export class TabChat extends EventTarget {
     }
   }
 
+  /**
+   * The online peer that says it is `name`. Names are claims: when several
+   * say the same, one whose key this tab negotiated with goes first (its
+   * messages are sealed to that key), then the latest HELLO (a tab that
+   * went away may look online until its connection times out).
+   */
   private byName (name: string): string | undefined {
     const wanted = name.normalize('NFC')
-    return [...this.peers.values()].find(p => p.online && p.name.normalize('NFC') === wanted)?.peerId
+    const candidates = [...this.peers.values()].filter(p => p.online && p.name.normalize('NFC') === wanted)
+    const keyed = (p: ChatPeer): number => this.keys.session(p.peerId) != null ? 1 : 0
+    return candidates.sort((a, b) => keyed(b) - keyed(a) || b.seenAt - a.seenAt)[0]?.peerId
   }
+
 }
 
 /** Pieces a tab sends a file in (the protocol's default, what the bridge's CLI sends). */

@@ -37,6 +37,8 @@ export interface ChatProtocolInit {
   /** SHA-256 for file transfers (default @noble/hashes; Node passes its native one). */
   createHasher?(): Hasher
   maxFileBytes?: number
+  /** Whether `peer` may open one more exchange now; the bridge has no limit, a tab sets one (web/peer/chat/). */
+  admit?(peer: string): boolean
   tap?: FrameTap
   requestTimeoutMs?: number
   fileIdleTimeoutMs?: number
@@ -104,6 +106,7 @@ class ChatProtocolService implements ChatProtocol, Startable {
         else this.responding.delete(peer)
       },
       onEvent: this.emit,
+      admit: init.admit,
       tap: init.tap,
       log: this.log,
       requestTimeoutMs: init.requestTimeoutMs,

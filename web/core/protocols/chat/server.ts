@@ -23,6 +23,8 @@ export interface ChatServerInit {
   /** A negotiation `peer` started with us begins / ends (ours waits for it rather than start another). */
   responding(peer: string, busy: boolean): void
   onEvent(event: ChatEvent): void
+  /** Whether `peer` may open one more exchange now (a rate limit); refused with `rate_limited` when not. */
+  admit?(peer: string): boolean
   tap?: FrameTap
   log: Logger
   requestTimeoutMs?: number
@@ -46,6 +48,7 @@ export class ChatServer {
     const timeout = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(this.init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) })
     try {
       if (!this.init.accepting()) throw new ChatRejectedError('Chat is stopped on this peer', 'offline')
+      if (this.init.admit?.(peer) === false) throw new ChatRejectedError('Too many chat requests: slow down', 'rate_limited')
       const first = await s.receive(timeout())
       switch (first.type) {
         case FrameType.Hello: {
@@ -90,10 +93,15 @@ export class ChatServer {
       await s.close()
     } catch (err: any) {
       log('chat stream from %s failed: %s', peer, err?.message)
+      // what the peer sent could not be trusted: said to the host (a conversation shows it), never shown as sent
+      if (REFUSED_CODES.has(err?.code)) this.init.onEvent({ type: 'refused', peer, code: err.code, error: String(err.message) })
       await s.fail(err instanceof Error ? err : new Error(String(err)), { signal: AbortSignal.timeout(2_000) })
     }
   }
 }
+
+/** Failures the host hears about: a frame that failed authentication, a clear frame where a sealed one was due, a sealed one without a session, a peer over its rate. */
+const REFUSED_CODES = new Set(['auth_failed', 'encryption_required', 'no_session', 'rate_limited'])
 
 function decodeKey (b64: string | undefined): Uint8Array | undefined {
   return b64 == null ? undefined : fromBase64(b64)

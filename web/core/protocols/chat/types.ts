@@ -93,6 +93,8 @@ export type ChatEvent =
   | { type: 'file-failed', direction: 'in' | 'out', peer: string, id: string, name: string, error: string }
   | { type: 'keys', peer: string, initiator: boolean, fingerprint: string }
   | { type: 'peer-left', peer: string }
+  /** An exchange from `peer` refused because a frame could not be opened or came in clear where a sealed one was due (its bytes are not shown), or the peer was over its rate. */
+  | { type: 'refused', peer: string, code: string, error: string }
 
 /** Observes every frame as it crosses the stream (after sealing, before opening): tests and diagnostics. */
 export type FrameTap = (direction: 'in' | 'out', peer: string, frame: Uint8Array) => void
