@@ -9,6 +9,7 @@ import App from './app/App.svelte'
 import { PLAYER_READY_EVENT } from './app/player-events'
 import { AppState } from './app/state/app.svelte'
 import './app/theme.css'
+import { toBase64 } from '@core/protocols/chat/base64'
 import type { MessageRecord } from './peer/chat/chat-db'
 import type { ChatPeer } from './peer/chat/tab-chat'
 import type { TabPeer } from './peer/tab-peer'
@@ -41,6 +42,10 @@ declare global {
         contacts: () => ContactView[]
         /** A libp2p ping to the peer, ms (the bench's baseline for a message's round trip). */
         ping: (to: string) => Promise<number>
+        /** Send a file picked or made in the page (sealed; refused over 256 MiB before anything is sent). */
+        sendFile: (to: string, file: File) => Promise<MessageRecord>
+        /** The chat frames as they crossed the wire, base64 (only with localStorage `pipbingo:chat-frames` = `on`). */
+        frames: () => Array<{ direction: 'in' | 'out', peer: string, frame: string }>
       }
     }
   }
@@ -94,6 +99,8 @@ window.pipbingo = {
     history: async (of) => await peer().chat.history(of),
     peers: () => peer().chat.list(),
     ping: async (to) => await peer().chat.ping(to),
+    sendFile: async (to, file) => await peer().chat.sendFile(to, file),
+    frames: () => (app.chatFrames ?? []).map(f => ({ direction: f.direction, peer: f.peer, frame: toBase64(f.frame) })),
     contacts: () => peer().chat.contacts().map(c => ({
       peerId: c.peerId, name: c.name, publicKey: c.publicKey ?? null, fingerprint: c.session?.fingerprint ?? null, keyChanged: c.keyChanged != null
     }))

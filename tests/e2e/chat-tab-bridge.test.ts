@@ -71,7 +71,11 @@ describe('chat between a browser tab and a bridge', () => {
   async function openNamedTab (b: Browser, name: string): Promise<Page> {
     return await openApp(b, `${rig.relay.httpUrl()}/`, {
       beforeLoad: async context => {
-        await context.addInitScript((n) => { if (location.protocol.startsWith('http')) localStorage.setItem('pipbingo:p0:settings', JSON.stringify({ displayName: n })) }, name)
+        await context.addInitScript((n) => {
+          if (!location.protocol.startsWith('http')) return
+          localStorage.setItem('pipbingo:p0:settings', JSON.stringify({ displayName: n }))
+          localStorage.setItem('pipbingo:chat-frames', 'on') // the page keeps the frames as they crossed the wire
+        }, name)
       }
     })
   }
@@ -222,6 +226,22 @@ describe('chat between a browser tab and a bridge', () => {
 
     const back = await tab.evaluate(async () => await window.pipbingo.chat.send('Tabitha', 'Hi Tabitha'))
     expect(back).toMatchObject({ state: 'delivered', encrypted: true })
+
+    // what crossed the wire between the two tabs, as each page saw it: no message's text, no piece of the file
+    const tabitha = await other.evaluate(() => (window.pipbingo.stats() as any).peerId as string)
+    const wire = [...await tab.evaluate(() => window.pipbingo.chat.frames()), ...await other.evaluate(() => window.pipbingo.chat.frames())]
+      .filter(f => f.peer === tabitha || f.peer === tabbyId).map(f => Buffer.from(f.frame, 'base64'))
+    expect(wire.reduce((n, f) => n + f.byteLength, 0)).toBeGreaterThan(bytes.byteLength)
+    const secrets = [Buffer.from('Hi Tabby, from another browser'), Buffer.from('Hi Tabitha'), bytes.subarray(4096, 4096 + 64), bytes.subarray(-64)]
+    for (const f of wire) for (const secret of secrets) expect(f.includes(secret)).toBe(false)
+
+    // a file over the cap is refused before anything is sent, with the reason
+    const tooBig = await other.evaluate(async () => {
+      const mib = new Uint8Array(1024 * 1024)
+      const file = new File(Array.from({ length: 257 }, () => mib), 'too-big.bin')
+      return await window.pipbingo.chat.sendFile('Tabby', file).then(() => 'sent', (err: Error) => err.message)
+    })
+    expect(tooBig).toMatch(/too-big\.bin is 269484032 bytes: a tab sends files of at most 256 MiB/)
     const fingerprintOf = async (page: Page, name: string): Promise<string | null | undefined> => (await page.evaluate(() => window.pipbingo.chat.contacts())).find(c => c.name === name)?.fingerprint
     expect(await fingerprintOf(tab, 'Tabitha')).toMatch(/^[0-9a-f]{16}$/)
     expect(await fingerprintOf(other, 'Tabby')).toBe(await fingerprintOf(tab, 'Tabitha'))

@@ -16,6 +16,7 @@ import { RelayIceServers } from '@core/ice/ice-servers'
 import { loadOrCreateIdentity } from './identity'
 import { createTabNode, type TabNode } from './node'
 import { cleanName, PeerBook, tabUserAgent } from './peer-book'
+import type { FrameTap } from '@core/protocols/chat'
 import { openChatDb } from './chat/chat-db'
 import { TabChat } from './chat/tab-chat'
 import { TabChatKeys } from './chat/tab-keys'
@@ -50,6 +51,8 @@ export interface TabPeerInit {
   displayName?: string
   /** Most bytes of chunks the cache holds (default DEFAULT_CAP_BYTES). */
   capBytes?: number
+  /** Sees every chat frame as it crosses a stream (diagnostics: `window.pipbingo.chat.frames()`). */
+  chatTap?: FrameTap
 }
 
 interface Watched {
@@ -151,7 +154,7 @@ export class TabPeer extends EventTarget {
     const chatDb = await openChatDb(profile.name)
     const selfId = peerIdFromPrivateKey(privateKey).toString()
     const chat = new TabChat(chatDb, await TabChatKeys.open(chatDb, selfId, () => { chat.dispatchEvent(new Event('contacts')) }),
-      () => chatName(init.displayName, selfId), defaultLogger().forComponent('pipbingo:tab:chat'))
+      () => chatName(init.displayName, selfId), defaultLogger().forComponent('pipbingo:tab:chat'), init.chatTap)
     const stats = new TransferStats()
     const book = new PeerBook()
     const limiter = new UploadLimiter(init.p2p === false ? 0 : init.uploadLimit ?? Infinity)

@@ -52,7 +52,7 @@ export interface BrowserEnv {
  * 2. navigation → `playing` of a video another tab holds, vs a plain `<video>` from the origin;
  * 3. seek → `playing` into a region the tab has not fetched, vs the same seek on a plain `<video>`;
  * 4. the origin's bytes when 4 tabs watch one after another, vs 4 plain `<video>` plays;
- * 5. a chat message tab → tab (send → ACK, p50 and p99) vs a libp2p ping on the same connection.
+ * 5. a chat message tab → tab (send → ACK, p50 and p99) vs a libp2p ping on the same connection (two fresh tabs, last).
  */
 export async function run (ctx: BenchContext): Promise<Row[]> {
   const dir = await ctx.tempDir('browser-')
@@ -95,10 +95,10 @@ export async function run (ctx: BenchContext): Promise<Row[]> {
     rows.push(...await navigationRows(env))
     rows.push(...await catalogueRows(env))
     rows.push(...await seekRows(env))
-    rows.push(...await chatRows(env))
     // row 4 needs a swarm where nobody holds the sample yet
     await seeder.close()
     rows.push(...await offloadRows(env))
+    rows.push(...await chatRows(env))
     return rows
   } finally {
     await rig.close()

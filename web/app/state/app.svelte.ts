@@ -24,6 +24,14 @@ export class AppState {
   readonly posters: Posters
   settings = $state.raw<Settings | undefined>(undefined)
   bridge = $state.raw<LocalBridge | undefined>(undefined)
+  /**
+   * With `localStorage['pipbingo:chat-frames'] = 'on'`: the chat frames this
+   * tab wrote and read as they crossed the wire (sealed, or not), the last
+   * 10,000, for diagnostics and the tests (`window.pipbingo.chat.frames()`).
+   */
+  readonly chatFrames: Array<{ direction: 'in' | 'out', peer: string, frame: Uint8Array }> | undefined =
+    globalThis.localStorage?.getItem('pipbingo:chat-frames') === 'on' ? [] : undefined
+
   /** Opening `?play=…`: no page is shown until the player's is. */
   opening = $state(new URL(location.href).searchParams.has('play'))
 
@@ -60,11 +68,20 @@ export class AppState {
         p2p: settings.p2p,
         displayName: settings.displayName,
         uploadLimit: settings.uploadLimit,
-        capBytes: settings.cacheCapBytes
+        capBytes: settings.cacheCapBytes,
+        ...(this.chatFrames != null
+          ? {
+              chatTap: (direction: 'in' | 'out', peer: string, frame: Uint8Array) => {
+                this.chatFrames!.push({ direction, peer, frame: frame.slice() })
+                if (this.chatFrames!.length > 10_000) this.chatFrames!.shift()
+              }
+            }
+          : {})
       })
       answerServiceWorker(async request => await peer.answer(request))
       this.peer.attach(peer)
-      await this.chat.attach(peer.chat, profile.name)
+      // the chat's history loading must not take peer-to-peer down with it
+      this.chat.attach(peer.chat, profile.name).catch((err: any) => { this.chat.error = `The chat could not start: ${String(err?.message ?? err)}` })
     } catch (err: any) {
       if (this.settings == null) this.startBridge(new Settings(profile?.name ?? 'p0'))
       this.peer.fail(err?.name === 'NoFreeProfileError' || err?.name === 'RelayUnreachableError'

@@ -15,9 +15,9 @@ import type { DirectionKeys } from '@core/protocols/chat/session-keys'
  *   announced since that is not the pinned one.
  * - `messages`: the history, in the order it happened (an auto-increment
  *   key), indexed by peer. A file is a message with `file` set.
- * - `files`: the bytes of each file received, a Blob by transfer id, kept
- *   until the person saves it through a download (and after: it is theirs
- *   to delete with the conversation).
+ * - `files`: the bytes of each file received, a Blob under its message's
+ *   `seq` (this tab's key, not the sender's transfer id), offered for
+ *   download from the conversation. Nothing deletes them yet.
  */
 export const CHAT_DB_VERSION = 1
 
@@ -35,7 +35,7 @@ export interface ContactRecord {
 export type MessageState = 'sending' | 'delivered' | 'failed' | 'receiving' | 'received'
 
 export interface FileInfo {
-  /** The transfer's id (the protocol's): the key of its bytes in `files`. */
+  /** The transfer's id (the protocol's, the sender's choice). */
   transferId?: string
   name: string
   size: number

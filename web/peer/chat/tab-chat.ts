@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger, PeerId } from '@libp2p/interface'
-import type { ChatEvent, ChatProtocol, ChatProtocolInit, FileOffer, FileReceiver, IncomingFile, OutgoingFile } from '@core/protocols/chat'
+import type { ChatEvent, ChatProtocol, ChatProtocolInit, FileOffer, FileReceiver, FrameTap, IncomingFile, OutgoingFile } from '@core/protocols/chat'
 import type { ContentId } from '@core/content/manifest'
 import { nameKey } from '@core/routing/names'
 import type { TabNode } from '../node'
@@ -66,10 +66,10 @@ export interface FileProgress {
 export class TabChat extends EventTarget {
   private readonly peers = new Map<string, ChatPeer>()
   private readonly helloWaiters = new Set<() => void>()
-  /** Files being received: transfer id → their record. */
+  /** Files being received: `<peer>/<transfer id>` (ids are the sender's: unique only per peer) → their record. */
   private readonly incoming = new Map<string, MessageRecord>()
   private readonly rate = new PeerRateLimit()
-  /** When each peer was last said to be over its rate (one notice a minute at most). */
+  /** When each peer was last said to have sent something refused, by kind (one notice a minute at most). */
   private readonly limitedSaid = new Map<string, number>()
   private node?: TabNode
 
@@ -77,7 +77,9 @@ export class TabChat extends EventTarget {
     private readonly db: ChatDb,
     readonly keys: TabChatKeys,
     private readonly name: () => string,
-    private readonly log: Logger
+    private readonly log: Logger,
+    /** Sees every chat frame as it crosses a stream (after sealing, before opening): diagnostics and tests. */
+    private readonly tap?: FrameTap
   ) {
     super()
   }
@@ -85,7 +87,7 @@ export class TabChat extends EventTarget {
   /** For the node's `chat` service. */
   protocolInit (): ChatProtocolInit {
     const receiver: FileReceiver = { open: async offer => await this.receive(offer) }
-    return { name: this.name, keys: this.keys, receiver, maxFileBytes: TAB_MAX_FILE_BYTES, admit: peer => this.rate.admit(peer), onEvent: e => { void this.onEvent(e) } }
+    return { name: this.name, keys: this.keys, receiver, maxFileBytes: TAB_MAX_FILE_BYTES, admit: peer => this.rate.admit(peer), tap: this.tap, onEvent: e => { void this.onEvent(e) } }
   }
 
   attach (node: TabNode): void {
@@ -171,8 +173,7 @@ export class TabChat extends EventTarget {
 
   /** The bytes of a file received, as kept (undefined when there are none). */
   async fileBlob (seq: number): Promise<Blob | undefined> {
-    const id = (await this.db.get('messages', seq))?.file?.transferId
-    return id == null ? undefined : await this.db.get('files', id)
+    return await this.db.get('files', String(seq))
   }
 
   /** An offer the protocol accepted (size within the cap, a direct connection): a record, and the bytes in memory until checked. */
@@ -185,14 +186,15 @@ export class TabChat extends EventTarget {
       peer: offer.peer, direction: 'in', text: '', at: new Date().toISOString(), encrypted: this.keys.session(offer.peer) != null, state: 'receiving',
       file: { transferId: offer.id, name: safeFileName(offer.name), size: offer.size }
     }
-    record.seq = await this.db.add('messages', record)
-    this.incoming.set(offer.id, record)
+    const seq = record.seq = await this.db.add('messages', record)
+    this.incoming.set(`${offer.peer}/${offer.id}`, record)
     this.changed(record)
     let parts: Uint8Array[] = []
     return {
       write: async chunk => { parts.push(chunk.slice()) },
       finish: async () => {
-        await this.db.put('files', new Blob(parts as BlobPart[]), offer.id)
+        // under this tab's own key: a sender that reuses a transfer id cannot replace another file's bytes
+        await this.db.put('files', new Blob(parts as BlobPart[]), String(seq))
         parts = []
         return { savedAs: record.file!.name }
       },
@@ -273,7 +275,8 @@ export class TabChat extends EventTarget {
           return
         }
         case 'message': {
-          const record: MessageRecord = { peer: e.peer, direction: 'in', id: e.id, text: e.text, at: e.sentAt, encrypted: e.encrypted, state: 'received' }
+          // `at` is when it arrived: the sender's sent_at is its claim (any string of up to 40 characters)
+          const record: MessageRecord = { peer: e.peer, direction: 'in', id: e.id, text: e.text, at: new Date().toISOString(), encrypted: e.encrypted, state: 'received' }
           record.seq = await this.db.add('messages', record)
           this.changed(record)
           return
@@ -283,11 +286,11 @@ export class TabChat extends EventTarget {
           return
         case 'refused': {
           // said in the conversation, never shown as a message: its bytes could not be trusted
-          if (e.code === 'rate_limited') {
-            const said = this.limitedSaid.get(e.peer) ?? 0
-            if (Date.now() - said < 60_000) return
-            this.limitedSaid.set(e.peer, Date.now())
-          }
+          // once a minute at most per peer and kind: a peer cannot fill the history with notices
+          const kind = `${e.peer}/${e.code}`
+          if (Date.now() - (this.limitedSaid.get(kind) ?? 0) < 60_000) return
+          this.limitedSaid.set(kind, Date.now())
+          if (this.limitedSaid.size > 1024) this.limitedSaid.clear()
           const error = e.code === 'rate_limited'
             ? 'This peer sent too much too fast: what it sent over the limit was refused'
             : `Something from this peer could not be opened and was refused (${e.error})`
@@ -297,16 +300,17 @@ export class TabChat extends EventTarget {
           return
         }
         case 'file-progress': {
-          const record = e.direction === 'in' ? this.incoming.get(e.id) : undefined
+          const record = e.direction === 'in' ? this.incoming.get(`${e.peer}/${e.id}`) : undefined
           if (record?.seq != null) this.progress({ seq: record.seq, bytes: e.bytes, total: e.total })
           return
         }
         case 'file-received':
         case 'file-failed': {
           if (e.type === 'file-failed' && e.direction === 'out') return // the sender's record says it (sendFile)
-          const record = this.incoming.get(e.id)
+          const key = `${e.peer}/${e.id}`
+          const record = this.incoming.get(key)
           if (record == null) return
-          this.incoming.delete(e.id)
+          this.incoming.delete(key)
           if (e.type === 'file-received') Object.assign(record, { state: 'received', encrypted: e.encrypted, file: { ...record.file, sha256: e.sha256 } })
           else Object.assign(record, { state: 'failed', error: e.error })
           await this.db.put('messages', record)
