@@ -21,7 +21,7 @@ const describe = await describeWithNamespaces()
  * bridge's IPC, with the Chat page; two tabs in two browser processes do
  * the same and send each other a file. The tab seals every message it sends.
  */
-describe('chat between a browser tab and a bridge', () => {
+describe('chat in the web app: tabs and bridges on one network', () => {
   let rig: WebRig
   let browser: Browser
   let tab: Page
