@@ -3,12 +3,11 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { nameKey } from '@core/routing/names'
 import type { TestRelay } from '../helpers/relay'
 import { openApp, startWebRig, type WebRig } from '../helpers/web'
 import { describeWithNamespaces } from '../helpers/describe-netns'
 import type { TestIpcClient } from '../node-bridge/ipc/client'
-import { nameRegistered, startChatBridge, type ChatBridge } from '../node-bridge/ipc/helpers'
+import { nameRegistered, peerRegistered, startChatBridge, type ChatBridge } from '../node-bridge/ipc/helpers'
 
 /** The tab in a namespace of its own, so nothing of it rides on this machine's own address. */
 const describe = await describeWithNamespaces()
@@ -38,13 +37,7 @@ describe('chat in the web app: tabs and bridges on one network', () => {
 
   async function tabRegistered (page: Page, name = tabName): Promise<string> {
     const id = await page.evaluate(() => (window.pipbingo.stats() as any).peerId as string)
-    const key = await nameKey(name)
-    const registry = rig.relay.registry
-    if (!registry.holds(key, id)) {
-      await new Promise<void>(resolve => {
-        const off = registry.onChange(() => { if (registry.holds(key, id)) { off(); resolve() } })
-      })
-    }
+    await peerRegistered(relay, id, name)
     return id
   }
 

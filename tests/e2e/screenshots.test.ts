@@ -18,7 +18,8 @@ function pngSize (png: Buffer): { width: number, height: number } {
 /**
  * `npm run screenshots` (tests/screenshots/app.ts) still works against the
  * app as it is: a real relay, two Chromium processes, the catalogue with its
- * poster, the player's overlay after a WebRTC transfer, a publish in progress.
+ * poster, the player's overlay after a WebRTC transfer, a chat between two tabs,
+ * a publish in progress.
  */
 describe('the README screenshots', () => {
   it('are taken: eight PNGs, desktop and phone, at their widths and not blank', { timeout: 150_000 }, async () => {

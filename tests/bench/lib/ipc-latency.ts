@@ -115,9 +115,3 @@ export async function pingLatencies (a: IpcBridge, b: IpcBridge, count: number):
   return out
 }
 
-/** The nearest-rank percentile `p` (0–100) of `samples`. */
-export function percentile (samples: readonly number[], p: number): number {
-  if (samples.length === 0) throw new RangeError('no samples')
-  const sorted = [...samples].sort((x, y) => x - y)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]!
-}

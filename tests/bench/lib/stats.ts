@@ -27,3 +27,10 @@ export function pairedRatios (a: readonly number[], b: readonly number[]): numbe
   if (a.length !== b.length) throw new RangeError('paired samples differ in length')
   return a.map((x, i) => x / b[i]!)
 }
+
+/** The nearest-rank percentile `p` (0–100) of `samples`. */
+export function percentile (samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new RangeError('no samples')
+  const sorted = [...samples].sort((x, y) => x - y)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]!
+}

@@ -1,4 +1,5 @@
 import { openTab } from '../lib/browser-tabs'
+import { percentile } from '../lib/stats'
 import type { Row } from '../types'
 import type { BrowserEnv } from './browser'
 
@@ -11,12 +12,6 @@ const MESSAGES = 100
  * which a back-to-back loop would hit. Latency, not throughput, is measured.
  */
 const PACE_MS = 250
-
-/** The p-th percentile of `samples` (nearest rank). */
-function percentile (samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
-}
 
 /**
  * Issue 15's row: a chat message tab → tab, timed in the sending page from

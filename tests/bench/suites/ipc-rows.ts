@@ -1,10 +1,10 @@
 import type { Line } from '../lib/ipc-client'
 import type { MessageLatencies } from '../lib/ipc-latency'
-import { BENCH_PING_PROTOCOL, percentile } from '../lib/ipc-latency'
+import { BENCH_PING_PROTOCOL } from '../lib/ipc-latency'
 import type { RateResult } from '../lib/ipc-rate'
 import type { Measured } from '../lib/measure'
 import type { PumpResult } from '../lib/pump'
-import { megabytesPerSecond, MiB, pairedRatios, spread, type Spread } from '../lib/stats'
+import { megabytesPerSecond, MiB, pairedRatios, percentile, spread, type Spread } from '../lib/stats'
 import { formatNumber } from '../table'
 import type { Row } from '../types'
 

@@ -80,11 +80,15 @@ export async function introduce (a: ChatBridge, b: ChatBridge): Promise<void> {
 
 /** Resolves once the relay's tracker lists `bridge` under `name` (routing/names.ts); the registry says when it changes. */
 export async function nameRegistered (relay: TestRelay, bridge: ChatBridge, name: string): Promise<void> {
+  await peerRegistered(relay, bridge.bridge.node.peerId.toString(), name)
+}
+
+/** Resolves once the relay's tracker lists the peer `peerId` (a bridge, a tab) under `name`. */
+export async function peerRegistered (relay: TestRelay, peerId: string, name: string): Promise<void> {
   const key = await nameKey(name)
-  const id = bridge.bridge.node.peerId.toString()
   const registry = relay.relay.registry
-  if (registry.holds(key, id)) return
+  if (registry.holds(key, peerId)) return
   await new Promise<void>(resolve => {
-    const off = registry.onChange(() => { if (registry.holds(key, id)) { off(); resolve() } })
+    const off = registry.onChange(() => { if (registry.holds(key, peerId)) { off(); resolve() } })
   })
 }

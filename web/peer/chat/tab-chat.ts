@@ -127,18 +127,12 @@ export class TabChat extends EventTarget {
    * `sending` → `delivered` (the peer acknowledged it) or `failed`.
    */
   async send (to: string, text: string, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
-    const record: MessageRecord = { peer: '', direction: 'out', text, at: new Date().toISOString(), encrypted: false, state: 'sending' }
-    const given = asPeerId(to)
-    if (given == null) {
-      // a name nobody answers to (ChatPeerNotFoundError): said, not stored
-      record.peer = (await this.resolve(to, options)).toString()
-      record.seq = await this.db.add('messages', record)
-      return await this.deliver(record, to, options)
-    }
-    // to a peer id: in the conversation at once, while the peer is found
-    record.peer = given.toString()
+    // to a peer id: in the conversation at once, while the peer is found; to a name nobody
+    // answers to (ChatPeerNotFoundError): said, not stored
+    const peer = asPeerId(to) ?? await this.resolve(to, options)
+    const record: MessageRecord = { peer: peer.toString(), direction: 'out', text, at: new Date().toISOString(), encrypted: false, state: 'sending' }
     record.seq = await this.db.add('messages', record)
-    return await this.deliver(record, to, options)
+    return await this.deliver(record, options)
   }
 
   /**
@@ -213,13 +207,13 @@ export class TabChat extends EventTarget {
     const { error: _, ...rest } = record
     const again: MessageRecord = { ...rest, state: 'sending' }
     await this.db.put('messages', again)
-    return await this.deliver(again, record.peer, options)
+    return await this.deliver(again, options)
   }
 
-  private async deliver (record: MessageRecord, to: string, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
+  private async deliver (record: MessageRecord, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
     this.changed(record)
     try {
-      const peer = await this.resolve(to, options)
+      const peer = await this.resolve(record.peer, options)
       if (this.keys.session(record.peer) == null) await this.protocol.negotiateKeys(peer, options)
       const { id, encrypted } = await this.protocol.sendMessage(peer, record.text, options)
       if (!encrypted) throw new Error('The message went out unsealed') // cannot happen with a session: said loudly if it does
