@@ -40,6 +40,31 @@ describe('patches/', () => {
     expect(source).toContain("if (channel.readyState !== 'closed')")
   })
 
+  it("@libp2p/webrtc: a peer connection that closes while ICE candidates are read fails the dial at once", async () => {
+    // unpatched, readCandidatesUntilConnected logged the ConnectionFailedError and returned as if connected:
+    // the initiator then waited for its init channel's 'open' until the dial's timeout (docs/upstream.md, 5)
+    const dir = dirname(require.resolve('@libp2p/webrtc'))
+    const { readCandidatesUntilConnected } = await import(pathToFileURL(join(dir, 'private-to-private', 'util.js')).href)
+    const { RTCPeerConnection } = await import(pathToFileURL(join(dir, 'webrtc', 'index.js')).href)
+    const pc = new RTCPeerConnection()
+    // a signalling stream on which no candidate comes: only the peer connection can end the read
+    const silent = {
+      read: async ({ signal }: { signal: AbortSignal }) => await new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+      })
+    }
+    const log = Object.assign(() => {}, { error: () => {}, trace: () => {} })
+    const timeout = new AbortController()
+    const reading = readCandidatesUntilConnected(pc, silent, { direction: 'initiator', signal: timeout.signal, log })
+    pc.close()
+    try {
+      await expect(reading).rejects.toThrow('RTCPeerConnection connection state became "closed"')
+      expect(timeout.signal.aborted).toBe(false)
+    } finally {
+      timeout.abort()
+    }
+  })
+
   it('@chainsafe/libp2p-noise: one KeyObject per cipher key, and a key changed in place gets a new one', async () => {
     // node:crypto makes a key object from a raw key on every createCipheriv: ~30 µs a frame against ~9 µs
     const path = join(root, 'node_modules', '@chainsafe', 'libp2p-noise', 'dist', 'src', 'crypto', 'index.js')

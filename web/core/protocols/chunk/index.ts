@@ -117,9 +117,11 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
    */
   private async dial (peer: PeerId, given: Multiaddr[], signal: AbortSignal, onProgress?: (event: { type: string }) => void): Promise<Connection> {
     const cm = this.components.connectionManager
-    // a relayed connection may already exist (signalling); without `force` the connection manager
-    // would hand it back instead of trying the direct (WebRTC) dial again
-    const relayedOnly = cm.getConnections(peer).some(c => c.status === 'open' && c.limits != null)
+    // no `force`: the connection manager never hands back a limited (relayed) connection for a dial
+    // (libp2p 3: findExistingConnection), and without it a dial of this peer already under way is
+    // joined, and a direct connection that opened meanwhile is used. Forcing made a second WebRTC
+    // connection beside the one the DHT's ping of the peer had just opened; the second one's peer
+    // connection closed and its dial hung until its timeout (the relays test: 6 s, and more)
     if (given.length === 0) return await this.direct(peer, await cm.openConnection(peer, { signal, onProgress }))
     // a plain circuit address only ever gives a limited (relayed) connection,
     // useless for chunks: dial the direct ones (TCP, WebSockets, WebRTC through the relay)
@@ -143,7 +145,7 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
       }
       let connection: Connection
       try {
-        connection = await cm.openConnection(addr, { signal, force: relayedOnly, onProgress })
+        connection = await cm.openConnection(addr, { signal, onProgress })
       } catch (err: any) {
         // the caller giving up says nothing about the address; its time running out does
         if (counted) {
