@@ -241,7 +241,7 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     await other.context().close()
   })
 
-  it('a contact whose key changed is flagged, and the tab refuses to negotiate with the new key', async () => {
+  it('a contact whose key changed is flagged, the tab refuses to negotiate with the new key, until the person trusts it', async () => {
     // Alice again, same peer id, a new KEM key: what an impostor holding her libp2p key would show
     toAlice.close()
     const aliceId = alice.bridge.node.peerId.toString()
@@ -250,6 +250,7 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     alice = await startChatBridge(relay, 'Alice', { dir: alice.dir })
     expect(alice.bridge.node.peerId.toString()).toBe(aliceId)
     toAlice = await alice.ipc()
+    await toAlice.request({ command: 'status', action: 'subscribe', data: null })
     await nameRegistered(relay, alice, 'Alice')
     // her HELLO announces the new key as soon as she and the tab meet again
     const refused = await tab.evaluate(async () => await window.pipbingo.chat.negotiate('Alice').then(() => 'negotiated', (err: Error) => err.message))
@@ -261,5 +262,22 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     await tab.locator('.list a', { hasText: 'Alice' }).locator('.badge.bad').waitFor({ timeout: 5_000 })
     await tab.locator('.list a', { hasText: 'Alice' }).click()
     expect(await tab.getByRole('alert').first().textContent()).toContain('key has changed')
+
+    // told by Alice another way that her key changed, the person trusts it, in two steps: the new key
+    // is pinned, keys are negotiated with it, and both sides show one fingerprint
+    await tab.getByRole('button', { name: 'Trust the new key…' }).click()
+    await tab.getByRole('button', { name: 'Trust it', exact: true }).click()
+    await tab.getByRole('alert').filter({ hasText: 'key has changed' }).waitFor({ state: 'detached', timeout: 5_000 })
+    await tab.locator('.messages li.notice-line', { hasText: 'You trusted Alice\'s new key' }).waitFor({ timeout: 5_000 })
+    await tab.getByLabel('Message', { exact: true }).fill('Is this your new key?')
+    await tab.getByRole('button', { name: 'Send', exact: true }).click()
+    expect(await toAlice.event(e => e.event === 'p2p_message_received' && e.data?.message === 'Is this your new key?'))
+      .toMatchObject({ data: { peer: tabName }, meta: { encrypted: true } })
+    const trusted = (await tab.evaluate(() => window.pipbingo.chat.contacts())).find(c => c.peerId === aliceId)
+    expect(trusted).toMatchObject({ keyChanged: false, fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) })
+    const tabId = await tab.evaluate(() => (window.pipbingo.stats() as any).peerId as string)
+    const fromBridge = (await toAlice.request({ command: 'contacts', action: 'list', data: null })).data as Array<{ peer_id: string | null, fingerprint: string | null }>
+    expect(fromBridge.find(c => c.peer_id === tabId)?.fingerprint).toBe(trusted?.fingerprint)
+    await expect.poll(async () => (await tab.locator('.lock').textContent())?.replaceAll(' ', ''), { timeout: 5_000 }).toContain(trusted!.fingerprint!)
   })
 })

@@ -17,6 +17,12 @@ export class ChatKeyChangedError extends Error {
   constructor (message = 'This contact\'s key changed since it was pinned: refusing to negotiate') { super(message) }
 }
 
+/** "Trust the new key" for a contact that has shown none. */
+export class ChatNoChangedKeyError extends Error {
+  static override name = 'ChatNoChangedKeyError'
+  override name = 'ChatNoChangedKeyError'
+}
+
 /** A chat peer offered something that is not a KEM public key we support. */
 export class ChatKeyInvalidError extends Error {
   static override name = 'ChatKeyInvalidError'

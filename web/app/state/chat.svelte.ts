@@ -138,6 +138,16 @@ export class ChatState {
     setTimeout(() => { URL.revokeObjectURL(url) }, 60_000)
   }
 
+  /** Pin the new key a contact showed (the page asked the person to confirm first). */
+  async trustNewKey (peerId: string): Promise<void> {
+    this.error = undefined
+    try {
+      await this.chat?.trustNewKey(peerId)
+    } catch (err: any) {
+      this.error = String(err?.message ?? err)
+    }
+  }
+
   async retry (seq: number): Promise<void> {
     this.error = undefined
     try {

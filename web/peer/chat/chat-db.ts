@@ -55,7 +55,7 @@ export interface MessageRecord {
   state: MessageState
   error?: string
   file?: FileInfo
-  /** Not a message: a note in the conversation (something from the peer was refused), in `error`. */
+  /** Not a message: a note in the conversation, in `error` (something from the peer was refused) or `text` (something this tab did). */
   notice?: boolean
 }
 

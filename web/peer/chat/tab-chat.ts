@@ -116,6 +116,19 @@ export class TabChat extends EventTarget {
     return this.keys.list()
   }
 
+  /**
+   * Pin the new key a contact showed (TabChatKeys.trustNewKey), and say so
+   * in the conversation: the next message negotiates keys with it.
+   */
+  async trustNewKey (peer: string): Promise<void> {
+    const contact = await this.keys.trustNewKey(peer)
+    this.dispatchEvent(new Event('contacts'))
+    const text = `You trusted ${contact.name || 'this peer'}'s new key. Compare the fingerprint shown once keys are negotiated with the one they see`
+    const notice: MessageRecord = { peer, direction: 'out', text, at: new Date().toISOString(), encrypted: false, state: 'delivered', notice: true }
+    notice.seq = await this.db.add('messages', notice)
+    this.changed(notice)
+  }
+
   /** The history, oldest first: with one peer, or all. */
   async history (peer?: string): Promise<MessageRecord[]> {
     return peer == null ? await this.db.getAll('messages') : await this.db.getAllFromIndex('messages', 'peer', peer)

@@ -2,7 +2,7 @@ import { toBase64 } from '@core/protocols/chat/base64'
 import { PREFERRED, suiteForPublicKey, suiteForSecretKey, type KemSuite } from '@core/protocols/chat/kem'
 import { ciphersOf, deriveSessionKey, directionKeys } from '@core/protocols/chat/session-keys'
 import type { ChatKeys, Handshake, SessionCiphers } from '@core/protocols/chat/types'
-import { ChatKeyChangedError, ChatKeyInvalidError } from '../errors'
+import { ChatKeyChangedError, ChatKeyInvalidError, ChatNoChangedKeyError } from '../errors'
 import type { ChatDb, ContactRecord } from './chat-db'
 
 /**
@@ -66,6 +66,23 @@ export class TabChatKeys implements ChatKeys {
       name,
       ...(changed ? { keyChanged: { publicKey: announced, at: new Date().toISOString() } } : {})
     })
+  }
+
+  /**
+   * The person accepts the key a contact now shows (a new browser profile, a
+   * reinstalled bridge): it is pinned in place of the old one, and the old
+   * session is dropped, so the next message negotiates keys with the new
+   * one. Their fingerprint is what the two people compare then: trusting a
+   * key is only safe once they did.
+   */
+  async trustNewKey (peer: string): Promise<ContactRecord> {
+    const known = this.contacts.get(peer)
+    if (known?.keyChanged == null) throw new ChatNoChangedKeyError(`${known?.name || peer} has shown no new key to trust`)
+    const { keyChanged, session: _, ...rest } = known
+    this.ciphers.delete(peer)
+    const contact = { ...rest, publicKey: keyChanged.publicKey }
+    await this.save(contact)
+    return contact
   }
 
   checkRemoteKey (peer: string, publicKey: Uint8Array): void {
