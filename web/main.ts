@@ -2,7 +2,7 @@
  * The web app: Svelte 5 over this tab's peer (web/peer/). `window.pipbingo`
  * is the page's scripting surface (tests and the bench use it): `stats()`,
  * `ready`, `play(nameOrId)`, `setUploadLimit(bytesPerSecond)`, and `chat`
- * (send, negotiate, history, peers, contacts: web/peer/chat/).
+ * (send, retry, negotiate, history, peers, contacts: web/peer/chat/).
  */
 import { mount } from 'svelte'
 import App from './app/App.svelte'
@@ -42,6 +42,8 @@ declare global {
         contacts: () => ContactView[]
         /** A libp2p ping to the peer, ms (the bench's baseline for a message's round trip). */
         ping: (to: string) => Promise<number>
+        /** Send a failed message or file again (the same record; a file only while this page has it); resolves with the record as it ends. */
+        retry: (seq: number) => Promise<MessageRecord>
         /** Send a file picked or made in the page (sealed; refused over 256 MiB before anything is sent). */
         sendFile: (to: string, file: File) => Promise<MessageRecord>
         /** The chat frames as they crossed the wire, base64 (only with localStorage `pipbingo:chat-frames` = `on`). */
@@ -100,6 +102,7 @@ window.pipbingo = {
     peers: () => peer().chat.list(),
     ping: async (to) => await peer().chat.ping(to),
     sendFile: async (to, file) => await peer().chat.sendFile(to, file),
+    retry: async (seq) => await peer().chat.retry(seq),
     frames: () => (app.chatFrames ?? []).map(f => ({ direction: f.direction, peer: f.peer, frame: toBase64(f.frame) })),
     contacts: () => peer().chat.contacts().map(c => ({
       peerId: c.peerId, name: c.name, publicKey: c.publicKey ?? null, fingerprint: c.session?.fingerprint ?? null, keyChanged: c.keyChanged != null

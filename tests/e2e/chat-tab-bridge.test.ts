@@ -132,6 +132,15 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     const refused = tab.locator('.messages li.out.failed', { hasText: 'notes.txt' })
     await refused.waitFor({ timeout: 30_000 })
     expect(await refused.textContent()).toMatch(/Only a relayed connection to the peer exists.*files need a direct connection/)
+    // Retry sends the file again (this page still has it), not an empty message: refused again, for the same reason
+    // (the bubble's Retry button, through the page's API to await its end)
+    await refused.getByRole('button', { name: 'Retry' }).waitFor()
+    const before = await tab.evaluate(async () => await window.pipbingo.chat.history())
+    const failedFile = before.find(m => m.file?.name === 'notes.txt')!
+    const again = await tab.evaluate(async (seq) => await window.pipbingo.chat.retry(seq), failedFile.seq!)
+    expect(again).toMatchObject({ seq: failedFile.seq, state: 'failed', text: '', file: { name: 'notes.txt' } })
+    expect(again.error).toMatch(/Only a relayed connection to the peer exists.*files need a direct connection/)
+    expect((await tab.evaluate(async () => await window.pipbingo.chat.history())).filter(m => m.direction === 'out')).toHaveLength(before.filter(m => m.direction === 'out').length)
     // elsewhere in the app, a new message shows in the menu until it is read
     await tab.getByRole('link', { name: 'Browse' }).click()
     expect(await toAlice.request({ command: 'p2p', action: 'send_message', data: { peer: tabName, message: 'Are you there?' } })).toMatchObject({ success: true })
@@ -141,7 +150,7 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     await tab.locator('.list a', { hasText: 'Alice' }).click()
     await tab.locator('.messages li.in', { hasText: 'Are you there?' }).waitFor()
     await tab.locator('nav .unread').waitFor({ state: 'detached', timeout: 5_000 })
-  })
+  }, 90_000)
 
   it('a sealed frame with a flipped byte is refused: said in the conversation, never shown as a message', async () => {
     flipNextMessage = true

@@ -148,6 +148,11 @@ export class ChatState {
     }
   }
 
+  /** Whether Retry can send this failed record again (a file only while this page still has it). */
+  canRetry (record: MessageRecord): boolean {
+    return this.chat?.canRetry(record) ?? false
+  }
+
   async retry (seq: number): Promise<void> {
     this.error = undefined
     try {

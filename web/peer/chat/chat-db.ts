@@ -47,7 +47,7 @@ export interface MessageRecord {
   seq?: number
   peer: string
   direction: 'in' | 'out'
-  /** The protocol's message id (an out message gets it once sent). */
+  /** The protocol's message id; an out message has it from the start, and a retry sends it again (the peer drops a copy it has). */
   id?: string
   text: string
   at: string

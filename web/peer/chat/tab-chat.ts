@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { ChatEvent, ChatProtocol, ChatProtocolInit, FileOffer, FileReceiver, FrameTap, IncomingFile, OutgoingFile } from '@core/protocols/chat'
 import type { ContentId } from '@core/content/manifest'
+import { randomId } from '@core/protocols/chat/util'
 import { nameKey } from '@core/routing/names'
 import type { TabNode } from '../node'
 import type { ChatDb, ContactRecord, MessageRecord } from './chat-db'
@@ -69,6 +70,8 @@ export class TabChat extends EventTarget {
   /** Files being received: `<peer>/<transfer id>` (ids are the sender's: unique only per peer) → their record. */
   private readonly incoming = new Map<string, MessageRecord>()
   private readonly rate = new PeerRateLimit()
+  /** Files being sent, or failed and not sent again yet, by record: what Retry sends (for this page's life only). */
+  private readonly outgoingFiles = new Map<number, File>()
   /** When each peer was last said to have sent something refused, by kind (one notice a minute at most). */
   private readonly limitedSaid = new Map<string, number>()
   private node?: TabNode
@@ -143,7 +146,8 @@ export class TabChat extends EventTarget {
     // to a peer id: in the conversation at once, while the peer is found; to a name nobody
     // answers to (ChatPeerNotFoundError): said, not stored
     const peer = asPeerId(to) ?? await this.resolve(to, options)
-    const record: MessageRecord = { peer: peer.toString(), direction: 'out', text, at: new Date().toISOString(), encrypted: false, state: 'sending' }
+    // its protocol id from the start: a retry sends the same, and a peer that got the first try drops the copy
+    const record: MessageRecord = { peer: peer.toString(), direction: 'out', id: randomId(), text, at: new Date().toISOString(), encrypted: false, state: 'sending' }
     record.seq = await this.db.add('messages', record)
     return await this.deliver(record, options)
   }
@@ -159,23 +163,8 @@ export class TabChat extends EventTarget {
     const peer = await this.resolve(to, options)
     const record: MessageRecord = { peer: peer.toString(), direction: 'out', text: '', at: new Date().toISOString(), encrypted: false, state: 'sending', file: { name: file.name, size: file.size } }
     record.seq = await this.db.add('messages', record)
-    this.changed(record)
-    const seq = record.seq
-    try {
-      if (this.keys.session(record.peer) == null) await this.protocol.negotiateKeys(peer, options)
-      const sent = await this.protocol.sendFile(peer, outgoingFile(file), {
-        chunkSize: FILE_CHUNK_BYTES,
-        signal: options?.signal,
-        onProgress: bytes => { this.progress({ seq, bytes, total: file.size }) }
-      })
-      if (!sent.encrypted) throw new Error('The file went out unsealed')
-      Object.assign(record, { encrypted: true, state: 'delivered', file: { ...record.file, transferId: sent.id, sha256: sent.sha256 } })
-    } catch (err: any) {
-      Object.assign(record, { state: 'failed', error: String(err?.message ?? err) })
-    }
-    await this.db.put('messages', record)
-    this.changed(record)
-    return record
+    this.outgoingFiles.set(record.seq, file)
+    return await this.deliver(record, options)
   }
 
   /** The bytes of a file received, as kept (undefined when there are none). */
@@ -213,24 +202,50 @@ export class TabChat extends EventTarget {
     this.dispatchEvent(new CustomEvent<FileProgress>('file-progress', { detail: p }))
   }
 
-  /** Send a failed message again (the same record). */
+  /**
+   * Send a failed message or file again (the same record; a message keeps
+   * its protocol id). A file can be sent again only while this page still
+   * has it (not after a reload: its bytes are not kept).
+   */
   async retry (seq: number, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
     const record = await this.db.get('messages', seq)
-    if (record == null || record.direction !== 'out' || record.state !== 'failed') throw new Error('No failed message to send again')
+    if (record == null || record.direction !== 'out' || record.state !== 'failed' || record.notice === true) throw new Error('No failed message to send again')
+    if (!this.canRetry(record)) throw new Error(`This page no longer has ${record.file?.name ?? 'the file'}: attach it again`)
     const { error: _, ...rest } = record
     const again: MessageRecord = { ...rest, state: 'sending' }
     await this.db.put('messages', again)
     return await this.deliver(again, options)
   }
 
+  /** Whether Retry can send this failed record again (a file: while this page still has its bytes). */
+  canRetry (record: MessageRecord): boolean {
+    if (record.direction !== 'out' || record.notice === true) return false
+    return record.file == null || (record.seq != null && this.outgoingFiles.has(record.seq))
+  }
+
+  /** Send a record (a message, or a file this page holds), sealed: `sending` → `delivered` or `failed`, said and kept at each step. */
   private async deliver (record: MessageRecord, options?: { signal?: AbortSignal }): Promise<MessageRecord> {
     this.changed(record)
+    const seq = record.seq!
     try {
       const peer = await this.resolve(record.peer, options)
       if (this.keys.session(record.peer) == null) await this.protocol.negotiateKeys(peer, options)
-      const { id, encrypted } = await this.protocol.sendMessage(peer, record.text, options)
-      if (!encrypted) throw new Error('The message went out unsealed') // cannot happen with a session: said loudly if it does
-      Object.assign(record, { id, encrypted, state: 'delivered' })
+      const file = record.file == null ? undefined : this.outgoingFiles.get(seq)
+      if (record.file != null) {
+        if (file == null) throw new Error(`This page no longer has ${record.file.name}: attach it again`)
+        const sent = await this.protocol.sendFile(peer, outgoingFile(file), {
+          chunkSize: FILE_CHUNK_BYTES,
+          signal: options?.signal,
+          onProgress: bytes => { this.progress({ seq, bytes, total: file.size }) }
+        })
+        if (!sent.encrypted) throw new Error('The file went out unsealed')
+        Object.assign(record, { encrypted: true, state: 'delivered', file: { ...record.file, transferId: sent.id, sha256: sent.sha256 } })
+        this.outgoingFiles.delete(seq)
+      } else {
+        const { id, encrypted } = await this.protocol.sendMessage(peer, record.text, { signal: options?.signal, id: record.id })
+        if (!encrypted) throw new Error('The message went out unsealed') // cannot happen with a session: said loudly if it does
+        Object.assign(record, { id, encrypted, state: 'delivered' })
+      }
     } catch (err: any) {
       Object.assign(record, { state: 'failed', error: String(err?.message ?? err) })
     }

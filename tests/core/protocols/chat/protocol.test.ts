@@ -55,6 +55,11 @@ describe('/pipbingo/chat/1.0.0 between two real libp2p nodes', () => {
     await s.write(FrameType.Message, encodeJson({ id: sent[3]!.id, text: 'message 3', sent_at: new Date().toISOString() }))
     expect(await s.read()).toMatchObject({ type: FrameType.Ack })
     expect(messages(b)).toHaveLength(25)
+
+    // a sender's own retry: sendMessage with the id the message first had (a tab's Retry does this)
+    expect(await a.node.services.chat.sendMessage(b.node.peerId, 'message 7', { id: sent[7]!.id })).toMatchObject({ id: sent[7]!.id })
+    expect(messages(b)).toHaveLength(25)
+    await expect(a.node.services.chat.sendMessage(b.node.peerId, 'x', { id: 'not-hex' })).rejects.toThrow('A message id is 32 hex digits')
   })
 
   it('after key negotiation every frame but hello/keys/error is sealed, and no plaintext crosses', async () => {

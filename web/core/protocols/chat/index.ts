@@ -20,6 +20,9 @@ export { PROTOCOL } from './constants'
 export * from './errors'
 export type * from './types'
 
+/** A message id as the codec takes it. */
+const MESSAGE_ID = /^[0-9a-f]{32}$/
+
 export interface ChatProtocolComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
@@ -57,7 +60,12 @@ export interface ChatProtocol {
   /** Exchange names and KEM keys with a peer (done on its own when a chat peer connects). */
   hello(peer: PeerId, options?: AbortOptions): Promise<{ name: string, publicKey?: Uint8Array }>
   /** Deliver one message; resolves once the peer acknowledged it. Messages to one peer go out in order. */
-  sendMessage(peer: PeerId, text: string, options?: AbortOptions): Promise<{ id: string, encrypted: boolean }>
+  /**
+   * `options.id` (32 hex digits, default a random one): a message sent again
+   * after a failure must carry the id it first had, so that a receiver that
+   * got it (only the acknowledgement was lost) drops the copy.
+   */
+  sendMessage(peer: PeerId, text: string, options?: AbortOptions & { id?: string }): Promise<{ id: string, encrypted: boolean }>
   sendFile(peer: PeerId, file: OutgoingFile, options: SendFileOptions): Promise<{ id: string, sha256: string, encrypted: boolean }>
   negotiateKeys(peer: PeerId, options?: AbortOptions): Promise<{ fingerprint: string }>
 }
@@ -152,9 +160,10 @@ class ChatProtocolService implements ChatProtocol, Startable {
     })
   }
 
-  async sendMessage (peer: PeerId, text: string, options?: AbortOptions): Promise<{ id: string, encrypted: boolean }> {
+  async sendMessage (peer: PeerId, text: string, options?: AbortOptions & { id?: string }): Promise<{ id: string, encrypted: boolean }> {
     if (new TextEncoder().encode(text).byteLength > MAX_MESSAGE_BYTES) throw new RangeError(`A message is at most ${MAX_MESSAGE_BYTES} bytes`)
-    const id = randomId()
+    if (options?.id != null && !MESSAGE_ID.test(options.id)) throw new RangeError('A message id is 32 hex digits')
+    const id = options?.id ?? randomId()
     const body = { id, text, sent_at: new Date().toISOString() }
     return await this.serialize(peer.toString(), async () => {
       // one retry, same id, when the stream broke: the receiver drops the copy it already has
