@@ -27,6 +27,8 @@ describe('chat in the web app: tabs and bridges on one network', () => {
   let alice: ChatBridge
   let toAlice: TestIpcClient
   let relay: TestRelay
+  /** Tabitha, the tab of a second browser process. */
+  let other: Page
 
   const tabName = 'Tabby'
 
@@ -202,7 +204,7 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     await tab.evaluate(async () => { await window.pipbingo.play('sample.mp4') })
     await expect.poll(async () => (await rig.relay.node.services.tracker.providers(sample)).some(h => h.peer === tabbyId), { timeout: 30_000, interval: 100 }).toBe(true)
 
-    const other = await openNamedTab(await rig.newBrowser(), 'Tabitha')
+    other = await openNamedTab(await rig.newBrowser(), 'Tabitha')
     await tabRegistered(other, 'Tabitha')
     await other.evaluate(async () => { await window.pipbingo.play('sample.mp4') })
     await other.getByText('Chat with viewers').click()
@@ -247,8 +249,40 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     const fingerprintOf = async (page: Page, name: string): Promise<string | null | undefined> => (await page.evaluate(() => window.pipbingo.chat.contacts())).find(c => c.name === name)?.fingerprint
     expect(await fingerprintOf(tab, 'Tabitha')).toMatch(/^[0-9a-f]{16}$/)
     expect(await fingerprintOf(other, 'Tabby')).toBe(await fingerprintOf(tab, 'Tabitha'))
-    await other.context().close()
   })
+
+  it('a file cut by a reload of the receiving tab: it went to IndexedDB piece by piece, no piece is left, both sides say it failed', async () => {
+    /** The pieces of files being received that Tabby's chat database holds (read as the page could). */
+    const piecesStored = async (): Promise<number> => await tab.evaluate(async () => await new Promise<number>((resolve, reject) => {
+      const open = indexedDB.open('pipbingo-chat-p0')
+      open.onerror = () => { reject(open.error) }
+      open.onsuccess = () => {
+        const db = open.result
+        const count = db.transaction('pieces').objectStore('pieces').count()
+        count.onsuccess = () => { db.close(); resolve(count.result) }
+        count.onerror = () => { db.close(); reject(count.error) }
+      }
+    }))
+    const sending = other.evaluate(async () => {
+      const parts: Uint8Array[] = []
+      for (let i = 0; i < 64; i++) {
+        const mib = new Uint8Array(1024 * 1024)
+        for (let o = 0; o < mib.byteLength; o += 65536) crypto.getRandomValues(mib.subarray(o, o + 65536))
+        parts.push(mib)
+      }
+      return await window.pipbingo.chat.sendFile('Tabby', new File(parts as BlobPart[], 'long film.bin'))
+    })
+    // while it arrives, what came is in IndexedDB already, not held by the page
+    await expect.poll(piecesStored, { timeout: 30_000, interval: 50 }).toBeGreaterThan(0)
+    await tab.reload()
+    await tab.evaluate(async () => { await window.pipbingo.ready })
+    const cut = (await tab.evaluate(async () => await window.pipbingo.chat.history())).find(m => m.file?.name === 'long film.bin')
+    expect(cut).toMatchObject({ direction: 'in', state: 'failed', error: 'Interrupted: the page closed before it finished' })
+    expect(await piecesStored()).toBe(0)
+    // the sender's side: the peer went away mid-transfer, said on the record
+    expect(await sending).toMatchObject({ state: 'failed', file: { name: 'long film.bin' } })
+    await other.context().close()
+  }, 90_000)
 
   it('a contact whose key changed is flagged, the tab refuses to negotiate with the new key, until the person trusts it', async () => {
     // Alice again, same peer id, a new KEM key: what an impostor holding her libp2p key would show

@@ -155,6 +155,7 @@ export class TabPeer extends EventTarget {
     const selfId = peerIdFromPrivateKey(privateKey).toString()
     const chat = new TabChat(chatDb, await TabChatKeys.open(chatDb, selfId, () => { chat.dispatchEvent(new Event('contacts')) }),
       () => chatName(init.displayName, selfId), defaultLogger().forComponent('pipbingo:tab:chat'), init.chatTap)
+    await chat.recover()
     const stats = new TransferStats()
     const book = new PeerBook()
     const limiter = new UploadLimiter(init.p2p === false ? 0 : init.uploadLimit ?? Infinity)

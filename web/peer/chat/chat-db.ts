@@ -18,8 +18,13 @@ import type { DirectionKeys } from '@core/protocols/chat/session-keys'
  * - `files`: the bytes of each file received, a Blob under its message's
  *   `seq` (this tab's key, not the sender's transfer id), offered for
  *   download from the conversation. Nothing deletes them yet.
+ * - `pieces` (v2): a file being received, a Blob of about PIECE_BYTES
+ *   each, under `[seq, n]`, written as its bytes arrive so that a tab
+ *   never holds a whole file in memory. Made into one Blob in `files` once
+ *   the file checked; deleted when it fails, and at start (a transfer
+ *   cannot outlive its page).
  */
-export const CHAT_DB_VERSION = 1
+export const CHAT_DB_VERSION = 2
 
 export interface ContactRecord {
   peerId: string
@@ -64,6 +69,7 @@ interface ChatSchema extends DBSchema {
   contacts: { key: string, value: ContactRecord }
   messages: { key: number, value: MessageRecord, indexes: { peer: string } }
   files: { key: string, value: Blob }
+  pieces: { key: [number, number], value: Blob }
 }
 
 export type ChatDb = IDBPDatabase<ChatSchema>
@@ -74,11 +80,19 @@ export function chatDbName (profile: string): string {
 
 export async function openChatDb (profile: string): Promise<ChatDb> {
   return await openDB<ChatSchema>(chatDbName(profile), CHAT_DB_VERSION, {
-    upgrade (db) {
-      db.createObjectStore('identity')
-      db.createObjectStore('contacts', { keyPath: 'peerId' })
-      db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true }).createIndex('peer', 'peer')
-      db.createObjectStore('files')
+    upgrade (db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('identity')
+        db.createObjectStore('contacts', { keyPath: 'peerId' })
+        db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true }).createIndex('peer', 'peer')
+        db.createObjectStore('files')
+      }
+      if (oldVersion < 2) db.createObjectStore('pieces')
     }
   })
+}
+
+/** The pieces of the file received as message `seq`, in order. */
+export function piecesOf (seq: number): IDBKeyRange {
+  return IDBKeyRange.bound([seq, 0], [seq, Infinity])
 }

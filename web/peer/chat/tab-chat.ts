@@ -6,7 +6,7 @@ import type { ContentId } from '@core/content/manifest'
 import { randomId } from '@core/protocols/chat/util'
 import { nameKey } from '@core/routing/names'
 import type { TabNode } from '../node'
-import type { ChatDb, ContactRecord, MessageRecord } from './chat-db'
+import { piecesOf, type ChatDb, type ContactRecord, type MessageRecord } from './chat-db'
 import { PeerRateLimit } from './rate-limit'
 import type { TabChatKeys } from './tab-keys'
 
@@ -91,6 +91,22 @@ export class TabChat extends EventTarget {
   protocolInit (): ChatProtocolInit {
     const receiver: FileReceiver = { open: async offer => await this.receive(offer) }
     return { name: this.name, keys: this.keys, receiver, maxFileBytes: TAB_MAX_FILE_BYTES, admit: peer => this.rate.admit(peer), tap: this.tap, onEvent: e => { void this.onEvent(e) } }
+  }
+
+  /**
+   * At start, before any transfer: what a closed page left under way is
+   * failed (a message or file being sent, a file being received: its
+   * pieces are dropped). Nothing is lost silently: each says it was
+   * interrupted, and a message can be sent again.
+   */
+  async recover (): Promise<void> {
+    const tx = this.db.transaction(['messages', 'pieces'], 'readwrite')
+    for (const record of await tx.objectStore('messages').getAll()) {
+      if (record.state !== 'sending' && record.state !== 'receiving') continue
+      await tx.objectStore('messages').put({ ...record, state: 'failed', error: 'Interrupted: the page closed before it finished' })
+    }
+    await tx.objectStore('pieces').clear()
+    await tx.done
   }
 
   attach (node: TabNode): void {
@@ -185,16 +201,37 @@ export class TabChat extends EventTarget {
     const seq = record.seq = await this.db.add('messages', record)
     this.incoming.set(`${offer.peer}/${offer.id}`, record)
     this.changed(record)
-    let parts: Uint8Array[] = []
+    // to IndexedDB as the bytes arrive, a piece at a time: a tab never holds a whole file in memory
+    let buffered: Uint8Array[] = []
+    let bufferedBytes = 0
+    let pieces = 0
+    const flush = async (): Promise<void> => {
+      if (bufferedBytes === 0) return
+      const piece = new Blob(buffered as BlobPart[])
+      buffered = []
+      bufferedBytes = 0
+      await this.db.put('pieces', piece, [seq, pieces++])
+    }
     return {
-      write: async chunk => { parts.push(chunk.slice()) },
+      write: async chunk => {
+        buffered.push(chunk.slice())
+        bufferedBytes += chunk.byteLength
+        if (bufferedBytes >= PIECE_BYTES) await flush()
+      },
       finish: async () => {
+        await flush()
         // under this tab's own key: a sender that reuses a transfer id cannot replace another file's bytes
-        await this.db.put('files', new Blob(parts as BlobPart[]), String(seq))
-        parts = []
+        const tx = this.db.transaction(['pieces', 'files'], 'readwrite')
+        const whole = new Blob(await tx.objectStore('pieces').getAll(piecesOf(seq)))
+        await tx.objectStore('files').put(whole, String(seq))
+        await tx.objectStore('pieces').delete(piecesOf(seq))
+        await tx.done
         return { savedAs: record.file!.name }
       },
-      abort: async () => { parts = [] }
+      abort: async () => {
+        buffered = []
+        await this.db.delete('pieces', piecesOf(seq))
+      }
     }
   }
 
@@ -414,6 +451,8 @@ export class TabChat extends EventTarget {
 
 /** Pieces a tab sends a file in (the protocol's default, what the bridge's CLI sends). */
 const FILE_CHUNK_BYTES = 64 * 1024
+/** A file being received goes to IndexedDB in pieces of this size. */
+const PIECE_BYTES = 4 * 1024 * 1024
 
 /** A File picked in the page, read piece by piece. */
 function outgoingFile (file: File): OutgoingFile {
