@@ -37,6 +37,20 @@ describe('chat in the web app: tabs and bridges on one network', () => {
   /** Set: Alice's next sealed MESSAGE frame leaves with its last byte (in the AES-GCM tag) flipped. */
   let flipNextMessage = false
 
+  /** How many records a store of the page's chat database holds (read as the page itself could). */
+  async function storedIn (page: Page, store: 'pieces' | 'files' | 'messages'): Promise<number> {
+    return await page.evaluate(async (name) => await new Promise<number>((resolve, reject) => {
+      const open = indexedDB.open('pipbingo-chat-p0')
+      open.onerror = () => { reject(open.error) }
+      open.onsuccess = () => {
+        const db = open.result
+        const count = db.transaction(name).objectStore(name).count()
+        count.onsuccess = () => { db.close(); resolve(count.result) }
+        count.onerror = () => { db.close(); reject(count.error) }
+      }
+    }), store)
+  }
+
   async function tabRegistered (page: Page, name = tabName): Promise<string> {
     const id = await page.evaluate(() => (window.pipbingo.stats() as any).peerId as string)
     await peerRegistered(relay, id, name)
@@ -252,17 +266,7 @@ describe('chat in the web app: tabs and bridges on one network', () => {
   })
 
   it('a file cut by a reload of the receiving tab: it went to IndexedDB piece by piece, no piece is left, both sides say it failed', async () => {
-    /** The pieces of files being received that Tabby's chat database holds (read as the page could). */
-    const piecesStored = async (): Promise<number> => await tab.evaluate(async () => await new Promise<number>((resolve, reject) => {
-      const open = indexedDB.open('pipbingo-chat-p0')
-      open.onerror = () => { reject(open.error) }
-      open.onsuccess = () => {
-        const db = open.result
-        const count = db.transaction('pieces').objectStore('pieces').count()
-        count.onsuccess = () => { db.close(); resolve(count.result) }
-        count.onerror = () => { db.close(); reject(count.error) }
-      }
-    }))
+    const piecesStored = async (): Promise<number> => await storedIn(tab, 'pieces')
     const sending = other.evaluate(async () => {
       const parts: Uint8Array[] = []
       for (let i = 0; i < 64; i++) {
@@ -322,5 +326,28 @@ describe('chat in the web app: tabs and bridges on one network', () => {
     const fromBridge = (await toAlice.request({ command: 'contacts', action: 'list', data: null })).data as Array<{ peer_id: string | null, fingerprint: string | null }>
     expect(fromBridge.find(c => c.peer_id === tabId)?.fingerprint).toBe(trusted?.fingerprint)
     await expect.poll(async () => (await tab.locator('.lock').textContent())?.replaceAll(' ', ''), { timeout: 5_000 }).toContain(trusted!.fingerprint!)
+  })
+
+  it('deleting a conversation removes its messages and received files from this browser, and keeps the contact\'s key', async () => {
+    const tabitha = (await tab.evaluate(() => window.pipbingo.chat.contacts())).find(c => c.name === 'Tabitha')!
+    const history = async (): Promise<unknown[]> => await tab.evaluate(async (id) => await window.pipbingo.chat.history(id), tabitha.peerId)
+    expect((await history()).length).toBeGreaterThan(0)
+    expect(await storedIn(tab, 'files')).toBe(1) // holiday notes.bin
+    await tab.getByRole('link', { name: /^Chat/ }).click()
+    await tab.locator('.list a', { hasText: 'Tabitha' }).click()
+    await tab.getByRole('button', { name: 'Delete conversation…' }).click()
+    const confirm = tab.getByRole('group', { name: 'Delete the conversation' })
+    expect(await confirm.textContent()).toMatch(/Delete \d+ messages and 1\.\d MB of files received with Tabitha from this browser\?/)
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click()
+    await tab.waitForURL(/\/chat$/)
+    await tab.locator('.list a', { hasText: 'Tabitha' }).waitFor({ state: 'detached', timeout: 5_000 })
+    expect(await history()).toEqual([])
+    expect(await storedIn(tab, 'files')).toBe(0)
+    // the contact stays: its key pinned, the session kept
+    expect((await tab.evaluate(() => window.pipbingo.chat.contacts())).find(c => c.peerId === tabitha.peerId))
+      .toMatchObject({ publicKey: tabitha.publicKey, fingerprint: tabitha.fingerprint })
+    await tab.reload()
+    await tab.evaluate(async () => { await window.pipbingo.ready })
+    expect(await history()).toEqual([])
   })
 })

@@ -47,6 +47,10 @@ export class ChatState {
       const p = (e as CustomEvent<FileProgress>).detail
       this.progress = { ...this.progress, [p.seq]: p }
     })
+    chat.addEventListener('cleared', e => {
+      const peer = (e as CustomEvent<string>).detail
+      this.messages = this.messages.filter(m => m.peer !== peer)
+    })
     chat.addEventListener('peers', () => { this.peers = chat.list() })
     chat.addEventListener('contacts', () => { this.contacts = chat.contacts() })
     this.messages = await chat.history()
@@ -136,6 +140,18 @@ export class ChatState {
     a.click()
     a.remove()
     setTimeout(() => { URL.revokeObjectURL(url) }, 60_000)
+  }
+
+  /** Delete a conversation from this browser (the page asked the person to confirm first); true when done. */
+  async deleteConversation (peerId: string): Promise<boolean> {
+    this.error = undefined
+    try {
+      await this.chat?.deleteConversation(peerId)
+      return true
+    } catch (err: any) {
+      this.error = String(err?.message ?? err)
+      return false
+    }
   }
 
   /** Pin the new key a contact showed (the page asked the person to confirm first). */

@@ -17,7 +17,8 @@ import type { DirectionKeys } from '@core/protocols/chat/session-keys'
  *   key), indexed by peer. A file is a message with `file` set.
  * - `files`: the bytes of each file received, a Blob under its message's
  *   `seq` (this tab's key, not the sender's transfer id), offered for
- *   download from the conversation. Nothing deletes them yet.
+ *   download from the conversation, until the conversation is deleted
+ *   (TabChat.deleteConversation: its messages and files, not the contact).
  * - `pieces` (v2): a file being received, a Blob of about PIECE_BYTES
  *   each, under `[seq, n]`, written as its bytes arrive so that a tab
  *   never holds a whole file in memory. Made into one Blob in `files` once

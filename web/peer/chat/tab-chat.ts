@@ -62,7 +62,8 @@ export interface FileProgress {
  * is checked (SHA-256) before it is kept, then offered for download.
  *
  * Events: `message` (a record was added or changed), `file-progress`
- * (FileProgress), `peers`, `contacts`.
+ * (FileProgress), `peers`, `contacts`, `cleared` (a conversation was
+ * deleted: the peer id).
  */
 export class TabChat extends EventTarget {
   private readonly peers = new Map<string, ChatPeer>()
@@ -146,6 +147,34 @@ export class TabChat extends EventTarget {
     const notice: MessageRecord = { peer, direction: 'out', text, at: new Date().toISOString(), encrypted: false, state: 'delivered', notice: true }
     notice.seq = await this.db.add('messages', notice)
     this.changed(notice)
+  }
+
+  /**
+   * Delete the conversation with a peer from this browser: its messages,
+   * notices and received files. The contact (its pinned key, the session)
+   * stays: a conversation started again is still end-to-end encrypted, and
+   * a changed key is still flagged. Refused while a message or file with
+   * the peer is under way (a transfer that ends would write its record back).
+   */
+  async deleteConversation (peer: string): Promise<number> {
+    const tx = this.db.transaction(['messages', 'files', 'pieces'], 'readwrite')
+    const records = await tx.objectStore('messages').index('peer').getAll(peer)
+    if (records.some(r => r.state === 'sending' || r.state === 'receiving')) {
+      tx.abort()
+      await tx.done.catch(() => {})
+      throw new Error('A message or file to or from this peer is still under way: delete the conversation once it is done')
+    }
+    for (const r of records) {
+      await tx.objectStore('messages').delete(r.seq!)
+      if (r.file != null) {
+        await tx.objectStore('files').delete(String(r.seq))
+        await tx.objectStore('pieces').delete(piecesOf(r.seq!))
+      }
+    }
+    await tx.done
+    for (const r of records) if (r.seq != null) this.outgoingFiles.delete(r.seq)
+    this.dispatchEvent(new CustomEvent<string>('cleared', { detail: peer }))
+    return records.length
   }
 
   /** The history, oldest first: with one peer, or all. */
