@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { ComponentLogger } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { FrameTap } from '@core/protocols/chat'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { CombinedLocator } from '@core/routing/combined'
@@ -34,7 +34,7 @@ import { appOrigins } from './rest/guards'
 import { loadOrCreateApiToken } from './rest/token'
 import { describeStats, type BridgeStats } from './stats'
 import { FsChunkStore, type DamageEvent, type ScanProgress } from './store/index'
-import { nameKey } from '@core/routing/names'
+import { nameKey, trackerNameLookup } from '@core/routing/names'
 import { RelayIceServers } from '@core/ice/ice-servers'
 import { useNodeSha256 } from './sha256'
 
@@ -176,16 +176,7 @@ async function assemble (config: BridgeConfig, store: FsChunkStore, logger: Comp
     onBackgroundError: err => { dhtLog('an announcement to the DHT or to another relay failed (tried again at the next renewal): %s', err.message) }
   })
   // names: this bridge registers its own with the relay's tracker, and looks others up there (routing/names.ts)
-  const chat = chatStack.attach(node, {
-    find: async (wanted, options) => (await node.services.tracker.findProviders(await nameKey(wanted), options))
-      .filter(p => !p.id.equals(node.peerId))
-      .map(p => ({ peerId: p.id.toString(), addrs: p.multiaddrs.map(String) })),
-    connect: async (peerId, addrs, options) => {
-      const id = peerIdFromString(peerId)
-      await node.peerStore.merge(id, { multiaddrs: addrs.map(a => multiaddr(a)) })
-      await node.dial(id, options)
-    }
-  })
+  const chat = chatStack.attach(node, trackerNameLookup(node))
   // the name is registered once the relay's tracker took it: said once per connection to the relay (nameRegistered)
   const ownNameKey = await nameKey(name)
   let nameSaid = false

@@ -4,12 +4,15 @@ import type { ChatEvent, ChatProtocol } from '@core/protocols/chat'
 import type { AbortOptions } from '@core/util/abort'
 import type { ContactStore } from '../contacts/store'
 import { isKemPublicKey, PREFERRED } from '@core/protocols/chat/kem'
+import { lookUpName, type NameLookup } from '@core/protocols/chat/lookup'
 import { P2pStoppedError, PeerNotFoundError } from './errors'
 import type { ChatNotice } from './events'
 import { openOutgoingFile } from './file-source'
 import type { ChatKeyring } from './keyring'
 import type { PeerDirectory } from './names'
 import type { SendFolders } from './send-folders'
+
+export type { NameLookup }
 
 export interface ChatServiceInit {
   protocol: ChatProtocol
@@ -25,17 +28,6 @@ export interface ChatServiceInit {
   names?: NameLookup
 }
 
-/** Peers found by name, and a way to reach them (see nameKey). */
-export interface NameLookup {
-  /** Peers that registered `name`, with their addresses (this node excluded). */
-  find(name: string, options?: AbortOptions): Promise<Array<{ peerId: string, addrs: string[] }>>
-  /** Connect to a peer; the chat protocol then exchanges HELLOs. */
-  connect(peerId: string, addrs: string[], options?: AbortOptions): Promise<void>
-}
-
-/** Peers of one name dialled at most, and how long their HELLOs are awaited. */
-const LOOKUP_MAX_PEERS = 5
-const LOOKUP_HELLO_MS = 5_000
 
 export interface PeerEntry {
   name: string | null
@@ -201,27 +193,12 @@ export class ChatService {
     } catch (err: any) {
       if (err?.name !== 'PeerNotFoundError' || this.init.names == null) throw err
     }
-    const found = (await this.init.names.find(name, options).catch((err: any) => {
-      this.init.log('name lookup of %s failed: %s', name, err?.message ?? err)
-      return []
-    })).slice(0, LOOKUP_MAX_PEERS)
-    if (found.length === 0) throw new PeerNotFoundError(name)
-    const said = (): boolean => found.every(p => this.init.directory.get(p.peerId) != null)
-    let wake = (): void => {}
-    const hellos = new Promise<void>(resolve => {
-      const timer = setTimeout(resolve, LOOKUP_HELLO_MS)
-      wake = () => { if (said()) { clearTimeout(timer); resolve() } }
-    })
-    this.helloWaiters.add(wake)
-    try {
-      await Promise.all(found.map(async p => {
-        await this.init.names!.connect(p.peerId, p.addrs, options).catch((err: any) => { this.init.log('dialling %s (registered %s) failed: %s', p.peerId, name, err?.message ?? err) })
-      }))
-      wake()
-      await hellos
-    } finally {
-      this.helloWaiters.delete(wake)
-    }
+    const registered = await lookUpName(name, this.init.names, {
+      greeted: peer => this.init.directory.get(peer) != null,
+      onHello: wake => { this.helloWaiters.add(wake); return () => { this.helloWaiters.delete(wake) } },
+      log: (format, ...args) => { this.init.log(format, ...args) }
+    }, options)
+    if (registered === 0) throw new PeerNotFoundError(name)
     return this.resolve(name)
   }
 

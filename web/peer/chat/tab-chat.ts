@@ -4,15 +4,12 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import type { ChatEvent, ChatProtocol, ChatProtocolInit, FileOffer, FileReceiver, FrameTap, IncomingFile, OutgoingFile } from '@core/protocols/chat'
 import type { ContentId } from '@core/content/manifest'
 import { randomId } from '@core/protocols/chat/util'
-import { nameKey } from '@core/routing/names'
+import { lookUpName } from '@core/protocols/chat/lookup'
+import { nameKey, trackerNameLookup } from '@core/routing/names'
 import type { TabNode } from '../node'
 import { piecesOf, type ChatDb, type ContactRecord, type MessageRecord } from './chat-db'
 import { PeerRateLimit } from './rate-limit'
 import type { TabChatKeys } from './tab-keys'
-
-/** Peers of one name dialled at most, and how long their HELLOs are awaited (the bridge's figures). */
-const LOOKUP_MAX_PEERS = 5
-const LOOKUP_HELLO_MS = 5_000
 
 /** A chat peer this tab has heard from (HELLO) while connected. */
 export interface ChatPeer {
@@ -434,33 +431,14 @@ export class TabChat extends EventTarget {
     return peerIdFromString(id)
   }
 
-  /** Dial the peers that registered `name` with the tracker (5 at most) and wait for their HELLOs (5 s at most). */
+  /** The peers that registered `name` with the tracker, dialled; their HELLOs awaited (core's lookUpName). */
   private async lookup (name: string, options?: { signal?: AbortSignal }): Promise<void> {
-    const node = this.node
-    if (node == null) return
-    const found = (await node.services.tracker.findProviders(await nameKey(name), options).catch(() => []))
-      .filter(p => !p.id.equals(node.peerId)).slice(0, LOOKUP_MAX_PEERS)
-    if (found.length === 0) return
-    let wake = (): void => {}
-    const hellos = new Promise<void>(resolve => {
-      const timer = setTimeout(resolve, LOOKUP_HELLO_MS)
-      wake = () => { if (found.every(p => this.peers.get(p.id.toString())?.online === true)) { clearTimeout(timer); resolve() } }
-    })
-    this.helloWaiters.add(wake)
-    try {
-      await Promise.all(found.map(async p => {
-        try {
-          await node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs.map(a => multiaddr(String(a))) })
-          await node.dial(p.id, options)
-        } catch (err: any) {
-          this.log('dialling %p (registered %s) failed: %s', p.id, name, err?.message)
-        }
-      }))
-      wake()
-      await hellos
-    } finally {
-      this.helloWaiters.delete(wake)
-    }
+    if (this.node == null) return
+    await lookUpName(name, trackerNameLookup(this.node), {
+      greeted: peer => this.peers.get(peer)?.online === true,
+      onHello: wake => { this.helloWaiters.add(wake); return () => { this.helloWaiters.delete(wake) } },
+      log: this.log
+    }, options)
   }
 
   /**
