@@ -1,7 +1,12 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Libp2p } from 'libp2p'
+
+/** The multicodec of /p2p. */
+const CODE_P2P = 421
 import { MemoryChunkStore } from '@core/store/memory-store'
-import { chunkProtocol, PROTOCOL, type ChunkProtocol } from '@core/protocols/chunk'
+import { addressOf, chunkProtocol, PROTOCOL, type ChunkProtocol } from '@core/protocols/chunk'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { encodeFrame, FrameType, Status } from '@core/protocols/chunk/codec'
 import { Bitfield } from '@core/swarm/bitfield'
 import { createTestNode } from '../../../helpers/nodes'
@@ -127,5 +132,34 @@ describe('/pipbingo/chunk/1.1.0 between two real libp2p nodes', () => {
     const again = await client.services.chunk.channel(holder.peerId)
     expect(again).not.toBe(channel)
     expect(again.closed).toBe(false)
+  })
+
+  it('dials an address as the peer\'s own: one naming another peer (the relay it is connected to) is never taken for it', async () => {
+    // the bridge of the relays test got, for a tab, `<relay>/p2p-circuit/webrtc` without the tab's id:
+    // libp2p read it as a dial of the relay, already connected, and the "tab's" channel went to the relay
+    const { node: relay } = await seeded([0])
+    const { node: holder } = await seeded([1])
+    const client = await node()
+    await client.dial(relay.getMultiaddrs())
+    const relayAddr = relay.getMultiaddrs()[0]!
+    const holderAddr = holder.getMultiaddrs()[0]!.decapsulateCode(CODE_P2P) // its address without its id
+    const channel = await client.services.chunk.channel(holder.peerId, { addrs: [relayAddr, holderAddr] })
+    expect([...new Bitfield(6, await channel.have(content.contentId)).indices()]).toEqual([1])
+    expect(client.getConnections(relay.peerId).flatMap(c => c.streams).some(s => s.protocol === PROTOCOL)).toBe(false)
+  })
+})
+
+describe('addressOf: an address as a dial of one peer', () => {
+  const peer = peerIdFromString('12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf')
+  const relay = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
+  const of = (a: string): string | undefined => addressOf(peer, multiaddr(a))?.toString()
+
+  it('adds the peer\'s id where the address names no peer after its last circuit, keeps its own, drops another\'s', () => {
+    expect(of(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}/p2p-circuit/webrtc`)).toBe(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}/p2p-circuit/webrtc/p2p/${peer}`)
+    expect(of(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}/p2p-circuit`)).toBe(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}/p2p-circuit/p2p/${peer}`)
+    expect(of('/ip4/192.0.2.7/tcp/4001')).toBe(`/ip4/192.0.2.7/tcp/4001/p2p/${peer}`)
+    expect(of(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}/p2p-circuit/webrtc/p2p/${peer}`)).toBe(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}/p2p-circuit/webrtc/p2p/${peer}`)
+    expect(of(`/ip4/192.0.2.3/tcp/20001/p2p/${relay}`)).toBeUndefined()
+    expect(of(`/ip4/192.0.2.3/tcp/20001/p2p/${peer}/p2p-circuit/p2p/${relay}`)).toBeUndefined()
   })
 })

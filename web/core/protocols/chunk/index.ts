@@ -123,9 +123,12 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
     // connection beside the one the DHT's ping of the peer had just opened; the second one's peer
     // connection closed and its dial hung until its timeout (the relays test: 6 s, and more)
     if (given.length === 0) return await this.direct(peer, await cm.openConnection(peer, { signal, onProgress }))
+    // each address as a dial of this peer: libp2p dials whoever an address's last /p2p names, and a
+    // provider's circuit addresses may come without the peer's own (`<relay>/p2p-circuit/webrtc`)
+    const own = given.map(a => addressOf(peer, a)).filter(a => a != null)
     // a plain circuit address only ever gives a limited (relayed) connection,
     // useless for chunks: dial the direct ones (TCP, WebSockets, WebRTC through the relay)
-    const dialable = given.filter(a => this.components.transportManager.dialTransportForMultiaddr(a) != null)
+    const dialable = own.filter(a => this.components.transportManager.dialTransportForMultiaddr(a) != null)
     const direct = dialable.filter(a => !isPlainCircuit(a))
     const chosen = (direct.length > 0 ? direct : dialable).slice(0, MAX_ADDRS_PER_DIAL)
     const free = (a: Multiaddr): boolean => {
@@ -156,6 +159,11 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
         continue
       }
       if (counted) this.backoff.succeeded(addr)
+      // never another peer's connection taken for this one's (a channel to it would ask the wrong peer)
+      if (!connection.remotePeer.equals(peer)) {
+        last = new Error(`${addr.toString()} led to ${connection.remotePeer.toString()}, not ${peer.toString()}`)
+        continue
+      }
       return await this.direct(peer, connection)
     }
     throw last ?? new AddressesBackingOffError()
@@ -169,6 +177,21 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
     if (direct == null) throw new LimitedConnectionError()
     return direct
   }
+}
+
+/**
+ * `addr` as an address of `peer`: ending in `/p2p/<peer>`, added where the
+ * address names no peer after its last circuit (a provider's
+ * `<relay>/p2p-circuit/webrtc`, a bare `/ip4/…/tcp/…`); undefined when it
+ * names another peer. Dialled as given, `<relay>/p2p-circuit/webrtc` is a
+ * dial of the relay (libp2p takes the last /p2p as the peer), which the
+ * connection manager answers with the open connection to the relay.
+ */
+export function addressOf (peer: PeerId, addr: Multiaddr): Multiaddr | undefined {
+  const names = addr.getComponents().map(c => c.name)
+  const named = names.lastIndexOf('p2p')
+  if (named > names.lastIndexOf('p2p-circuit')) return addr.getComponents()[named]!.value === peer.toString() ? addr : undefined
+  return addr.encapsulate(`/p2p/${peer.toString()}`)
 }
 
 /** The relay's peer id in a circuit address (`…/p2p/<relay>/p2p-circuit/…`), undefined for any other address. */
