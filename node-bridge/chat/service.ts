@@ -28,7 +28,6 @@ export interface ChatServiceInit {
   names?: NameLookup
 }
 
-
 export interface PeerEntry {
   name: string | null
   contact: string | null

@@ -71,8 +71,13 @@ async function bridgeDownload (hosts: Hosts, name: string, relay: HostRelay): Pr
     if (event === 'snapshot') opened()
     return event === 'state' && d.status.filename === SAMPLE && (d.to === 'seeding' || d.to === 'failed')
   }, { signal: AbortSignal.timeout(90_000) })
+  // awaited below; until then a failure must not become an unhandled rejection
+  ended.catch(() => {})
   await open
-  expect((await postDownload(bridge.url, SAMPLE)).body.status).toBe('started')
+  const reply = (await postDownload(bridge.url, SAMPLE)).body
+  // started, or queued until a holder is found: the lookup across relays (DHT, then the origin's
+  // tracker) can outlast the request on a loaded machine. Never queued for a slot: nothing else runs
+  if (reply.status !== 'started') expect(reply, JSON.stringify(reply)).toMatchObject({ status: 'queued', download: { waiting_for: 'source' } })
   const end = await ended.catch(async (err: Error) => {
     const seen = `status ${JSON.stringify(await (await bridge.api('/status')).json())}; stats ${JSON.stringify(await (await bridge.api('/stats')).json())}`
     const log = join(tmpdir(), `pipbingo-${name}-${process.pid}.log`)

@@ -293,8 +293,8 @@ export class TabChat extends EventTarget {
     try {
       const peer = await this.resolve(record.peer, options)
       if (this.keys.session(record.peer) == null) await this.protocol.negotiateKeys(peer, options)
-      const file = record.file == null ? undefined : this.outgoingFiles.get(seq)
       if (record.file != null) {
+        const file = this.outgoingFiles.get(seq)
         if (file == null) throw new Error(`This page no longer has ${record.file.name}: attach it again`)
         const sent = await this.protocol.sendFile(peer, outgoingFile(file), {
           chunkSize: FILE_CHUNK_BYTES,

@@ -117,11 +117,9 @@ class ChunkProtocolService implements ChunkProtocol, Startable {
    */
   private async dial (peer: PeerId, given: Multiaddr[], signal: AbortSignal, onProgress?: (event: { type: string }) => void): Promise<Connection> {
     const cm = this.components.connectionManager
-    // no `force`: the connection manager never hands back a limited (relayed) connection for a dial
-    // (libp2p 3: findExistingConnection), and without it a dial of this peer already under way is
-    // joined, and a direct connection that opened meanwhile is used. Forcing made a second WebRTC
-    // connection beside the one the DHT's ping of the peer had just opened; the second one's peer
-    // connection closed and its dial hung until its timeout (the relays test: 6 s, and more)
+    // no `force`: libp2p 3 never hands back a limited (relayed) connection for a dial, and without
+    // it a dial of this peer already under way (the DHT pings the providers it finds) is joined and
+    // a direct connection that opened meanwhile is used, instead of a second WebRTC connection
     if (given.length === 0) return await this.direct(peer, await cm.openConnection(peer, { signal, onProgress }))
     // each address as a dial of this peer: libp2p dials whoever an address's last /p2p names, and a
     // provider's circuit addresses may come without the peer's own (`<relay>/p2p-circuit/webrtc`)
