@@ -14,7 +14,7 @@ import type { DirectionKeys } from '@core/protocols/chat/session-keys'
  *   CryptoKeys (the session key itself is not kept), and a key the peer
  *   announced since that is not the pinned one.
  * - `messages`: the history, in the order it happened (an auto-increment
- *   key), indexed by peer. A file is a message with `file` set.
+ *   key), indexed by peer and (v2) by state. A file is a message with `file` set.
  * - `files`: the bytes of each file received, a Blob under its message's
  *   `seq` (this tab's key, not the sender's transfer id), offered for
  *   download from the conversation, until the conversation is deleted
@@ -68,7 +68,7 @@ export interface MessageRecord {
 interface ChatSchema extends DBSchema {
   identity: { key: string, value: { secretKey: Uint8Array } }
   contacts: { key: string, value: ContactRecord }
-  messages: { key: number, value: MessageRecord, indexes: { peer: string } }
+  messages: { key: number, value: MessageRecord, indexes: { peer: string, state: MessageState } }
   files: { key: string, value: Blob }
   pieces: { key: [number, number], value: Blob }
 }
@@ -81,14 +81,18 @@ export function chatDbName (profile: string): string {
 
 export async function openChatDb (profile: string): Promise<ChatDb> {
   return await openDB<ChatSchema>(chatDbName(profile), CHAT_DB_VERSION, {
-    upgrade (db, oldVersion) {
+    upgrade (db, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         db.createObjectStore('identity')
         db.createObjectStore('contacts', { keyPath: 'peerId' })
         db.createObjectStore('messages', { keyPath: 'seq', autoIncrement: true }).createIndex('peer', 'peer')
         db.createObjectStore('files')
       }
-      if (oldVersion < 2) db.createObjectStore('pieces')
+      if (oldVersion < 2) {
+        db.createObjectStore('pieces')
+        // what a closed page left under way is found at start without reading the whole history
+        tx.objectStore('messages').createIndex('state', 'state')
+      }
     }
   })
 }

@@ -99,9 +99,11 @@ export class TabChat extends EventTarget {
    */
   async recover (): Promise<void> {
     const tx = this.db.transaction(['messages', 'pieces'], 'readwrite')
-    for (const record of await tx.objectStore('messages').getAll()) {
-      if (record.state !== 'sending' && record.state !== 'receiving') continue
-      await tx.objectStore('messages').put({ ...record, state: 'failed', error: 'Interrupted: the page closed before it finished' })
+    const messages = tx.objectStore('messages')
+    for (const state of ['sending', 'receiving'] as const) {
+      for (const record of await messages.index('state').getAll(state)) {
+        await messages.put({ ...record, state: 'failed', error: 'Interrupted: the page closed before it finished' })
+      }
     }
     await tx.objectStore('pieces').clear()
     await tx.done
