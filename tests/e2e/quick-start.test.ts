@@ -84,8 +84,8 @@ describe('the README\'s quick start, as a new user runs it', () => {
   let dir: string
   let start: Proc
   let bob: Proc
-  const NAMES = ['http', 'tcp', 'ws', 'api', 'ipc', 'p2p', 'bws', 'bobApi', 'bobIpc', 'bobP2p', 'bobWs'] as const
-  const ports = {} as Record<typeof NAMES[number], number>
+  const NAMES = ['http', 'tcp', 'ws', 'api', 'ipc', 'p2p', 'bws'] as const
+  const ports = {} as Record<typeof NAMES[number] | 'bobApi' | 'bobIpc' | 'bobP2p' | 'bobWs', number>
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pipbingo-quick-start-'))
@@ -129,6 +129,9 @@ describe('the README\'s quick start, as a new user runs it', () => {
   }, 150_000)
 
   it('the seed\'s IPC examples between Alice and a second bridge, Bob, that share only the relay: CLI and raw TCP', async () => {
+    // Bob's ports picked now, not with the others: a free port picked tens of seconds ahead can be
+    // taken meanwhile by another test's process (once an HTTP server answered the IPC request here)
+    for (const name of ['bobApi', 'bobIpc', 'bobP2p', 'bobWs'] as const) ports[name] = await freePort()
     bob = npm(['run', 'bridge'], {
       PIPBINGO_API_PORT: String(ports.bobApi), PIPBINGO_IPC_PORT: String(ports.bobIpc), PIPBINGO_IPC_WS_PORT: '0',
       PIPBINGO_P2P_PORT: String(ports.bobP2p), PIPBINGO_BRIDGE_WS_PORT: String(ports.bobWs),
